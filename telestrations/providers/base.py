@@ -1,0 +1,262 @@
+"""The provider contract: what a drawer and a guesser are, what they return, how they fail.
+
+Everything above this module (engine, CLI, TUI) speaks only these types, so a new provider is
+a module that fills them in and registers itself through the ``telestrations.providers``
+entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ModelKind = Literal["drawer", "guesser"]
+
+ErrorKind = Literal[
+    "auth",  # missing or bad key
+    "quota",  # out of credits / billing
+    "rate_limited",
+    "not_found",  # model or endpoint not found / retired / not pulled
+    "refused",  # content policy: a game event, not a crash
+    "unreachable",  # connection refused, DNS, TLS
+    "timeout",
+    "bad_response",  # HTML instead of JSON, non-image bytes, over the size cap, ...
+    "bad_request",  # the service rejected our request (400) for a reason that is not the above
+    "server",  # 5xx that survived retries
+    "internal",  # a bug on our side; never shown as a traceback
+]
+"""The small set of failure kinds a person can act on (DESIGN.md, Providers)."""
+
+ERROR_TITLES: Mapping[str, str] = {
+    "auth": "missing or bad API key",
+    "quota": "out of quota or credits",
+    "rate_limited": "rate limited",
+    "not_found": "model not found",
+    "refused": "refused by the content filter",
+    "unreachable": "service unreachable",
+    "timeout": "timed out",
+    "bad_response": "bad response",
+    "bad_request": "request rejected",
+    "server": "server error",
+    "internal": "internal error",
+}
+"""Short human titles for each error kind, used in cards and log lines."""
+
+
+class ProviderError(Exception):
+    """A provider failure mapped onto one :data:`ErrorKind`, with advice.
+
+    ``message`` is what the service said (already redacted, untrusted text: never markup);
+    ``hint`` is what the person can do about it.
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        hint: str = "",
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.hint = hint
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    @property
+    def title(self) -> str:
+        """A short human title for the kind, e.g. "rate limited"."""
+        return ERROR_TITLES.get(self.kind, self.kind)
+
+    def __str__(self) -> str:
+        text = f"{self.title}: {self.message}" if self.message else self.title
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image as the drawer produced it: encoded bytes, never re-encoded for storage."""
+
+    data: bytes
+    format: str
+    """Sniffed from the bytes: ``png``, ``jpeg``, ``webp`` or ``gif``."""
+    width: int
+    height: int
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """What the provider said besides the image, e.g. ``revised_prompt`` or ``seed``."""
+    cost: float | None = None
+    """USD for this call when known; ``None`` means unknown (never 0 for unknown)."""
+
+    @property
+    def suffix(self) -> str:
+        """The file suffix for :attr:`format`."""
+        return {"jpeg": ".jpg"}.get(self.format, f".{self.format}")
+
+
+@dataclass(frozen=True)
+class Caption:
+    """What a guesser saw: the text plus whatever the provider reported."""
+
+    text: str
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """E.g. token usage, ``finish_reason``."""
+    cost: float | None = None
+    """USD for this call when known; ``None`` means unknown."""
+
+
+@runtime_checkable
+class Drawer(Protocol):
+    """A text-to-image model."""
+
+    async def draw(self, text: str) -> Picture:
+        """Illustrate ``text``; raise :class:`ProviderError` on failure."""
+        ...
+
+
+@runtime_checkable
+class Guesser(Protocol):
+    """A vision model that describes a picture."""
+
+    async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        """Describe ``picture`` per ``system`` and ``prompt``; raise :class:`ProviderError`."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One selectable model: data, not code (presets and config entries alike)."""
+
+    provider: str
+    name: str
+    kind: ModelKind
+    label: str = ""
+    """Display name; defaults to ``name``."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Provider-specific request settings (size, quality, endpoint id, schema, ...)."""
+    price: float | None = None
+    """USD per call from the price table (config can override); ``None`` when unknown."""
+    retired: str = ""
+    """When set, why this model is probably gone (e.g. "shut down 2026-05-12")."""
+    note: str = ""
+    """One line shown beside the model in menus and ``telestrations models``."""
+    discovered: bool = False
+    """True when found at run time (e.g. pulled in Ollama) rather than from presets/config."""
+
+    @property
+    def id(self) -> str:
+        """The ``provider:model`` id used everywhere."""
+        return f"{self.provider}:{self.name}"
+
+    @property
+    def display(self) -> str:
+        """The label, or the model name."""
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a model can be used right now, and if not, why and how to fix it."""
+
+    ok: bool
+    reason: str = ""
+    hint: str = ""
+    kind: ErrorKind | None = None
+    """The error kind a turn would fail with; inferred when not given ("key" → auth)."""
+
+    @classmethod
+    def yes(cls, reason: str = "") -> Availability:
+        return cls(True, reason)
+
+    @classmethod
+    def no(cls, reason: str, hint: str = "", kind: ErrorKind | None = None) -> Availability:
+        return cls(False, reason, hint, kind)
+
+    def error(self) -> ProviderError:
+        """The :class:`ProviderError` a turn with this model would end in."""
+        kind: ErrorKind = self.kind or ("auth" if "key" in self.reason.lower() else "unreachable")
+        return ProviderError(kind, self.reason, hint=self.hint)
+
+
+KeyLookup = Callable[[str], "str | None"]
+"""Looks up a secret by name (e.g. ``"openai"``): flags, then env, then the keys file."""
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider factory is given: its config section, key lookup and environment.
+
+    Providers never read ``os.environ`` or files themselves, so tests and the CLI decide.
+    """
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """The ``[providers.<name>]`` table from config.toml (may be empty)."""
+    get_key: KeyLookup = lambda name: None
+    env: Mapping[str, str] = field(default_factory=dict)
+    prices: Mapping[str, float] = field(default_factory=dict)
+    """User price overrides by model id, USD per call."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A family of models behind one API (or none, for the offline doodle pair)."""
+
+    name: str
+    """Registry name, the part before ``:`` in a model id."""
+    title: str
+    """Human name, e.g. "OpenAI"."""
+
+    def models(self) -> list[ModelInfo]:
+        """Presets plus config additions; cheap, no I/O."""
+        ...
+
+    def model(self, name: str, kind: ModelKind) -> ModelInfo | None:
+        """The model called ``name``, or a new :class:`ModelInfo` when the provider accepts
+        arbitrary names (Ollama, OpenAI-compatible servers); ``None`` when unknown."""
+        ...
+
+    def availability(self, model: ModelInfo) -> Availability:
+        """Quick check with no I/O: keys present, settings complete."""
+        ...
+
+    async def check(self, model: ModelInfo) -> Availability:
+        """Slower check with short timeouts: server reachable, model pulled."""
+        ...
+
+    async def discover(self) -> list[ModelInfo]:
+        """Models found at run time (e.g. pulled in Ollama); may be empty."""
+        ...
+
+    def drawer(self, model: ModelInfo) -> Drawer:
+        """A drawer for ``model``; raises :class:`ProviderError` if it cannot be made."""
+        ...
+
+    def guesser(self, model: ModelInfo) -> Guesser:
+        """A guesser for ``model``; raises :class:`ProviderError` if it cannot be made."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (the shared httpx client)."""
+        ...
+
+
+ProviderFactory = Callable[[ProviderContext], Provider]
+"""What an entry point in ``telestrations.providers`` must resolve to."""
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format from magic bytes, not from labels (PROTOCOLS.md, section 0)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return None

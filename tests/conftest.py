@@ -1,0 +1,31 @@
+"""Shared fixtures: every test runs with its own config, data and keys locations and no keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# Variables that would leak the developer's real setup into a test.
+_ENV = [
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "RUNPOD_API_KEY",
+    "RUNPOD_ID",
+    "OLLAMA_HOST",
+    "TELESTRATIONS_CONFIG",
+    "TELESTRATIONS_DATA_DIR",
+    "TELESTRATIONS_KEYS",
+]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point config, data and keys at a temp dir; drop keys and hosts from the environment."""
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TELESTRATIONS_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("TELESTRATIONS_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("TELESTRATIONS_KEYS", str(home / "keys.json"))
+    return home
