@@ -1,0 +1,430 @@
+"""The async engine: turns, rounds, pause/resume/step/stop, limits and events.
+
+Pure asyncio, no Textual and no httpx: the TUI (in a worker) and the headless runner drive the
+same :class:`Game`. The drawer, guesser and prompts are read from :attr:`Game.settings` at the
+start of every turn, so replacing the settings mid-game takes effect on the next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Protocol
+
+from telestrations.providers.base import (
+    Caption,
+    Drawer,
+    Guesser,
+    Picture,
+    ProviderError,
+    sniff_format,
+)
+from telestrations.store import GameDir, utc_now
+from telestrations.turns import (
+    NextTurn,
+    TurnError,
+    TurnKind,
+    TurnRecord,
+    next_turn,
+    overlap,
+    rounds_done,
+    total_cost,
+)
+
+log = logging.getLogger(__name__)
+
+GameState = Literal["idle", "running", "paused", "stopped"]
+
+DEFAULT_STYLE = "Illustrate in black & white doodle style"
+DEFAULT_GUESSER_SYSTEM = "You are playing a doodle guessing game"
+DEFAULT_GUESSER_PROMPT = "Describe what happens in this image in up to 10 words"
+DEFAULT_MODEL = "doodle:doodle"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the next turn uses. Replace it whole (``dataclasses.replace``) to change it."""
+
+    drawer: str = DEFAULT_MODEL
+    guesser: str = DEFAULT_MODEL
+    style: str = DEFAULT_STYLE
+    guesser_system: str = DEFAULT_GUESSER_SYSTEM
+    guesser_prompt: str = DEFAULT_GUESSER_PROMPT
+
+    def drawer_text(self, prompt: str) -> str:
+        """The drawer's input: ``"{style}: {prompt}"`` when a style is set (as the original)."""
+        style = self.style.strip()
+        return f"{style}: {prompt}" if style else prompt
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When the game stops or pauses by itself."""
+
+    rounds: int = 0
+    """Stop after this many rounds in total (0 = endless)."""
+    spend: float | None = None
+    """Pause before a turn would take known spend past this many USD."""
+    stop_when_stable: bool = False
+    """Stop when a caption repeats the previous one word for word (the chain stopped changing)."""
+
+
+class Models(Protocol):
+    """What the engine needs from the provider registry."""
+
+    def drawer(self, model_id: str) -> Drawer: ...
+
+    def guesser(self, model_id: str) -> Guesser: ...
+
+
+PriceLookup = Callable[[str], "float | None"]
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    round: int
+    kind: TurnKind
+    model: str
+    input: str
+    started_at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the call began, for live elapsed-time displays."""
+
+
+@dataclass(frozen=True)
+class PictureReady:
+    record: TurnRecord
+    path: Path
+    picture: Picture
+
+
+@dataclass(frozen=True)
+class CaptionReady:
+    record: TurnRecord
+
+
+@dataclass(frozen=True)
+class TurnFailed:
+    record: TurnRecord
+    error: ProviderError
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: GameState
+    reason: str = ""
+
+
+Event = TurnStarted | PictureReady | CaptionReady | TurnFailed | StateChanged
+Subscriber = Callable[[Event], None]
+
+
+class GameError(RuntimeError):
+    """A call that does not fit the game's state (e.g. ``step()`` while running)."""
+
+
+class Game:
+    """One chain of turns, journalled to a :class:`~telestrations.store.GameDir`."""
+
+    def __init__(
+        self,
+        game_dir: GameDir,
+        models: Models,
+        settings: Settings | None = None,
+        limits: Limits | None = None,
+        *,
+        price_of: PriceLookup | None = None,
+    ) -> None:
+        self.dir = game_dir
+        self.models = models
+        self.settings = settings or Settings()
+        self.limits = limits or Limits()
+        self.price_of = price_of
+        self.state: GameState = "idle"
+        self.reason = ""
+        self.current: TurnStarted | None = None
+        """The turn in flight, if any."""
+        self._subscribers: list[Subscriber] = []
+        self._pause_requested = False
+        self._runner: asyncio.Task[None] | None = None
+        self._busy = False
+
+    # -- observation -----------------------------------------------------------------------
+
+    @property
+    def records(self) -> list[TurnRecord]:
+        return self.dir.records
+
+    @property
+    def rounds_done(self) -> int:
+        return rounds_done(self.records)
+
+    @property
+    def spent(self) -> tuple[float, int]:
+        """Known USD spent, and the number of finished turns whose cost is unknown."""
+        return total_cost(self.records)
+
+    @property
+    def pause_requested(self) -> bool:
+        """True between :meth:`pause` and the end of the turn in flight."""
+        return self._pause_requested and self.state == "running"
+
+    def next(self) -> NextTurn:
+        return next_turn(self.dir.first_prompt, self.records)
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn`` with every event; returns a function that unsubscribes."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+    def _emit(self, event: Event) -> None:
+        for fn in list(self._subscribers):
+            try:
+                fn(event)
+            except Exception:  # a broken subscriber must not break the game
+                log.exception("event subscriber failed on %s", type(event).__name__)
+
+    def _set_state(self, state: GameState, reason: str = "") -> None:
+        if state == self.state and reason == self.reason:
+            return
+        self.state, self.reason = state, reason
+        self._emit(StateChanged(state, reason))
+
+    # -- control ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Play turns until paused, stopped, a limit or a failure. Safe to call again to resume.
+
+        Cancelling the task that runs this (``stop()``, a Textual worker's cancel) cancels
+        the provider call in flight; nothing half-done is recorded.
+        """
+        if self.state == "stopped":
+            raise GameError("the game is stopped; start a new one or resume it from disk")
+        if self._busy:
+            raise GameError("the game is already running")
+        self._runner = asyncio.current_task()
+        self._pause_requested = False
+        self._busy = True
+        try:
+            self._set_state("running")
+            while True:
+                if self._pause_requested:
+                    self._set_state("paused", "paused")
+                    return
+                halt = self._limit_reached()
+                if halt is not None:
+                    state, reason = halt
+                    self._set_state(state, reason)
+                    return
+                record = await self._play_turn()
+                if not record.ok:
+                    assert record.error is not None
+                    self._set_state("paused", f"{record.error.kind}: {record.error.message}")
+                    return
+        except asyncio.CancelledError:
+            self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
+            raise
+        finally:
+            self._busy = False
+            self._runner = None
+            self.current = None
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in a task of its own (headless use); ``await game.wait()`` for it."""
+        task = asyncio.ensure_future(self.run())
+        self._runner = task
+        return task
+
+    resume = start
+
+    async def wait(self) -> None:
+        """Wait for a task made by :meth:`start` to end (pause, stop, limit or failure)."""
+        task = self._runner
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def pause(self) -> None:
+        """Pause after the turn in flight (its result is kept); immediate when idle."""
+        if self.state == "running":
+            self._pause_requested = True
+        elif self.state == "idle":
+            self._set_state("paused", "paused")
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Cancel the turn in flight (nothing half-done is kept) and end the game."""
+        runner = self._runner
+        self._pause_requested = False
+        self._set_state("stopped", reason)
+        if runner is not None and not runner.done():
+            runner.cancel()
+
+    async def step(self) -> TurnRecord:
+        """Play exactly one turn (from idle or paused), then stay paused."""
+        if self.state == "stopped":
+            raise GameError("the game is stopped")
+        if self._busy:
+            raise GameError("a turn is already running")
+        self._busy = True
+        self._runner = asyncio.current_task()
+        try:
+            self._set_state("running", "one step")
+            record = await self._play_turn()
+        except asyncio.CancelledError:
+            self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
+            raise
+        finally:
+            self._busy = False
+            self._runner = None
+            self.current = None
+        if record.ok:
+            self._set_state("paused", "stepped one turn")
+        else:
+            assert record.error is not None
+            self._set_state("paused", f"{record.error.kind}: {record.error.message}")
+        return record
+
+    # -- limits ----------------------------------------------------------------------------
+
+    def _limit_reached(self) -> tuple[GameState, str] | None:
+        lim = self.limits
+        nxt = self.next()
+        if lim.rounds and nxt.kind == "draw" and nxt.round > lim.rounds:
+            return "stopped", f"finished {lim.rounds} round{'s' * (lim.rounds != 1)}"
+        if lim.stop_when_stable and self._chain_stable():
+            return "stopped", "the chain stopped changing"
+        if lim.spend is not None:
+            spent, _ = self.spent
+            model = self.settings.drawer if nxt.kind == "draw" else self.settings.guesser
+            price = self.price_of(model) if self.price_of else None
+            if spent + (price or 0.0) > lim.spend + 1e-9 or spent >= lim.spend > 0:
+                return "paused", f"spending cap ${lim.spend:.2f} reached (spent ${spent:.4f})"
+        return None
+
+    def _chain_stable(self) -> bool:
+        captions = [r.output for r in self.records if r.ok and r.kind == "describe"]
+        return len(captions) >= 2 and captions[-1].strip().lower() == captions[-2].strip().lower()
+
+    # -- one turn --------------------------------------------------------------------------
+
+    async def _play_turn(self) -> TurnRecord:
+        nxt = self.next()
+        s = self.settings  # read once, at the start of the turn
+        if nxt.kind == "draw":
+            model, text, system = s.drawer, s.drawer_text(nxt.text), ""
+        else:
+            model, text, system = s.guesser, s.guesser_prompt, s.guesser_system
+        started = utc_now()
+        event = TurnStarted(nxt.round, nxt.kind, model, text)
+        self.current = event
+        self._emit(event)
+        t0 = time.monotonic()
+        base = TurnRecord(
+            seq=len(self.records) + 1,
+            round=nxt.round,
+            kind=nxt.kind,
+            model=model,
+            status="ok",
+            input=text,
+            system=system,
+            image=nxt.image,
+            started=started,
+        )
+        picture: Picture | None = None
+        caption: Caption | None = None
+        try:
+            if nxt.kind == "draw":
+                picture = await self.models.drawer(model).draw(text)
+            else:
+                source = await asyncio.to_thread(self._load_picture, nxt.image)
+                caption = await self.models.guesser(model).describe(source, system, text)
+        except ProviderError as exc:
+            return await self._fail(base, exc, t0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or an unmapped failure: record it, never crash
+            log.exception("turn %s %s failed", nxt.round, nxt.kind)
+            err = ProviderError("internal", f"{type(exc).__name__}: {exc}", hint="see the log")
+            if isinstance(exc, (LookupError, ValueError)) and "unknown" in str(exc):
+                err = ProviderError("not_found", str(exc), hint="see `telestrations models`")
+            return await self._fail(base, err, t0)
+        duration = round(time.monotonic() - t0, 3)
+        finished = utc_now()
+        if picture is not None:
+            name = f"r{nxt.round:04d}-draw{picture.suffix}"
+            record = replace(
+                base,
+                image=name,
+                output=name,
+                extras=dict(picture.extras),
+                finished=finished,
+                duration=duration,
+                cost=picture.cost,
+            )
+            await self._commit(record, picture)
+            self._emit(PictureReady(record, self.dir.image_path(name), picture))
+        else:
+            assert caption is not None
+            text_out = caption.text.strip()
+            record = replace(
+                base,
+                output=text_out,
+                extras=dict(caption.extras),
+                finished=finished,
+                duration=duration,
+                cost=caption.cost,
+                similarity={
+                    "to_first_prompt": overlap(self.dir.first_prompt, text_out),
+                    "to_drawn_text": overlap(nxt.text, text_out),
+                },
+            )
+            await self._commit(record, None)
+            self._emit(CaptionReady(record))
+        return record
+
+    def _load_picture(self, name: str) -> Picture:
+        from PIL import Image  # lazily: only describe turns need Pillow here
+
+        data = self.dir.image_path(name).read_bytes()
+        fmt = sniff_format(data) or "png"
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+        return Picture(data, fmt, width, height)
+
+    async def _fail(self, base: TurnRecord, exc: ProviderError, t0: float) -> TurnRecord:
+        record = replace(
+            base,
+            status="failed",
+            finished=utc_now(),
+            duration=round(time.monotonic() - t0, 3),
+            cost=None,
+            error=TurnError(exc.kind, exc.message, exc.hint),
+        )
+        await self._commit(record, None)
+        self._emit(TurnFailed(record, exc))
+        return record
+
+    async def _commit(self, record: TurnRecord, picture: Picture | None) -> None:
+        """Image first, then the journal line; once begun it finishes even if cancelled."""
+
+        def write() -> None:
+            if picture is not None:
+                self.dir.save_image(record.output, picture.data)
+            self.dir.append(record)
+
+        task = asyncio.ensure_future(asyncio.to_thread(write))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # The stop came while writing: let the write finish so the journal stays whole.
+            with contextlib.suppress(Exception):
+                await task
+            raise

@@ -1,0 +1,169 @@
+"""The domain record of a game: one :class:`TurnRecord` per finished or failed turn.
+
+The journal stores exactly these records, so the engine, the store, the CLI and the TUI agree
+on one shape; :func:`next_turn` derives where a game continues from them (resume = replay).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+"""Bumped when a journal field changes meaning; readers accept older versions."""
+
+TurnKind = Literal["draw", "describe"]
+TurnStatus = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True)
+class TurnError:
+    """Why a turn failed, as a person can act on it."""
+
+    kind: str
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One journal line: a finished (``ok``) or ``failed`` turn."""
+
+    seq: int
+    """Position in the journal (1-based), counting failed attempts too."""
+    round: int
+    kind: TurnKind
+    model: str
+    status: TurnStatus
+    input: str
+    """The exact text sent: ``"{style}: {prompt}"`` (draw) or the guesser prompt (describe)."""
+    system: str = ""
+    """The guesser's system text (describe turns)."""
+    image: str = ""
+    """The image file: the output of a draw, the input of a describe."""
+    output: str = ""
+    """The image file name for a draw, the caption for a describe; empty when failed."""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    started: str = ""
+    """ISO 8601 UTC."""
+    finished: str = ""
+    duration: float = 0.0
+    """Seconds the provider call took."""
+    cost: float | None = None
+    """USD when known; ``None`` when unknown (never 0 for unknown)."""
+    error: TurnError | None = None
+    similarity: Mapping[str, float] | None = None
+    """Describe turns: word overlap of the caption with the first prompt and with the text the
+    drawer was given (Jaccard of content words, 0..1) — a crude, honest drift measure."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data = {"v": SCHEMA_VERSION, "type": "turn", **data}
+        if self.error is None:
+            data["error"] = None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TurnRecord:
+        err = data.get("error")
+        sim = data.get("similarity")
+        return cls(
+            seq=int(data["seq"]),
+            round=int(data["round"]),
+            kind=data["kind"],
+            model=str(data["model"]),
+            status=data["status"],
+            input=str(data.get("input", "")),
+            system=str(data.get("system", "")),
+            image=str(data.get("image", "")),
+            output=str(data.get("output", "")),
+            extras=dict(data.get("extras") or {}),
+            started=str(data.get("started", "")),
+            finished=str(data.get("finished", "")),
+            duration=float(data.get("duration") or 0.0),
+            cost=None if data.get("cost") is None else float(data["cost"]),
+            error=TurnError(**err) if isinstance(err, Mapping) else None,
+            similarity=dict(sim) if isinstance(sim, Mapping) else None,
+        )
+
+
+@dataclass(frozen=True)
+class NextTurn:
+    """What the game does next: draw ``text`` or describe ``image``, in ``round``."""
+
+    round: int
+    kind: TurnKind
+    text: str
+    """For a draw: the prompt (before the style is added). For a describe: the text drawn."""
+    image: str = ""
+
+
+def next_turn(first_prompt: str, records: Sequence[TurnRecord]) -> NextTurn:
+    """Where the chain continues after ``records``: failed attempts are simply retried."""
+    last = next((r for r in reversed(records) if r.ok), None)
+    if last is None:
+        return NextTurn(1, "draw", first_prompt)
+    if last.kind == "draw":
+        drawn = _prompt_of(first_prompt, records, last.round)
+        return NextTurn(last.round, "describe", drawn, image=last.output)
+    return NextTurn(last.round + 1, "draw", last.output)
+
+
+def _prompt_of(first_prompt: str, records: Sequence[TurnRecord], rnd: int) -> str:
+    """The prompt (caption of the previous round, or the first prompt) that round ``rnd`` drew."""
+    if rnd <= 1:
+        return first_prompt
+    prev = next(
+        (r for r in reversed(records) if r.ok and r.kind == "describe" and r.round == rnd - 1),
+        None,
+    )
+    return prev.output if prev else first_prompt
+
+
+def rounds_done(records: Iterable[TurnRecord]) -> int:
+    """Rounds whose describe turn finished."""
+    return max((r.round for r in records if r.ok and r.kind == "describe"), default=0)
+
+
+def total_cost(records: Iterable[TurnRecord]) -> tuple[float, int]:
+    """Known spend in USD, and how many finished turns had an unknown cost."""
+    known, unknown = 0.0, 0
+    for r in records:
+        if r.cost is not None:
+            known += r.cost
+        elif r.ok:
+            unknown += 1
+    return known, unknown
+
+
+_STOP = frozenset(
+    "a an the of in on at to and or with is are was were be it its this that there their "
+    "illustrate doodle style black white & up words describe image picture drawing".split()
+)
+_WORD = re.compile(r"[a-z]+")
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case words minus stop words and a crude plural strip, for overlap figures."""
+    words = set()
+    for w in _WORD.findall(text.lower()):
+        if w in _STOP or len(w) < 2:
+            continue
+        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        words.add(w)
+    return words
+
+
+def overlap(a: str, b: str) -> float:
+    """Jaccard overlap of content words (1.0 = same words, 0.0 = nothing in common)."""
+    wa, wb = content_words(a), content_words(b)
+    if not wa and not wb:
+        return 1.0
+    return round(len(wa & wb) / len(wa | wb), 3)
