@@ -1,0 +1,541 @@
+"""The ``telestrations`` command: the TUI by default, subcommands for headless work.
+
+Errors a person can fix (bad config, unknown model, missing key) print one line and exit 2;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import io
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from telestrations import __version__
+from telestrations.config import IMAGE_MODES, ConfigError
+from telestrations.game import (
+    CaptionReady,
+    Event,
+    Game,
+    Limits,
+    PictureReady,
+    Settings,
+    StateChanged,
+    TurnFailed,
+)
+from telestrations.keys import KNOWN, KeysError, KeyStore, keys_path
+from telestrations.logs import setup_logging
+from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
+from telestrations.runtime import Runtime
+from telestrations.store import GameDir, GameNotFound
+from telestrations.turns import TurnRecord, next_turn
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+log = logging.getLogger("telestrations")
+
+
+class CliError(Exception):
+    """One line for the user; exit status 2."""
+
+
+# -- argument parsing ---------------------------------------------------------------------------
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", metavar="FILE", help="config.toml to read (env TELESTRATIONS_CONFIG)"
+    )
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="where games are kept (env TELESTRATIONS_DATA_DIR)"
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
+
+
+def _add_game_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prompt", help="the first prompt (what the drawer illustrates first)")
+    p.add_argument("--drawer", metavar="ID", help="drawer model id, e.g. doodle:doodle")
+    p.add_argument("--guesser", metavar="ID", help="guesser model id, e.g. ollama:llava")
+    p.add_argument("--style", help='drawer style; the drawer gets "{style}: {prompt}" ("" = none)')
+    p.add_argument("--guesser-system", metavar="TEXT", help="guesser system prompt")
+    p.add_argument("--guesser-prompt", metavar="TEXT", help="what the guesser is asked")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="telestrations",
+        description=(
+            "A text-to-image model and a vision model play an endless game of Telestrations. "
+            "With no subcommand, the terminal UI starts (offline doodle models by default)."
+        ),
+        epilog="Run `telestrations COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"telestrations {__version__}")
+    _add_common(parser)
+    _add_game_options(parser)
+    parser.add_argument("--resume", metavar="GAME", help="open a past game (name, path or 'last')")
+    parser.add_argument(
+        "--images", choices=IMAGE_MODES, help="how history thumbnails are drawn (default halfcell)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="play a game headless, one line per turn",
+        description="Play a game without the UI. Ctrl-C stops cleanly; the game stays on disk.",
+    )
+    _add_common(run)
+    _add_game_options(run)
+    run.add_argument(
+        "--rounds", type=int, default=None, help="rounds to play (0 = endless until Ctrl-C)"
+    )
+    run.add_argument("--spend-limit", type=float, metavar="USD", help="pause at this known spend")
+    run.add_argument("--resume", metavar="GAME", help="continue a past game from its next turn")
+    out = run.add_mutually_exclusive_group()
+    out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
+    out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
+
+    draw = sub.add_parser("draw", help="draw one picture and write it to a file")
+    _add_common(draw)
+    draw.add_argument("text", help="what to draw (sent as is unless --style is given)")
+    draw.add_argument("--drawer", metavar="ID")
+    draw.add_argument("--style", default="", help='prepend "{style}: " to the text')
+    draw.add_argument("-o", "--output", required=True, metavar="FILE", help="image file to write")
+
+    describe = sub.add_parser("describe", help="describe one image file and print the caption")
+    _add_common(describe)
+    describe.add_argument("image", help="a PNG, JPEG, WebP or GIF file")
+    describe.add_argument("--guesser", metavar="ID")
+    describe.add_argument("--guesser-system", metavar="TEXT")
+    describe.add_argument("--guesser-prompt", metavar="TEXT")
+
+    models = sub.add_parser("models", help="list every model, its kind and whether it works now")
+    _add_common(models)
+    models.add_argument(
+        "--no-check", action="store_true", help="skip network checks (keys and settings only)"
+    )
+    models.add_argument("--json", action="store_true", help="JSON output")
+
+    games = sub.add_parser("games", help="list past games")
+    _add_common(games)
+
+    keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    kset = ksub.add_parser("set", help="store a key, read from a prompt or stdin (never argv)")
+    kset.add_argument("name", help=f"key name: {', '.join(KNOWN)}")
+    ksub.add_parser("list", help="names of stored keys and where each comes from")
+    ksub.add_parser("path", help="print the keys file path")
+    kimp = ksub.add_parser("import", help="import the original's api-keys.json")
+    kimp.add_argument("file")
+    kdel = ksub.add_parser("delete", help="remove a stored key")
+    kdel.add_argument("name")
+    return parser
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "keys":
+            return cmd_keys(args)
+        runtime = Runtime.load(
+            config_file=Path(args.config).expanduser() if args.config else None,
+            data_dir_flag=args.data_dir,
+        )
+        setup_logging(
+            args.verbose,
+            secrets=runtime.keyring.secrets,
+            log_file=runtime.data_dir / "telestrations.log" if args.command is None else None,
+        )
+        if args.command is None:
+            return cmd_tui(args, runtime)
+        handler = {
+            "run": cmd_run,
+            "draw": cmd_draw,
+            "describe": cmd_describe,
+            "models": cmd_models,
+            "games": cmd_games,
+        }[args.command]
+        return handler(args, runtime)
+    except (ConfigError, KeysError, CliError, GameNotFound) as exc:
+        print(f"telestrations: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings_from(args: argparse.Namespace, base: Settings) -> Settings:
+    changes: dict[str, Any] = {}
+    for field_name, attr in [
+        ("drawer", "drawer"),
+        ("guesser", "guesser"),
+        ("style", "style"),
+        ("guesser_system", "guesser_system"),
+        ("guesser_prompt", "guesser_prompt"),
+    ]:
+        value = getattr(args, attr, None)
+        if value is not None:
+            changes[field_name] = value
+    return replace(base, **changes)
+
+
+def _preflight(runtime: Runtime, settings: Settings, kinds: Sequence[str] = ("drawer", "guesser")):
+    """Fail before the first turn, with one line, if a chosen model cannot be used."""
+    for kind in kinds:
+        model_id = settings.drawer if kind == "drawer" else settings.guesser
+        _, avail = runtime.availability(model_id, kind)  # type: ignore[arg-type]
+        if not avail.ok:
+            hint = f"; {avail.hint}" if avail.hint else ""
+            raise CliError(f"cannot use {kind} {model_id}: {avail.reason}{hint}")
+
+
+# -- run --------------------------------------------------------------------------------
+
+
+def _turn_line(record: TurnRecord) -> str:
+    head = (
+        f"round {record.round:>3}  {record.kind:<8}  {record.model:<24} {record.duration:6.2f}s  "
+    )
+    if not record.ok and record.error is not None:
+        hint = f" ({record.error.hint})" if record.error.hint else ""
+        return head + f"FAILED {record.error.kind}: {record.error.message}{hint}"
+    cost = f"  ${record.cost:.4f}" if record.cost else ""
+    return head + record.output + cost
+
+
+def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
+    defaults = runtime.config.game
+    if args.resume:
+        game_dir = GameDir.open(runtime.store.find(args.resume))
+        for warning in game_dir.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        saved = game_dir.header.get("settings", {})
+        base = Settings(**{k: v for k, v in saved.items() if k in Settings.__dataclass_fields__})
+        if args.prompt:
+            raise CliError("--prompt cannot be used with --resume (the game has its prompt)")
+    else:
+        game_dir = None
+        base = defaults.settings()
+    settings = _settings_from(args, base)
+    _preflight(runtime, settings)
+    rounds = defaults.rounds if args.rounds is None else args.rounds
+    if rounds < 0:
+        raise CliError("--rounds must be 0 (endless) or more")
+    spend = args.spend_limit if args.spend_limit is not None else defaults.limits().spend
+    if game_dir is None:
+        prompt = args.prompt if args.prompt is not None else defaults.prompt
+        if not prompt.strip():
+            raise CliError("the first prompt is empty; give one with --prompt")
+        game_dir = runtime.store.new_game(prompt, _settings_dict(settings))
+    return asyncio.run(_run_game(runtime, game_dir, settings, rounds, spend, args))
+
+
+def _settings_dict(settings: Settings) -> dict[str, str]:
+    return {k: getattr(settings, k) for k in Settings.__dataclass_fields__}
+
+
+async def _run_game(
+    runtime: Runtime,
+    game_dir: GameDir,
+    settings: Settings,
+    rounds: int,
+    spend: float | None,
+    args: argparse.Namespace,
+) -> int:
+    start_round = next_turn(game_dir.first_prompt, game_dir.records).round
+    total = start_round - 1 + rounds if rounds else 0
+    game = Game(
+        game_dir,
+        runtime.models(),
+        settings,
+        Limits(rounds=total, spend=spend, stop_when_stable=runtime.config.game.stop_when_stable),
+        price_of=runtime.price_of,
+    )
+    out = sys.stdout
+
+    def on_event(event: Event) -> None:
+        record = None
+        if isinstance(event, (PictureReady, CaptionReady, TurnFailed)):
+            record = event.record
+        if record is not None and not args.quiet:
+            if args.json:
+                data = record.to_json()
+                data["folder"] = str(game_dir.path)
+                out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            else:
+                out.write(_turn_line(record) + "\n")
+            out.flush()
+        if isinstance(event, StateChanged):
+            log.info("state: %s %s", event.state, event.reason)
+
+    game.subscribe(on_event)
+    exit_code = 0
+    loop = asyncio.get_running_loop()
+
+    def on_signal(code: int, name: str) -> None:
+        nonlocal exit_code
+        exit_code = code
+        game.stop(f"interrupted ({name})")
+
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        try:
+            loop.add_signal_handler(sig, on_signal, code, sig.name)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover (Windows)
+            pass
+    try:
+        game.start()
+        await game.wait()
+    finally:
+        await runtime.aclose()
+    spent, unknown = game.spent
+    if exit_code == 0 and game.state == "paused" and game.records and not game.records[-1].ok:
+        exit_code = EXIT_FAILED
+    summary = {
+        "type": "end",
+        "folder": str(game_dir.path),
+        "state": game.state,
+        "reason": game.reason,
+        "rounds": game.rounds_done,
+        "spent": round(spent, 6),
+        "unknown_cost_turns": unknown,
+    }
+    if args.json:
+        out.write(json.dumps(summary) + "\n")
+    else:
+        cost = f", spent ${spent:.4f}" if spent else ""
+        cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
+        out.write(f"{game.reason}: {game.rounds_done} rounds{cost}\n")
+        if exit_code == EXIT_FAILED:
+            out.write(f"continue with: telestrations run --resume {game_dir.name}\n")
+        out.write(f"game kept in {game_dir.path}\n")
+    out.flush()
+    return exit_code
+
+
+# -- one-shot commands ------------------------------------------------------------------------
+
+
+def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
+    settings = Settings(drawer=args.drawer or runtime.config.game.drawer, style=args.style)
+    _preflight(runtime, settings, ("drawer",))
+    text = settings.drawer_text(args.text)
+
+    async def go() -> Picture:
+        try:
+            return await runtime.models().drawer(settings.drawer).draw(text)
+        finally:
+            await runtime.aclose()
+
+    try:
+        picture = asyncio.run(go())
+    except ProviderError as exc:
+        print(f"telestrations: {settings.drawer} failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    output = Path(args.output).expanduser()
+    output.write_bytes(picture.data)  # as received, never re-encoded
+    note = ""
+    if output.suffix.lower() not in (picture.suffix, ".jpeg" if picture.format == "jpeg" else ""):
+        note = f" (note: the data is {picture.format}, the name says {output.suffix or 'nothing'})"
+    print(f"wrote {output} ({picture.format} {picture.width}×{picture.height}){note}")
+    revised = picture.extras.get("revised_prompt")
+    if revised:
+        print(f"revised prompt: {revised}")
+    return 0
+
+
+def _read_picture(path: Path) -> Picture:
+    from PIL import Image, UnidentifiedImageError
+
+    from telestrations.providers.base import sniff_format
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror or exc}") from None
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise CliError(f"{path}: not a PNG, JPEG, WebP or GIF image")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise CliError(f"{path}: cannot read the image ({exc})") from None
+    return Picture(data, fmt, width, height)
+
+
+def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
+    defaults = runtime.config.game.settings()
+    settings = _settings_from(args, defaults)
+    _preflight(runtime, settings, ("guesser",))
+    picture = _read_picture(Path(args.image).expanduser())
+
+    async def go() -> str:
+        try:
+            guesser = runtime.models().guesser(settings.guesser)
+            caption = await guesser.describe(
+                picture, settings.guesser_system, settings.guesser_prompt
+            )
+            return caption.text
+        finally:
+            await runtime.aclose()
+
+    try:
+        print(asyncio.run(go()).strip())
+    except ProviderError as exc:
+        print(f"telestrations: {settings.guesser} failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+# -- models, games, keys ------------------------------------------------------------
+
+
+async def _check_all(runtime: Runtime, budget: float) -> dict[str, Availability]:
+    """Discovery and slow checks for every model, concurrently, within ``budget`` seconds."""
+    results: dict[str, Availability] = {}
+
+    async def discover(provider: Any) -> None:
+        try:
+            found = await provider.discover()
+            if hasattr(provider, "remember_discovered"):
+                provider.remember_discovered(found)
+        except Exception as exc:
+            log.debug("discovery failed for %s: %s", provider.name, exc)
+
+    async def check(provider: Any, model: ModelInfo) -> None:
+        try:
+            results[f"{model.kind}:{model.id}"] = await provider.check(model)
+        except Exception as exc:
+            results[f"{model.kind}:{model.id}"] = Availability.no(f"check failed: {exc}")
+
+    providers = list(runtime.registry.providers.values())
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(discover(p) for p in providers)), timeout=budget / 2
+        )
+    except TimeoutError:
+        pass
+    jobs = [check(p, m) for p in providers for m in p.models() if provider_quick_ok(p, m)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*jobs), timeout=budget / 2)
+    except TimeoutError:
+        pass
+    await runtime.aclose()
+    return results
+
+
+def provider_quick_ok(provider: Any, model: ModelInfo) -> bool:
+    return bool(provider.availability(model).ok)
+
+
+def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
+    checked: dict[str, Availability] = {}
+    if not args.no_check:
+        checked = asyncio.run(_check_all(runtime, budget=6.0))
+    rows = []
+    for provider in runtime.registry.providers.values():
+        for model in provider.models():
+            avail = checked.get(f"{model.kind}:{model.id}") or provider.availability(model)
+            rows.append((provider, model, avail))
+    if args.json:
+        data = [
+            {
+                "id": m.id,
+                "provider": p.title,
+                "kind": m.kind,
+                "available": a.ok,
+                "reason": a.reason,
+                "hint": a.hint,
+                "price": m.price,
+                "retired": m.retired,
+                "note": m.note,
+            }
+            for p, m, a in rows
+        ]
+        print(json.dumps(data, indent=2))
+        return 0
+    width = max((len(m.id) for _, m, _ in rows), default=10) + 2
+    for _provider, model, avail in rows:
+        status = "ok" if avail.ok else "no"
+        why = avail.reason if not avail.ok else ""
+        if avail.hint and not avail.ok:
+            why += f" ({avail.hint})"
+        extra = []
+        if model.price is not None:
+            extra.append(f"${model.price:g}/call")
+        if model.retired:
+            extra.append(f"retired: {model.retired}")
+        if model.note:
+            extra.append(model.note)
+        tail = "; ".join(x for x in (why, *extra) if x)
+        print(f"{model.id:<{width}} {model.kind:<8} {status:<3} {tail}")
+    for failure in runtime.registry.failures:
+        print(f"(provider {failure.name} failed to load: {failure.error})")
+    return 0
+
+
+def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
+    games = runtime.store.list()
+    if not games:
+        print(f"no games yet in {runtime.store.games_dir}")
+        return 0
+    for g in games:
+        cost = f"  ${g.spent:.4f}" if g.spent else ""
+        failed = f"  {g.failed} failed" if g.failed else ""
+        print(f"{g.name}  {g.rounds:>4} rounds{cost}{failed}  {g.prompt[:60]}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from telestrations.keys import KeyRing, normalise
+
+    store = KeyStore(keys_path())
+    action = args.keys_command
+    if action == "path":
+        print(store.path)
+        return 0
+    if action == "list":
+        sources = KeyRing(store).sources()
+        if not sources:
+            print(f"no keys (store one with `telestrations keys set openai`; file: {store.path})")
+        for src in sources:
+            print(f"{src.name:<14} {src.source}")
+        return 0
+    if action == "import":
+        names = store.import_file(Path(args.file).expanduser())
+        print(f"imported {', '.join(names) or 'nothing'} into {store.path}")
+        return 0
+    if action == "delete":
+        found = store.delete(args.name)
+        print(f"deleted {normalise(args.name)}" if found else f"no key named {args.name}")
+        return 0 if found else EXIT_FAILED
+    # set: from a hidden prompt on a terminal, else one line of stdin; never from argv
+    name = normalise(args.name)
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"{name} key (input hidden): ")
+    else:
+        value = sys.stdin.readline()
+    store.set(name, value)
+    print(f"stored {name} key in {store.path}")
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace, runtime: Runtime) -> int:
+    try:
+        from telestrations.tui.app import run_app
+    except ImportError:
+        build_parser().print_help()
+        return 0
+    return run_app(args, runtime)

@@ -1,0 +1,228 @@
+"""config.toml: read (never written) from the platform config dir, validated strictly.
+
+Precedence, highest first: command-line flags, environment, keys file and config, defaults.
+The app never rewrites this file (tomli-w cannot keep comments); choices made in the UI go to
+the state file instead (:mod:`telestrations.state`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_config_path, user_data_path
+
+from telestrations.game import (
+    DEFAULT_GUESSER_PROMPT,
+    DEFAULT_GUESSER_SYSTEM,
+    DEFAULT_MODEL,
+    DEFAULT_STYLE,
+    Limits,
+    Settings,
+)
+
+APP = "telestrations"
+IMAGE_MODES = ("auto", "sixel", "tgp", "halfcell", "unicode")
+
+
+class ConfigError(Exception):
+    """A malformed or invalid file; the message names the file, line, column and problem."""
+
+
+@dataclass(frozen=True)
+class GameDefaults:
+    """The ``[game]`` table: what a new game starts with."""
+
+    prompt: str = "a red house under a yellow sun"
+    """First prompt when none is given."""
+    drawer: str = DEFAULT_MODEL
+    guesser: str = DEFAULT_MODEL
+    style: str = DEFAULT_STYLE
+    """Prepended to drawer prompts as ``"{style}: {prompt}"``; empty sends the bare prompt."""
+    guesser_system: str = DEFAULT_GUESSER_SYSTEM
+    guesser_prompt: str = DEFAULT_GUESSER_PROMPT
+    rounds: int = 0
+    """Stop after this many rounds (0 = endless)."""
+    spend_limit: float = 0.0
+    """Pause before known spend would pass this many USD (0 = no cap)."""
+    stop_when_stable: bool = False
+    """Stop when a caption repeats the previous one word for word."""
+
+    def settings(self) -> Settings:
+        return Settings(
+            self.drawer, self.guesser, self.style, self.guesser_system, self.guesser_prompt
+        )
+
+    def limits(self) -> Limits:
+        return Limits(
+            rounds=self.rounds,
+            spend=self.spend_limit if self.spend_limit > 0 else None,
+            stop_when_stable=self.stop_when_stable,
+        )
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """The ``[ui]`` table."""
+
+    images: str = "halfcell"
+    """Thumbnails in the history: auto, sixel, tgp, halfcell or unicode."""
+    max_cards: int = 60
+    """Round cards that keep their pixels in memory; older ones reload when scrolled back."""
+    thumbnail_width: int = 48
+    """Thumbnail width in terminal cells."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything read from config.toml (or the defaults when there is none)."""
+
+    path: Path | None = None
+    game: GameDefaults = field(default_factory=GameDefaults)
+    ui: UiConfig = field(default_factory=UiConfig)
+    data_dir: Path | None = None
+    prices: Mapping[str, float] = field(default_factory=dict)
+    """USD per call by model id, overriding the built-in price table."""
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """``[providers.<name>]`` tables, handed to each provider as is."""
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    """TUI binding id → keys, e.g. ``{"step" = "t"}``."""
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``TELESTRATIONS_CONFIG``, else ``<platform config dir>/config.toml``."""
+    env = os.environ if env is None else env
+    if env.get("TELESTRATIONS_CONFIG"):
+        return Path(env["TELESTRATIONS_CONFIG"]).expanduser()
+    return user_config_path(APP, appauthor=False) / "config.toml"
+
+
+def data_dir(config: Config, env: Mapping[str, str] | None = None, flag: str | None = None) -> Path:
+    """Where games and the state file live: flag, env, config, platform default."""
+    env = os.environ if env is None else env
+    if flag:
+        return Path(flag).expanduser()
+    if env.get("TELESTRATIONS_DATA_DIR"):
+        return Path(env["TELESTRATIONS_DATA_DIR"]).expanduser()
+    if config.data_dir is not None:
+        return config.data_dir
+    return user_data_path(APP, appauthor=False)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; errors become one :class:`ConfigError` line with line and column."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        problem = re.sub(r"\s*\(at end of document\)", "", problem)
+        if m:
+            raise ConfigError(
+                f"{path}: line {m.group(1)}, column {m.group(2)}: {problem}"
+            ) from None
+        return_line = raw.count(b"\n") + 1
+        raise ConfigError(f"{path}: line {return_line} (end of file): {problem}") from None
+
+
+def _check_keys(path: Path, table: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        where = f"[{table}]" if table else "top level"
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r} in {where} "
+            f"(known: {', '.join(sorted(allowed))}; see config.example.toml)"
+        )
+
+
+def _typed(path: Path, table: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ConfigError(
+            f"{path}: [{table}] {key} must be {names}, not {type(value).__name__} ({value!r})"
+        )
+    return value
+
+
+def _dataclass_from(path: Path, table: str, cls: type, data: Mapping[str, Any]) -> Any:
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    _check_keys(path, table, data, set(fields))
+    kwargs = {}
+    for key, value in data.items():
+        default = getattr(cls(), key)
+        kwargs[key] = _typed(path, table, key, value, type(default))
+    return cls(**kwargs)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate a parsed config.toml against the one declaration above."""
+    _check_keys(path, "", data, {"game", "ui", "data_dir", "prices", "providers", "keymap"})
+    game = _dataclass_from(path, "game", GameDefaults, _table(path, data, "game"))
+    ui = _dataclass_from(path, "ui", UiConfig, _table(path, data, "ui"))
+    if ui.images not in IMAGE_MODES:
+        raise ConfigError(f"{path}: [ui] images must be one of {', '.join(IMAGE_MODES)}")
+    if game.rounds < 0 or game.spend_limit < 0:
+        raise ConfigError(f"{path}: [game] rounds and spend_limit must be 0 or more")
+    prices = {
+        str(k): float(_typed(path, "prices", k, v, float))
+        for k, v in _table(path, data, "prices").items()
+    }
+    providers = {}
+    for name, table in _table(path, data, "providers").items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{path}: [providers.{name}] must be a table")
+        models = table.get("models", [])
+        if not isinstance(models, list) or not all(isinstance(m, Mapping) for m in models):
+            raise ConfigError(f"{path}: providers.{name}.models must be an array of tables")
+        for i, m in enumerate(models):
+            if "name" not in m or m.get("kind") not in ("drawer", "guesser"):
+                raise ConfigError(
+                    f"{path}: providers.{name}.models[{i}] needs name and kind "
+                    "('drawer' or 'guesser')"
+                )
+        providers[str(name)] = dict(table)
+    keymap = {str(k): str(v) for k, v in _table(path, data, "keymap").items()}
+    raw_dir = data.get("data_dir")
+    if raw_dir is not None and not isinstance(raw_dir, str):
+        raise ConfigError(f"{path}: data_dir must be a string")
+    return Config(
+        path=path,
+        game=game,
+        ui=ui,
+        data_dir=Path(raw_dir).expanduser() if raw_dir else None,
+        prices=prices,
+        providers=providers,
+        keymap=keymap,
+    )
+
+
+def _table(path: Path, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: {key} must be a table ([{key}])")
+    return value
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the config; a missing file at the default location means defaults."""
+    explicit = path is not None
+    path = path or config_path(env)
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: no such file")
+        return Config(path=None)
+    return parse_config(read_toml(path), path)

@@ -1,0 +1,184 @@
+"""The keys file: API keys, owner-only (0600 from the first byte), written atomically.
+
+Lookup order for a key (:func:`KeyRing.get`): environment, then the keys file. Keys are never
+printed, logged, journalled or exported; ``keys list`` shows names and where each comes from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_config_path
+
+log = logging.getLogger(__name__)
+
+ENV_VARS: Mapping[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "runpod": "RUNPOD_API_KEY",
+    "ollama": "OLLAMA_API_KEY",
+    "automatic1111": "AUTOMATIC1111_PASSWORD",
+}
+"""Which environment variable holds each key."""
+
+KNOWN = tuple(ENV_VARS)
+
+
+class KeysError(Exception):
+    """The keys file is unreadable or malformed; the message names the file."""
+
+
+def keys_path(env: Mapping[str, str] | None = None) -> Path:
+    """``TELESTRATIONS_KEYS``, else ``keys.json`` beside config.toml."""
+    env = os.environ if env is None else env
+    if env.get("TELESTRATIONS_KEYS"):
+        return Path(env["TELESTRATIONS_KEYS"]).expanduser()
+    return user_config_path("telestrations", appauthor=False) / "keys.json"
+
+
+def normalise(name: str) -> str:
+    """``OPENAI`` / ``OpenAI`` → ``openai`` (the original's api-keys.json used upper case)."""
+    return name.strip().lower()
+
+
+def mask(value: str) -> str:
+    """Enough to recognise a key, never enough to use it: ``sk-…7f3a``."""
+    return f"{value[:3]}…{value[-4:]}" if len(value) >= 12 else "…"
+
+
+class KeyStore:
+    """Reads and writes the keys file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, str]:
+        if not self.path.exists():
+            return {}
+        self._tighten()
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KeysError(f"{self.path}: cannot read keys ({type(exc).__name__})") from None
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise KeysError(f"{self.path}: expected a JSON object of name → key strings")
+        return {normalise(k): v for k, v in data.items()}
+
+    def _tighten(self) -> None:
+        """Re-apply 0600 if someone loosened it."""
+        try:
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(self.path, 0o600)
+                log.warning("%s was readable by others; permissions reset to 0600", self.path)
+        except OSError:
+            pass
+
+    def save(self, keys: Mapping[str, str]) -> None:
+        """Atomic write: a 0600 temp file in the same dir, fsync, then rename over."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=self.path.parent)  # mkstemp is 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(dict(sorted(keys.items())), fh, indent=2)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def set(self, name: str, value: str) -> None:
+        value = value.strip()
+        if not value:
+            raise KeysError("empty key; nothing stored")
+        keys = self.load()
+        keys[normalise(name)] = value
+        self.save(keys)
+
+    def delete(self, name: str) -> bool:
+        keys = self.load()
+        if keys.pop(normalise(name), None) is None:
+            return False
+        self.save(keys)
+        return True
+
+    def import_file(self, source: Path) -> list[str]:
+        """Import the original's ``api-keys.json`` (``{"OPENAI": "...", "RUNPOD": "..."}``)."""
+        try:
+            data = json.loads(source.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KeysError(f"{source}: cannot read ({type(exc).__name__})") from None
+        if not isinstance(data, dict):
+            raise KeysError(f'{source}: expected a JSON object like {{"OPENAI": "..."}}')
+        keys = self.load()
+        imported = []
+        for name, value in data.items():
+            if isinstance(value, str) and value.strip():
+                keys[normalise(name)] = value.strip()
+                imported.append(normalise(name))
+        if imported:
+            self.save(keys)
+        return imported
+
+
+@dataclass(frozen=True)
+class KeySource:
+    name: str
+    source: str
+    """"env OPENAI_API_KEY" or "keys file"."""
+
+
+class KeyRing:
+    """Key lookup with the documented precedence: environment, then the keys file."""
+
+    def __init__(self, store: KeyStore, env: Mapping[str, str] | None = None) -> None:
+        self.store = store
+        self.env = dict(os.environ if env is None else env)
+        self._cache: dict[str, str] | None = None
+
+    def _file(self) -> dict[str, str]:
+        if self._cache is None:
+            try:
+                self._cache = self.store.load()
+            except KeysError as exc:
+                log.warning("%s", exc)
+                self._cache = {}
+        return self._cache
+
+    def reload(self) -> None:
+        self._cache = None
+
+    def get(self, name: str) -> str | None:
+        name = normalise(name)
+        var = ENV_VARS.get(name)
+        if var and self.env.get(var, "").strip():
+            return self.env[var].strip()
+        return self._file().get(name)
+
+    def sources(self) -> list[KeySource]:
+        out = []
+        names = sorted(set(self._file()) | {n for n, v in ENV_VARS.items() if self.env.get(v)})
+        for name in names:
+            var = ENV_VARS.get(name)
+            if var and self.env.get(var, "").strip():
+                out.append(KeySource(name, f"env {var}"))
+            else:
+                out.append(KeySource(name, "keys file"))
+        return out
+
+    def secrets(self) -> list[str]:
+        """Every key value known, for redaction."""
+        values = set(self._file().values())
+        values |= {self.env[v] for v in ENV_VARS.values() if self.env.get(v)}
+        return sorted(v for v in values if v)

@@ -1,0 +1,127 @@
+"""Wires config, keys, providers and the store together for the CLI and the TUI.
+
+One :class:`Runtime` per process. It builds each provider with its config table, the key
+lookup and the environment, and gives the engine a :class:`RegistryModels` that turns "unknown
+model" and "unusable model" into the same :class:`ProviderError` a failed call would raise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telestrations.config import Config, data_dir, load_config
+from telestrations.keys import KeyRing, KeyStore, keys_path
+from telestrations.providers.base import (
+    Availability,
+    Drawer,
+    Guesser,
+    ModelInfo,
+    ModelKind,
+    ProviderContext,
+    ProviderError,
+)
+from telestrations.providers.registry import Registry, UnknownModel
+from telestrations.state import state_path
+from telestrations.store import Store
+
+
+@dataclass
+class Runtime:
+    """Config, keys, registry and store for one process."""
+
+    config: Config
+    keyring: KeyRing
+    registry: Registry
+    store: Store
+    data_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_file: Path | None = None,
+        data_dir_flag: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Runtime:
+        """Read config (raises ConfigError), then build every provider."""
+        env = dict(os.environ if env is None else env)
+        config = load_config(config_file, env)
+        keyring = KeyRing(KeyStore(keys_path(env)), env)
+
+        def context_for(name: str) -> ProviderContext:
+            return ProviderContext(
+                settings=config.providers.get(name, {}),
+                get_key=keyring.get,
+                env=env,
+                prices=config.prices,
+            )
+
+        registry = Registry.load(context_for)
+        root = data_dir(config, env, data_dir_flag)
+        return cls(config, keyring, registry, Store(root), root, env)
+
+    @property
+    def state_file(self) -> Path:
+        return state_path(self.data_dir)
+
+    def models(self) -> RegistryModels:
+        return RegistryModels(self.registry)
+
+    def price_of(self, model_id: str) -> float | None:
+        """USD per call for ``model_id`` when known (config override or preset)."""
+        if model_id in self.config.prices:
+            return self.config.prices[model_id]
+        for kind in ("drawer", "guesser"):
+            try:
+                _, model = self.registry.resolve(model_id, kind)  # type: ignore[arg-type]
+            except UnknownModel:
+                continue
+            return model.price
+        return None
+
+    def availability(self, model_id: str, kind: ModelKind) -> tuple[ModelInfo | None, Availability]:
+        """Quick (no I/O) check of one model id, for pre-flight and menus."""
+        try:
+            provider, model = self.registry.resolve(model_id, kind)
+        except UnknownModel as exc:
+            return None, Availability.no(str(exc), "see `telestrations models`", "not_found")
+        return model, provider.availability(model)
+
+    async def store_key(self, name: str, value: str) -> None:
+        """Store a key (keys file, 0600) and rebuild the provider that uses it."""
+        self.keyring.store.set(name, value)
+        self.keyring.reload()
+        if name in self.registry.providers:
+            await self.registry.rebuild(name)
+
+    async def aclose(self) -> None:
+        await self.registry.aclose()
+
+
+class RegistryModels:
+    """The engine's view of the registry: every failure is a :class:`ProviderError`."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def _resolve(self, model_id: str, kind: ModelKind):  # type: ignore[no-untyped-def]
+        try:
+            provider, model = self.registry.resolve(model_id, kind)
+        except UnknownModel as exc:
+            raise ProviderError("not_found", str(exc), hint="see `telestrations models`") from None
+        avail = provider.availability(model)
+        if not avail.ok:
+            raise avail.error()
+        return provider, model
+
+    def drawer(self, model_id: str) -> Drawer:
+        provider, model = self._resolve(model_id, "drawer")
+        return provider.drawer(model)
+
+    def guesser(self, model_id: str) -> Guesser:
+        provider, model = self._resolve(model_id, "guesser")
+        return provider.guesser(model)

@@ -1,0 +1,317 @@
+"""Engine behaviour with drawers and guessers that implement the protocols (no HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from telestrations.game import (
+    CaptionReady,
+    Event,
+    Game,
+    GameError,
+    Limits,
+    PictureReady,
+    Settings,
+    StateChanged,
+    TurnFailed,
+    TurnStarted,
+)
+from telestrations.providers.base import Caption, Picture, ProviderError
+from telestrations.store import GameDir, Store
+
+
+def png(color: str = "red", size: tuple[int, int] = (16, 16)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+class Drawer:
+    def __init__(self, delay: float = 0.0, cost: float | None = 0.01) -> None:
+        self.delay = delay
+        self.cost = cost
+        self.texts: list[str] = []
+        self.started = asyncio.Event()
+        self.cancelled = False
+
+    async def draw(self, text: str) -> Picture:
+        self.texts.append(text)
+        self.started.set()
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return Picture(png(), "png", 16, 16, {"seen": text}, self.cost)
+
+
+class Guesser:
+    def __init__(self, name: str = "g", fail: ProviderError | None = None) -> None:
+        self.name = name
+        self.fail = fail
+        self.calls: list[tuple[str, str, int]] = []
+
+    async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        self.calls.append((system, prompt, len(picture.data)))
+        if self.fail is not None:
+            err, self.fail = self.fail, None
+            raise err
+        return Caption(f"{self.name} saw caption {len(self.calls)}", {}, None)
+
+
+class Models:
+    def __init__(self) -> None:
+        self.drawers: dict[str, Drawer] = {"d": Drawer()}
+        self.guessers: dict[str, Guesser] = {"g": Guesser("g"), "g2": Guesser("g2")}
+
+    def drawer(self, model_id: str) -> Drawer:
+        return self.drawers[model_id]
+
+    def guesser(self, model_id: str) -> Guesser:
+        return self.guessers[model_id]
+
+
+@pytest.fixture
+def models() -> Models:
+    return Models()
+
+
+def new_game(tmp_path: Path, models: Models, **limits: object) -> Game:
+    game_dir = Store(tmp_path).new_game("a red house", {})
+    return Game(game_dir, models, Settings(drawer="d", guesser="g"), Limits(**limits))  # type: ignore[arg-type]
+
+
+async def test_rounds_alternate_and_feed_captions_back(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models, rounds=3)
+    events: list[Event] = []
+    game.subscribe(events.append)
+    game.start()
+    await game.wait()
+    assert game.state == "stopped" and game.reason == "finished 3 rounds"
+    kinds = [(r.round, r.kind) for r in game.records]
+    assert kinds == [
+        (1, "draw"),
+        (1, "describe"),
+        (2, "draw"),
+        (2, "describe"),
+        (3, "draw"),
+        (3, "describe"),
+    ]
+    # The drawer text is "{style}: {prompt}", and each round draws the previous caption.
+    texts = models.drawers["d"].texts
+    assert texts[0] == "Illustrate in black & white doodle style: a red house"
+    assert texts[1] == "Illustrate in black & white doodle style: g saw caption 1"
+    assert models.guessers["g"].calls[0][:2] == (
+        "You are playing a doodle guessing game",
+        "Describe what happens in this image in up to 10 words",
+    )
+    assert sum(isinstance(e, PictureReady) for e in events) == 3
+    assert sum(isinstance(e, CaptionReady) for e in events) == 3
+    assert isinstance(events[0], StateChanged) and events[0].state == "running"
+    assert isinstance(events[1], TurnStarted)
+
+
+async def test_empty_style_sends_bare_prompt(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models)
+    game.settings = replace(game.settings, style="  ")
+    await game.step()
+    assert models.drawers["d"].texts == ["a red house"]
+
+
+async def test_every_event_is_on_disk_before_it_is_emitted(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models, rounds=2)
+    seen: list[int] = []
+
+    def check(event: Event) -> None:
+        if isinstance(event, (PictureReady, CaptionReady)):
+            on_disk = GameDir.open(game.dir.path).records
+            assert on_disk[-1] == event.record
+            seen.append(event.record.seq)
+            if isinstance(event, PictureReady):
+                assert event.path.read_bytes() == event.picture.data
+
+    game.subscribe(check)
+    game.start()
+    await game.wait()
+    assert seen == [1, 2, 3, 4]
+
+
+async def test_pause_during_slow_draw_keeps_the_image(tmp_path: Path, models: Models) -> None:
+    models.drawers["d"] = Drawer(delay=0.3)
+    game = new_game(tmp_path, models)
+    game.start()
+    await models.drawers["d"].started.wait()
+    game.pause()
+    assert game.pause_requested
+    await game.wait()
+    assert game.state == "paused"
+    assert [r.kind for r in game.records] == ["draw"]
+    assert (game.dir.path / game.records[0].output).is_file()
+    # resume continues with the describe of that image
+    models.drawers["d"].delay = 0
+    game.settings = replace(game.settings)
+    game.limits = Limits(rounds=1)
+    game.resume()
+    await game.wait()
+    assert [r.kind for r in game.records] == ["draw", "describe"]
+    assert game.state == "stopped"
+
+
+async def test_stop_during_slow_draw_cancels_and_records_nothing(
+    tmp_path: Path, models: Models
+) -> None:
+    models.drawers["d"] = Drawer(delay=5)
+    game = new_game(tmp_path, models)
+    task = game.start()
+    await models.drawers["d"].started.wait()
+    game.stop()
+    await game.wait()
+    assert task.cancelled()
+    assert models.drawers["d"].cancelled
+    assert game.state == "stopped"
+    assert game.records == []
+    assert GameDir.open(game.dir.path).records == []
+    assert not list(game.dir.path.glob("*.png"))
+    with pytest.raises(GameError):
+        await game.run()
+
+
+async def test_switching_guesser_mid_game_is_used_from_next_describe(
+    tmp_path: Path, models: Models
+) -> None:
+    game = new_game(tmp_path, models, rounds=2)
+
+    def switch(event: Event) -> None:
+        if isinstance(event, CaptionReady) and event.record.round == 1:
+            game.settings = replace(game.settings, guesser="g2")
+
+    game.subscribe(switch)
+    game.start()
+    await game.wait()
+    describes = [r for r in game.records if r.kind == "describe"]
+    assert [r.model for r in describes] == ["g", "g2"]
+    assert describes[1].output.startswith("g2 saw")
+    assert len(models.guessers["g2"].calls) == 1
+
+
+async def test_change_mid_turn_waits_for_next_turn(tmp_path: Path, models: Models) -> None:
+    models.drawers["d"] = Drawer(delay=0.2)
+    game = new_game(tmp_path, models, rounds=1)
+    game.start()
+    await models.drawers["d"].started.wait()
+    game.settings = replace(game.settings, guesser="g2", guesser_prompt="new prompt")
+    await game.wait()
+    describe = game.records[1]
+    assert describe.model == "g2" and describe.input == "new prompt"
+    assert game.records[0].model == "d"
+
+
+async def test_step_runs_exactly_one_turn(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models)
+    record = await game.step()
+    assert record.kind == "draw" and len(game.records) == 1 and game.state == "paused"
+    record = await game.step()
+    assert record.kind == "describe" and len(game.records) == 2 and game.state == "paused"
+
+
+async def test_failure_is_recorded_pauses_and_resume_retries(
+    tmp_path: Path, models: Models
+) -> None:
+    models.guessers["g"] = Guesser(
+        fail=ProviderError("rate_limited", "slow down", hint="wait a minute")
+    )
+    game = new_game(tmp_path, models, rounds=1)
+    failures: list[TurnFailed] = []
+    game.subscribe(lambda e: failures.append(e) if isinstance(e, TurnFailed) else None)
+    game.start()
+    await game.wait()
+    assert game.state == "paused"
+    assert "slow down" in game.reason
+    failed = game.records[-1]
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.kind == "rate_limited" and failed.error.hint == "wait a minute"
+    assert failed.cost is None
+    assert len(failures) == 1
+    game.resume()
+    await game.wait()
+    assert [(r.round, r.kind, r.status) for r in game.records] == [
+        (1, "draw", "ok"),
+        (1, "describe", "failed"),
+        (1, "describe", "ok"),
+    ]
+    assert game.state == "stopped"
+
+
+async def test_unexpected_exception_becomes_internal_failure(
+    tmp_path: Path, models: Models
+) -> None:
+    class Broken:
+        async def draw(self, text: str) -> Picture:
+            raise ZeroDivisionError("oops")
+
+    models.drawers["d"] = Broken()  # type: ignore[assignment]
+    game = new_game(tmp_path, models)
+    game.start()
+    await game.wait()
+    assert game.state == "paused"
+    assert game.records[0].error is not None and game.records[0].error.kind == "internal"
+
+
+async def test_spend_cap_pauses_before_the_turn(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models, spend=0.025)
+    game.price_of = lambda model: 0.01 if model == "d" else None
+    game.start()
+    await game.wait()
+    assert game.state == "paused" and "spending cap" in game.reason
+    spent, unknown = game.spent
+    assert spent == pytest.approx(0.02)  # two draws; a third would pass the cap
+    assert unknown == 2  # the guesser's cost is unknown, never counted as 0
+
+
+async def test_stop_when_stable(tmp_path: Path, models: Models) -> None:
+    class Same:
+        async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+            return Caption("a red square")
+
+    models.guessers["g"] = Same()  # type: ignore[assignment]
+    game = new_game(tmp_path, models, stop_when_stable=True, rounds=10)
+    game.start()
+    await game.wait()
+    assert game.reason == "the chain stopped changing"
+    assert game.rounds_done == 2
+
+
+async def test_pause_when_idle_and_run_twice_rejected(tmp_path: Path, models: Models) -> None:
+    models.drawers["d"] = Drawer(delay=0.2)
+    game = new_game(tmp_path, models)
+    game.pause()
+    assert game.state == "paused"
+    task = game.start()
+    await models.drawers["d"].started.wait()
+    with pytest.raises(GameError):
+        await game.step()
+    game.stop()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_similarity_recorded_on_describe(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models)
+    await game.step()
+    await game.step()
+    sim = game.records[1].similarity
+    assert sim is not None and set(sim) == {"to_first_prompt", "to_drawn_text"}
+    assert 0.0 <= sim["to_first_prompt"] <= 1.0
+
+
+async def test_broken_subscriber_does_not_break_the_game(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models, rounds=1)
+    game.subscribe(lambda e: 1 / 0)
+    game.start()
+    await game.wait()
+    assert game.rounds_done == 1
