@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     games = sub.add_parser("games", help="list past games")
     _add_common(games)
 
+    export = sub.add_parser("export", help="export a game as an HTML page with its images")
+    _add_common(export)
+    export.add_argument("game", help="game name, path, unique part of the name, or 'last'")
+    export.add_argument(
+        "-o", "--output", metavar="DIR", help="folder to write (default ./<game name>)"
+    )
+
     keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     kset = ksub.add_parser("set", help="store a key, read from a prompt or stdin (never argv)")
@@ -167,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "describe": cmd_describe,
             "models": cmd_models,
             "games": cmd_games,
+            "export": cmd_export,
         }[args.command]
         return handler(args, runtime)
     except (ConfigError, KeysError, CliError, GameNotFound) as exc:
@@ -316,7 +324,8 @@ async def _run_game(
     else:
         cost = f", spent ${spent:.4f}" if spent else ""
         cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
-        out.write(f"{game.reason}: {game.rounds_done} rounds{cost}\n")
+        total = game.rounds_done
+        out.write(f"{game.reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
         if exit_code == EXIT_FAILED:
             out.write(f"continue with: telestrations run --resume {game_dir.name}\n")
         out.write(f"game kept in {game_dir.path}\n")
@@ -495,6 +504,16 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
         cost = f"  ${g.spent:.4f}" if g.spent else ""
         failed = f"  {g.failed} failed" if g.failed else ""
         print(f"{g.name}  {g.rounds:>4} rounds{cost}{failed}  {g.prompt[:60]}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
+    from telestrations.export import export_html
+
+    game = GameDir.open(runtime.store.find(args.game))
+    out = Path(args.output).expanduser() if args.output else Path.cwd() / game.name
+    index = export_html(game, out)
+    print(f"exported {index}")
     return 0
 
 

@@ -248,3 +248,17 @@ def test_games_lists_past_games(isolated_env: Path) -> None:
     tele("run", "--prompt", "a fish", "--rounds", "1", "--quiet")
     out = tele("games")
     assert "a fish" in out.stdout and "1 rounds" in out.stdout
+
+
+def test_export_html_escapes_and_copies_images(isolated_env: Path, tmp_path: Path) -> None:
+    out = tele("run", "--prompt", "<script>alert(1)</script> a cat", "--rounds", "2", "--quiet")
+    assert out.returncode == 0, out.stderr
+    target = tmp_path / "exported"
+    out = tele("export", "last", "-o", str(target))
+    assert out.returncode == 0, out.stderr
+    page = (target / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+    assert (target / "r0001-draw.png").read_bytes().startswith(b"\x89PNG")
+    assert page.count("class='round'") == 2
+    assert len((target / "journal.jsonl").read_text().splitlines()) == 5
