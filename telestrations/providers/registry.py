@@ -80,9 +80,18 @@ def split_id(model_id: str) -> tuple[str, str]:
 class Registry:
     """All providers by name; resolves ``provider:model`` ids to drawers and guessers."""
 
-    def __init__(self, providers: Iterable[Provider], failures: Iterable[LoadFailure] = ()) -> None:
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        failures: Iterable[LoadFailure] = (),
+        *,
+        factories: dict[str, ProviderFactory] | None = None,
+        context_for: Callable[[str], ProviderContext] | None = None,
+    ) -> None:
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
         self.failures = list(failures)
+        self._factories = dict(factories or {})
+        self._context_for = context_for
 
     @classmethod
     def load(cls, context_for: Callable[[str], ProviderContext]) -> Registry:
@@ -97,6 +106,20 @@ class Registry:
         order = list(BUILTIN)
         providers.sort(key=lambda p: (order.index(p.name) if p.name in order else 99, p.name))
         return cls(providers, failures, factories=factories, context_for=context_for)
+
+    async def rebuild(self, name: str) -> None:
+        """Build provider ``name`` again (e.g. after its key was stored); a provider made
+        without a factory (tests, plugins passed in directly) is kept as it is."""
+        factory = self._factories.get(name)
+        if factory is None or self._context_for is None:
+            return
+        old = self.providers.get(name)
+        self.providers[name] = factory(self._context_for(name))
+        if old is not None:
+            try:
+                await old.aclose()
+            except Exception:
+                log.debug("closing provider %s failed", name, exc_info=True)
 
     def models(self, kind: ModelKind | None = None) -> list[ModelInfo]:
         """Every known model, providers in registry order."""
