@@ -1,0 +1,351 @@
+"""AUTOMATIC1111's stable-diffusion-webui (or Forge) as a drawer: local Stable Diffusion.
+
+Talks to ``POST /sdapi/v1/txt2img`` (PROTOCOLS.md section 5). The API is off unless the web
+UI was started with ``--api``; with ``--api-auth user:pass`` every route wants HTTP Basic
+auth (the user under ``[providers.automatic1111]``, the password in the keys file). The model
+``automatic1111:default`` draws with whatever checkpoint is loaded; every other model name is
+a checkpoint, switched per call through ``override_settings``, and the installed ones are
+discovered from ``GET /sdapi/v1/sd-models``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telestrations.providers.base import (
+    Availability,
+    Drawer,
+    ModelInfo,
+    ModelKind,
+    Picture,
+    ProviderContext,
+    ProviderError,
+)
+from telestrations.providers.catalog import CatalogProvider
+from telestrations.providers.http import (
+    HttpClient,
+    HttpFailure,
+    HttpSettings,
+    clean_text,
+    decode_base64_image,
+    picture_from_bytes,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:7860"
+DEFAULT_MODEL = "default"
+CHECK_TIMEOUT = 5.0
+READ_TIMEOUT = 600.0
+"""Calls queue behind a global lock, so one can wait minutes for another (PROTOCOLS.md 5.4)."""
+START_HINT = "start the web UI with --api (e.g. ./webui.sh --api), or fix base_url"
+AUTH_HINT = (
+    "set username under [providers.automatic1111] and the password with "
+    "`telestrations keys set automatic1111`"
+)
+
+DEFAULTS: Mapping[str, Any] = {
+    "negative_prompt": "",
+    "steps": 20,  # the UI's default; the API's own default is 50
+    "width": 512,
+    "height": 512,
+    "cfg_scale": 7.0,
+    "sampler_name": "Euler a",
+    "seed": -1,
+}
+"""Request fields every call sends; settings and then model options override them."""
+OPTIONAL = ("scheduler", "distilled_cfg_scale", "restore_faces", "tiling", "subseed")
+"""Fields sent only when configured (``scheduler`` is v1.9+, ``distilled_cfg_scale`` Forge)."""
+
+PRESETS = (
+    ModelInfo(
+        "automatic1111",
+        DEFAULT_MODEL,
+        "drawer",
+        label="AUTOMATIC1111 (loaded checkpoint)",
+        price=0.0,
+        note="whatever checkpoint the web UI has loaded; local, no per-call charge",
+    ),
+)
+
+
+class A1111Drawer:
+    """One checkpoint (or the loaded one) drawing through ``txt2img``."""
+
+    def __init__(self, provider: A1111Provider, model: ModelInfo) -> None:
+        self.provider = provider
+        self.model = model
+
+    def request_body(self, text: str) -> dict[str, Any]:
+        """The ``txt2img`` JSON: defaults, then provider settings, then model options."""
+        settings, options = self.provider.settings, self.model.options
+        body: dict[str, Any] = {"prompt": text}
+        for key, default in DEFAULTS.items():
+            body[key] = options.get(key, settings.get(key, default))
+        for key in OPTIONAL:
+            value = options.get(key, settings.get(key))
+            if value is not None:
+                body[key] = value
+        body["batch_size"] = 1  # more would prepend a grid image (PROTOCOLS.md 5.2)
+        body["n_iter"] = 1
+        checkpoint = options.get("checkpoint")
+        if checkpoint:
+            body["override_settings"] = {"sd_model_checkpoint": str(checkpoint)}
+        extra = options.get("extra")
+        if isinstance(extra, Mapping):
+            body.update(extra)
+        return body
+
+    async def draw(self, text: str) -> Picture:
+        body = self.request_body(text)
+        result = await self.provider.call("POST", "/sdapi/v1/txt2img", json=body)
+        data = result.json()
+        images = data.get("images") if isinstance(data, dict) else None
+        if not isinstance(images, list) or not images or not isinstance(images[0], str):
+            raise ProviderError(
+                "bad_response",
+                "AUTOMATIC1111 answered without an image",
+                hint="send_images may be off, or an extension swallowed the result",
+            )
+        raw = decode_base64_image(images[0])
+        extras = info_extras(data.get("info"))
+        wanted = body.get("override_settings", {}).get("sd_model_checkpoint")
+        used = extras.get("checkpoint")
+        if wanted and used and not _same_checkpoint(str(wanted), str(used)):
+            log.warning("AUTOMATIC1111 drew with %s instead of %s", used, wanted)
+            extras["checkpoint_requested"] = str(wanted)
+        return await picture_from_bytes(
+            raw,
+            max_pixels=self.provider.http_settings.max_pixels,
+            extras=extras,
+            cost=self.model.price if self.model.price is not None else 0.0,
+        )
+
+
+def _same_checkpoint(wanted: str, used: str) -> bool:
+    """A1111 matches a checkpoint by title, file name or model name; compare loosely."""
+    stem = wanted.split(" [")[0].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return used == wanted or used == stem or wanted.startswith(used)
+
+
+def info_extras(info: Any) -> dict[str, Any]:
+    """Seed and model from ``info``, which is a JSON *string* (PROTOCOLS.md 5.2)."""
+    if isinstance(info, str):
+        try:
+            info = json.loads(info)
+        except ValueError:
+            return {}
+    if not isinstance(info, dict):
+        return {}
+    extras: dict[str, Any] = {}
+    seed = info.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        extras["seed"] = seed
+    if isinstance(info.get("sd_model_name"), str):
+        extras["checkpoint"] = info["sd_model_name"]
+    for key in ("sampler_name", "steps", "cfg_scale", "width", "height"):
+        if isinstance(info.get(key), int | float | str) and not isinstance(info.get(key), bool):
+            extras[key] = info[key]
+    texts = info.get("infotexts")
+    if isinstance(texts, list) and texts and isinstance(texts[0], str):
+        extras["infotext"] = clean_text(texts[0], 1000)
+    return extras
+
+
+class A1111Provider(CatalogProvider):
+    """AUTOMATIC1111 or Forge with ``--api``: the loaded checkpoint, or any installed one."""
+
+    name = "automatic1111"
+    title = "AUTOMATIC1111"
+    PRESETS = PRESETS
+    ACCEPTS_ANY_MODEL = frozenset({"drawer"})
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        s = self.settings
+        self.base_url = str(s.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        key = ctx.get_key("automatic1111") or ""
+        user = str(s.get("username") or "")
+        if not user and ":" in key:  # the --api-auth "user:pass" form, stored whole
+            user, key = key.split(":", 1)
+        self.username, self._password = user, key
+        self.http_settings = HttpSettings.from_settings(
+            s, base_url=self.base_url, read_timeout=READ_TIMEOUT, max_retries=1
+        )
+        self.check_timeout = float(s.get("check_timeout", CHECK_TIMEOUT))
+        self.http = HttpClient(
+            self.title,
+            self.http_settings,
+            auth=(user, key) if user and key else None,
+            secrets=(key,) if key else (),
+            error_mapper=self._map_failure,
+        )
+
+    # -- models ----------------------------------------------------------------------------------
+    def model(self, name: str, kind: ModelKind) -> ModelInfo | None:
+        found = super().model(name, kind)
+        if found is not None and found.name != DEFAULT_MODEL and "checkpoint" not in found.options:
+            # A checkpoint named by hand (A1111 matches titles, file names and model names).
+            return ModelInfo(
+                found.provider,
+                found.name,
+                found.kind,
+                label=found.label,
+                options={**found.options, "checkpoint": found.name},
+                price=found.price if found.price is not None else 0.0,
+                retired=found.retired,
+                note=found.note,
+                discovered=found.discovered,
+            )
+        return found
+
+    async def discover(self) -> list[ModelInfo]:
+        """One drawer per installed checkpoint (``GET /sdapi/v1/sd-models``)."""
+        result = await self.call(
+            "GET", "/sdapi/v1/sd-models", retry=False, read_timeout=self.check_timeout
+        )
+        data = result.json()
+        found = []
+        for entry in data if isinstance(data, list) else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("title"), str):
+                continue
+            title = entry["title"]
+            name = str(entry.get("model_name") or title)
+            found.append(
+                ModelInfo(
+                    self.name,
+                    name,
+                    "drawer",
+                    label=name,
+                    options={"checkpoint": title},
+                    price=self.ctx.prices.get(f"{self.name}:{name}", 0.0),
+                    note=clean_text(title, 120),
+                    discovered=True,
+                )
+            )
+        self.remember_discovered(found)
+        return found
+
+    # -- availability ----------------------------------------------------------------------------
+    def availability(self, model: ModelInfo) -> Availability:
+        if self.username and not self._password:
+            return Availability.no(
+                f"no AUTOMATIC1111 password for user {self.username!r}", AUTH_HINT, "auth"
+            )
+        return Availability.yes()
+
+    async def check(self, model: ModelInfo) -> Availability:
+        """Reachable, API on, credentials right, and the checkpoint installed."""
+        quick = self.availability(model)
+        if not quick.ok:
+            return quick
+        try:
+            result = await self.call(
+                "GET", "/sdapi/v1/sd-models", retry=False, read_timeout=self.check_timeout
+            )
+            data = result.json()
+        except ProviderError as exc:
+            return Availability.no(exc.message, exc.hint, exc.kind)
+        wanted = model.options.get("checkpoint")
+        if not wanted or not isinstance(data, list):
+            return Availability.yes()
+        names = set()
+        for entry in data:
+            if isinstance(entry, dict):
+                names |= {str(entry.get(k)) for k in ("title", "model_name", "filename")}
+        if str(wanted) in names:
+            return Availability.yes()
+        return Availability.no(
+            f"AUTOMATIC1111 has no checkpoint {wanted!r}",
+            "put it in models/Stable-diffusion, or pick one `telestrations models` lists",
+            "not_found",
+        )
+
+    # -- turns -----------------------------------------------------------------------------------
+    def drawer(self, model: ModelInfo) -> Drawer:
+        avail = self.availability(model)
+        if not avail.ok:
+            raise avail.error()
+        return A1111Drawer(self, model)
+
+    async def call(self, method: str, path: str, **kw: Any) -> Any:
+        """One request; "nothing listening" gets A1111's own advice."""
+        try:
+            return await self.http.request(method, path, **kw)
+        except ProviderError as exc:
+            if exc.kind == "unreachable" and exc.status is None:
+                raise ProviderError(
+                    "unreachable",
+                    f"AUTOMATIC1111 not reachable at {self.base_url}",
+                    hint=START_HINT,
+                ) from None
+            if exc.kind == "timeout" and not exc.status:
+                exc.hint = (
+                    "the web UI runs one job at a time and may be busy; raise read_timeout "
+                    "under [providers.automatic1111]"
+                )
+            raise
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # -- errors ----------------------------------------------------------------------------------
+    def _map_failure(self, failure: HttpFailure) -> ProviderError | None:
+        """A1111's ``{error, detail, body, errors}`` and FastAPI's ``{detail}`` (PROTOCOLS 5.4)."""
+        status, text = failure.status, failure.text
+        body = failure.json if isinstance(failure.json, dict) else {}
+        error = str(body.get("error") or "")
+        if status == 401:
+            return ProviderError(
+                "auth",
+                "AUTOMATIC1111 wants a user name and password (--api-auth)"
+                if not self.username
+                else f"AUTOMATIC1111 rejected the password for user {self.username!r}",
+                hint=AUTH_HINT,
+                status=status,
+            )
+        if "sampler not found" in text.lower():
+            return ProviderError(
+                "bad_request",
+                f"AUTOMATIC1111: {text}",
+                hint='set sampler_name to one from GET /sdapi/v1/samplers (e.g. "Euler a")',
+                status=status,
+            )
+        if status == 404 and (body.get("detail") == "Not Found" or failure.json is None):
+            return ProviderError(
+                "unreachable",
+                f"the web UI at {self.base_url} is running without its API",
+                hint=START_HINT,
+                status=status,
+            )
+        if status == 422:
+            return ProviderError(
+                "bad_request",
+                f"AUTOMATIC1111 rejected the request: {text}",
+                hint="check the options for this model (steps, width, height are numbers)",
+                status=status,
+            )
+        if "OutOfMemory" in error or "out of memory" in text.lower():
+            return ProviderError(
+                "server",
+                f"AUTOMATIC1111 ran out of GPU memory: {text}",
+                hint="lower width/height, or start the web UI with --medvram or --lowvram",
+                status=status,
+            )
+        if status >= 500:
+            return ProviderError(
+                "server",
+                f"AUTOMATIC1111 failed: {text or f'HTTP {status}'}",
+                hint="see the web UI's console for the traceback",
+                status=status,
+                retryable=True,
+            )
+        return None
+
+
+def provider(ctx: ProviderContext) -> A1111Provider:
+    """Entry point for the ``telestrations.providers`` group."""
+    return A1111Provider(ctx)

@@ -1,0 +1,419 @@
+"""A protocol-faithful fake of OpenAI's ``/v1/images/generations`` and ``/v1/chat/completions``.
+
+It validates requests the way the real API does (PROTOCOLS.md sections 1–2): the Bearer key
+is checked (401 ``invalid_api_key`` in OpenAI's error shape), a model it does not serve is a
+404 ``model_not_found``, GPT image models reject ``response_format``, ``dall-e-3`` takes only
+``n=1`` and its three sizes, reasoning models reject ``max_tokens``, every ``image_url`` must
+be a ``data:`` URI of a real image (decoded with Pillow), and a configurable forbidden word
+trips the safety system. Images are real PNGs (or JPEG/WebP) drawn with Pillow; captions are
+computed from the pixels that arrived, so a caption proves the image got through.
+
+``compat`` switches to the behaviour of an older OpenAI-compatible server: no key needed,
+``max_completion_tokens`` unknown, and (``ignore_response_format``) answers with a ``url``
+served by itself, like LocalAI.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from tests.fakes.server import FakeAPI, Reply, Request, json_reply
+
+GPT_IMAGE = (
+    "gpt-image-2",
+    "gpt-image-1.5",
+    "gpt-image-1-mini",
+    "gpt-image-1",
+    "chatgpt-image-latest",
+)
+DALLE = ("dall-e-3", "dall-e-2")
+CHAT = ("gpt-5-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "gpt-4-vision-preview")
+REFUSAL = "I'm sorry, I can't help with that."
+_DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,(.+)$", re.S)
+_GPT_IMAGE_ONLY = ("output_format", "output_compression", "background", "moderation")
+_COMMON_IMAGE = ("model", "prompt", "n", "size", "quality", "user")
+
+
+def error(
+    status: int, message: str, type_: str, code: str | None, param: str | None = None
+) -> Reply:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return json_reply(status, body, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+
+def bad(message: str, param: str | None = None, code: str | None = None) -> Reply:
+    return error(400, message, "invalid_request_error", code, param)
+
+
+def unknown_parameter(name: str) -> Reply:
+    return bad(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
+
+
+def make_image(prompt: str, size: tuple[int, int], fmt: str = "PNG") -> bytes:
+    """A real image whose colour depends on the prompt, with a shape in it."""
+    seed = sum(prompt.encode()) % 200
+    im = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    w, h = size
+    draw.ellipse((w // 4, h // 4, 3 * w // 4, 3 * h // 4), fill=(seed, 40, 255 - seed))
+    buf = io.BytesIO()
+    im.save(buf, fmt)
+    return buf.getvalue()
+
+
+@dataclass
+class SeenImage:
+    format: str
+    width: int
+    height: int
+    detail: str | None
+
+
+@dataclass
+class FakeOpenAI(FakeAPI):
+    """The fake API. ``url + "/v1"`` is the base URL to give the provider."""
+
+    key: str | None = "sk-fake-0123456789abcdefghij"
+    models: tuple[str, ...] = GPT_IMAGE + CHAT
+    forbidden: str = "forbidden"
+    compat: bool = False
+    ignore_response_format: bool = False
+    reject_response_format: bool = False
+    """Like a server whose models are all GPT-image-like (answers 400 unknown_parameter)."""
+    seen_images: list[SeenImage] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        FakeAPI.__init__(self)
+
+    # -- routing ---------------------------------------------------------------------------------
+    def handle(self, req: Request) -> Reply:
+        if req.method == "GET" and req.path.startswith("/files/"):
+            data = self.files.get(req.path.removeprefix("/files/"))
+            return Reply(200, data, {"Content-Type": "image/png"}) if data else Reply(404, "gone")
+        if not req.path.startswith("/v1/"):
+            return Reply(
+                404, "<html><title>404 Not Found</title></html>", {"Content-Type": "text/html"}
+            )
+        denied = self._auth(req)
+        if denied is not None:
+            return denied
+        route = req.path.removeprefix("/v1")
+        if req.method == "GET" and route == "/models":
+            return json_reply(
+                200, {"object": "list", "data": [self._model(m) for m in self.models]}
+            )
+        if req.method == "GET" and route.startswith("/models/"):
+            name = route.removeprefix("/models/")
+            return (
+                json_reply(200, self._model(name)) if name in self.models else self._not_found(name)
+            )
+        if req.method == "POST" and route in ("/images/generations", "/chat/completions"):
+            try:
+                body = req.json
+            except ValueError:
+                return bad("We could not parse the JSON body of your request.")
+            if not isinstance(body, dict):
+                return bad("We could not parse the JSON body of your request.")
+            if route == "/images/generations":
+                return self.images(body)
+            return self.chat(body)
+        return error(404, f"Invalid URL ({req.method} {req.path})", "invalid_request_error", None)
+
+    def _auth(self, req: Request) -> Reply | None:
+        if self.key is None:
+            return None
+        header = req.header("Authorization") or ""
+        if not header:
+            return error(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                "invalid_request_error",
+                None,
+            )
+        given = header.removeprefix("Bearer ").strip()
+        if given != self.key:
+            masked = f"{given[:3]}***{given[-4:]}" if len(given) > 8 else "***"
+            return error(
+                401,
+                f"Incorrect API key provided: {masked}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                "invalid_api_key",
+            )
+        return None
+
+    @staticmethod
+    def _model(name: str) -> dict[str, Any]:
+        return {"id": name, "object": "model", "created": 1767000000, "owned_by": "system"}
+
+    def _not_found(self, name: str) -> Reply:
+        return error(
+            404,
+            f"The model `{name}` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            "model_not_found",
+        )
+
+    # -- images ----------------------------------------------------------------------------------
+    def images(self, body: dict[str, Any]) -> Reply:
+        model = str(body.get("model") or "dall-e-2")
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            return bad(
+                "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter"
+            )
+        if model not in self.models:
+            return self._not_found(model)
+        family = "gpt-image" if model.startswith(("gpt-image", "chatgpt-image")) else model
+        if family not in ("gpt-image", "dall-e-3", "dall-e-2"):
+            family = "compat"
+        allowed = set(_COMMON_IMAGE) | {"response_format"}
+        if family == "gpt-image":
+            allowed = (
+                (allowed - {"response_format"})
+                | set(_GPT_IMAGE_ONLY)
+                | {"stream", "partial_images"}
+            )
+        elif family == "dall-e-3":
+            allowed |= {"style"}
+        if self.reject_response_format:
+            allowed.discard("response_format")
+        for key in body:
+            if key not in allowed:
+                return unknown_parameter(key)
+        n = body.get("n", 1)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
+            return bad(f"Invalid value for 'n': {n!r}.", "n", "invalid_value")
+        limits = {"dall-e-2": 1000, "dall-e-3": 4000}
+        if len(prompt) > limits.get(family, 32000):
+            return bad(
+                f"'prompt' is too long: {len(prompt)} characters.",
+                "prompt",
+                "string_above_max_length",
+            )
+        sizes = {
+            "dall-e-2": ("256x256", "512x512", "1024x1024"),
+            "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
+            "gpt-image": ("1024x1024", "1536x1024", "1024x1536", "auto"),
+            "compat": ("256x256", "512x512", "1024x1024"),
+        }[family]
+        size = str(body.get("size", "auto" if family == "gpt-image" else "1024x1024"))
+        if size not in sizes:
+            return bad(
+                f"Invalid value: '{size}'. Supported values are: "
+                + ", ".join(repr(s) for s in sizes)
+                + ".",
+                "size",
+                "invalid_value",
+            )
+        quality = body.get("quality")
+        qualities = {
+            "dall-e-2": ("standard",),
+            "dall-e-3": ("standard", "hd"),
+            "gpt-image": ("low", "medium", "high", "auto"),
+            "compat": ("standard",),
+        }[family]
+        if quality is not None and quality not in qualities:
+            return bad(f"Invalid value: '{quality}'.", "quality", "invalid_value")
+        if family == "dall-e-3":
+            if n != 1:
+                return bad("You must provide n=1 for this model.", "n", "invalid_value")
+            if body.get("style", "vivid") not in ("vivid", "natural"):
+                return bad(f"Invalid value: '{body.get('style')}'.", "style", "invalid_value")
+        output_format = str(body.get("output_format", "png"))
+        if output_format not in ("png", "jpeg", "webp"):
+            return bad(f"Invalid value: '{output_format}'.", "output_format", "invalid_value")
+        response_format = body.get("response_format", "url")
+        if response_format not in ("url", "b64_json"):
+            return bad(f"Invalid value: '{response_format}'.", "response_format", "invalid_value")
+        if self.forbidden and self.forbidden in prompt.lower():
+            if family == "gpt-image":
+                return error(
+                    400,
+                    "Your request was rejected by the safety system. If you believe this is "
+                    "an error, contact us at help.openai.com and include the request ID. "
+                    "safety_violations=[violence].",
+                    "image_generation_user_error",
+                    "moderation_blocked",
+                )
+            return bad(
+                "Your request was rejected as a result of our safety system. Your prompt may "
+                "contain text that is not allowed by our safety system.",
+                None,
+                "content_policy_violation",
+            )
+        w, h = (1024, 1024) if size == "auto" else (int(v) for v in size.split("x"))
+        pil_format = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[output_format]
+        image = make_image(prompt, (w, h), pil_format if family == "gpt-image" else "PNG")
+        item: dict[str, Any] = {}
+        if family == "gpt-image":
+            item["b64_json"] = base64.b64encode(image).decode()
+        elif response_format == "b64_json" and not self.ignore_response_format:
+            item["b64_json"] = base64.b64encode(image).decode()
+        else:
+            name = f"{uuid.uuid4().hex}.png"
+            self.files[name] = image
+            item["url"] = f"{self.url}/files/{name}?se=2026-01-01&sig=abc"
+        if family == "dall-e-3":
+            item["revised_prompt"] = f"A vivid illustration: {prompt}"
+        out: dict[str, Any] = {"created": int(time.time()), "data": [item]}
+        if family == "gpt-image":
+            out.update(
+                background="opaque",
+                output_format=output_format,
+                quality=quality or "auto",
+                size=f"{w}x{h}",
+                usage={
+                    "input_tokens": len(prompt.split()),
+                    "output_tokens": 272,
+                    "total_tokens": len(prompt.split()) + 272,
+                    "input_tokens_details": {"text_tokens": len(prompt.split()), "image_tokens": 0},
+                },
+            )
+        return json_reply(200, out, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+    # -- chat --------------------------------------------------------------------------------------
+    def chat(self, body: dict[str, Any]) -> Reply:
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return bad("you must provide a model parameter", "model", None)
+        allowed = {
+            "model",
+            "messages",
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "reasoning_effort",
+            "n",
+            "stream",
+            "user",
+        }
+        if self.compat:
+            allowed -= {"max_completion_tokens", "reasoning_effort"}
+        for key in body:
+            if key not in allowed:
+                return unknown_parameter(key)
+        if model not in self.models:
+            return self._not_found(model)
+        reasoning = model.startswith(("gpt-5", "o1", "o3", "o4"))
+        if reasoning and "max_tokens" in body:
+            return bad(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "max_tokens",
+                "unsupported_parameter",
+            )
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return bad("[] is too short - 'messages'", "messages", "empty_array")
+        texts: list[str] = []
+        images: list[SeenImage] = []
+        for i, msg in enumerate(messages):
+            if not isinstance(msg, dict) or msg.get("role") not in (
+                "system",
+                "user",
+                "assistant",
+                "developer",
+            ):
+                return bad(f"Invalid value for 'messages[{i}].role'.", f"messages[{i}].role", None)
+            content = msg.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+                continue
+            if not isinstance(content, list) or msg["role"] == "system":
+                return bad(
+                    f"Invalid type for 'messages[{i}].content'.", f"messages[{i}].content", None
+                )
+            for j, part in enumerate(content):
+                where = f"messages[{i}].content[{j}]"
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind == "text" and isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+                elif kind == "image_url" and isinstance(part.get("image_url"), dict):
+                    seen = self._image(part["image_url"], where)
+                    if isinstance(seen, Reply):
+                        return seen
+                    images.append(seen)
+                else:
+                    return bad(f"Invalid content part at '{where}'.", where, None)
+        self.seen_images.extend(images)
+        limit = body.get("max_completion_tokens", body.get("max_tokens"))
+        if limit is None and model == "gpt-4-vision-preview":
+            limit = 16  # its notorious tiny default (PROTOCOLS.md 2.5)
+        prompt_tokens = sum(len(t.split()) for t in texts) + 85 * len(images)
+        if self.forbidden and any(self.forbidden in t.lower() for t in texts):
+            message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": REFUSAL}
+            finish, completion = "stop", 9
+        else:
+            if images:
+                seen = images[0]
+                words = (
+                    f"A {seen.width}x{seen.height} {seen.format} drawing of a purple circle".split()
+                )
+            else:
+                words = "I see no image".split()
+            reasoning_tokens = 50 if reasoning and body.get("reasoning_effort") != "minimal" else 0
+            budget = None if limit is None else int(limit) - reasoning_tokens
+            finish = "stop"
+            if budget is not None and budget < len(words):
+                words, finish = words[: max(budget, 0)], "length"
+            completion = len(words) + reasoning_tokens
+            message = {"role": "assistant", "content": " ".join(words), "refusal": None}
+        out = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:10]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": f"{model}-2026-01-01",
+            "choices": [
+                {"index": 0, "finish_reason": finish, "logprobs": None, "message": message}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+            },
+        }
+        return json_reply(200, out, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+    def _image(self, image_url: dict[str, Any], where: str) -> SeenImage | Reply:
+        url = image_url.get("url")
+        detail = image_url.get("detail")
+        if detail is not None and detail not in ("auto", "low", "high"):
+            return bad(f"Invalid value: '{detail}'.", f"{where}.image_url.detail", "invalid_value")
+        if not isinstance(url, str):
+            return bad("Invalid image_url.", f"{where}.image_url.url", None)
+        match = _DATA_URI.match(url)
+        if not match:
+            return bad(
+                "Invalid image URL: expected a data URI such as data:image/png;base64,...",
+                f"{where}.image_url.url",
+                "invalid_image_url",
+            )
+        try:
+            data = base64.b64decode(match.group(2), validate=True)
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+                fmt, (w, h) = (im.format or "").lower(), im.size
+        except (binascii.Error, ValueError, OSError):
+            return bad(
+                "You uploaded an unsupported image. Please make sure your image is valid.",
+                f"{where}.image_url.url",
+                "invalid_image_format",
+            )
+        declared = match.group(1).replace("jpg", "jpeg")
+        if declared != fmt:
+            return bad(
+                "The image data does not match its declared type.", None, "invalid_image_format"
+            )
+        return SeenImage(fmt, w, h, detail)
