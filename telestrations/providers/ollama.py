@@ -1,0 +1,506 @@
+"""Ollama's native API as a guesser: llava, bakllava, moondream, or any pulled vision model.
+
+Talks to ``POST /api/chat`` (PROTOCOLS.md section 3) on a local server or on a RunPod GPU pod
+behind ``https://{pod}-11434.proxy.runpod.net``. Where Ollama lives, highest first:
+
+1. ``OLLAMA_HOST`` in the environment, read exactly as Ollama reads it;
+2. ``RUNPOD_ID`` in the environment (the original's switch to a pod);
+3. ``host`` in ``[providers.ollama]``;
+4. ``runpod_pod_id`` in ``[providers.ollama]``;
+5. ``http://127.0.0.1:11434``.
+
+Environment beats config, as everywhere in the app (DESIGN.md); an explicit host beats a pod id
+at the same level because it is the more specific instruction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import ipaddress
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from telestrations.providers.base import (
+    Availability,
+    Caption,
+    Guesser,
+    ModelInfo,
+    Picture,
+    ProviderContext,
+    ProviderError,
+)
+from telestrations.providers.catalog import CatalogProvider
+from telestrations.providers.http import (
+    HttpClient,
+    HttpFailure,
+    HttpResult,
+    HttpSettings,
+    clean_text,
+    redact,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 11434
+DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_KEEP_ALIVE = "10m"
+DEFAULT_NUM_PREDICT = 100
+CHECK_TIMEOUT = 5.0
+SEND_FORMATS = ("png", "jpeg")
+"""Formats every Ollama runner decodes; anything else (webp, gif) is sent as PNG."""
+
+_NOT_FOUND = re.compile(r"""model ['"]([^'"]+)['"] not found""")
+_VISION_FAMILIES = ("clip", "mllama")
+
+
+# -- where Ollama lives -------------------------------------------------------------------------
+
+
+def parse_ollama_host(value: str) -> str:
+    """The base URL a client connects to for an ``OLLAMA_HOST`` value.
+
+    Mirrors Ollama's ``envconfig.Host`` + ``ConnectableHost``: quotes and spaces are trimmed;
+    no scheme means http (and port 11434); ``http://host`` means port 80 and ``https://host``
+    443; an invalid port falls back to the default; a path is kept (a reverse proxy prefix);
+    ``0.0.0.0``/``::`` (bind addresses) become loopback.
+    """
+    s = value.strip().strip("\"'").strip()
+    default_port = str(DEFAULT_PORT)
+    scheme, sep, hostport = s.partition("://")
+    if not sep:
+        scheme, hostport = "http", s
+        if s == "ollama.com":
+            scheme, hostport = "https", "ollama.com:443"
+    elif scheme == "http":
+        default_port = "80"
+    elif scheme == "https":
+        default_port = "443"
+    hostport, _, path = hostport.partition("/")
+    split = _split_host_port(hostport)
+    if split is None:
+        host, port = "127.0.0.1", default_port
+        bare = hostport.strip("[]")
+        try:
+            host = str(ipaddress.ip_address(bare))
+        except ValueError:
+            if hostport:
+                host = hostport
+    else:
+        host, port = split
+    if not port.isdigit() or int(port) > 65535:
+        port = default_port
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None and ip.is_unspecified:
+        host = "127.0.0.1" if ip.version == 4 else "::1"
+    if host == "":
+        host = "127.0.0.1"  # Go dials ":11434" as the local system
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{scheme}://{netloc}" + (f"/{path}" if path else "")
+
+
+def _split_host_port(hostport: str) -> tuple[str, str] | None:
+    """Go's ``net.SplitHostPort``: ``None`` when there is no port part."""
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0 or not hostport[end + 1 :].startswith(":"):
+            return None
+        return hostport[1:end], hostport[end + 2 :]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or ":" in host:
+        return None
+    return host, port
+
+
+def runpod_proxy_url(pod_id: str, port: int = DEFAULT_PORT) -> str:
+    """RunPod's HTTPS proxy for a pod's port (PROTOCOLS.md 3.7)."""
+    return f"https://{pod_id.strip()}-{port}.proxy.runpod.net"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where this provider sends requests, and why (for messages)."""
+
+    url: str
+    source: str
+    pod_id: str = ""
+
+    @property
+    def not_running(self) -> tuple[str, str]:
+        """The reason and hint for "nothing answers there"."""
+        if self.pod_id:
+            return (
+                f"Ollama is not reachable on RunPod pod {self.pod_id} ({self.url})",
+                f"is pod {self.pod_id} running and exposing HTTP port 11434, "
+                "with OLLAMA_HOST=0.0.0.0 set inside it?",
+            )
+        return f"Ollama is not running at {self.url}", "start it with `ollama serve`"
+
+
+def choose_endpoint(env: Mapping[str, str], settings: Mapping[str, Any]) -> Endpoint:
+    """Apply the precedence in the module docstring."""
+    if env.get("OLLAMA_HOST", "").strip():
+        return Endpoint(parse_ollama_host(env["OLLAMA_HOST"]), "OLLAMA_HOST")
+    if env.get("RUNPOD_ID", "").strip():
+        pod = env["RUNPOD_ID"].strip()
+        return Endpoint(runpod_proxy_url(pod), "RUNPOD_ID", pod)
+    if str(settings.get("host", "")).strip():
+        return Endpoint(parse_ollama_host(str(settings["host"])), "config host")
+    if str(settings.get("runpod_pod_id", "")).strip():
+        pod = str(settings["runpod_pod_id"]).strip()
+        return Endpoint(runpod_proxy_url(pod), "config runpod_pod_id", pod)
+    return Endpoint(DEFAULT_HOST, "default")
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+def _preset(name: str, label: str, note: str) -> ModelInfo:
+    return ModelInfo("ollama", name, "guesser", label=label, note=note)
+
+
+PRESETS: tuple[ModelInfo, ...] = (
+    _preset("llava", "LLaVA", "the original's guesser; `ollama pull llava`"),
+    _preset("bakllava", "BakLLaVA", "the original's Mistral-based LLaVA; `ollama pull bakllava`"),
+    _preset("moondream", "moondream", "the original's tiny guesser; `ollama pull moondream`"),
+    _preset("llama3.2-vision", "Llama 3.2 Vision", "11B; `ollama pull llama3.2-vision`"),
+    _preset("qwen2.5vl", "Qwen2.5-VL", "strong captions; `ollama pull qwen2.5vl`"),
+    _preset("gemma3", "Gemma 3", "4B and up see images; `ollama pull gemma3`"),
+)
+
+
+def same_model(wanted: str, listed: str) -> bool:
+    """``llava`` means ``llava:latest``, as in Ollama itself."""
+
+    def full(n: str) -> str:
+        return n if ":" in n.rsplit("/", 1)[-1] else f"{n}:latest"
+
+    return full(wanted) == full(listed)
+
+
+def is_vision(show: Mapping[str, Any]) -> bool:
+    """From an ``/api/show`` body: ``vision`` in capabilities, or old servers' hints."""
+    caps = show.get("capabilities")
+    if isinstance(caps, list):
+        return "vision" in caps
+    if show.get("projector_info"):
+        return True
+    details = show.get("details") or {}
+    families = (details.get("families") or []) if isinstance(details, Mapping) else []
+    return any(f in _VISION_FAMILIES for f in families if isinstance(f, str))
+
+
+# -- replies ------------------------------------------------------------------------------------
+
+
+def error_from_text(message: str, *, status: int | None = None) -> ProviderError:
+    """An Ollama ``{"error": "..."}`` message as a :class:`ProviderError`."""
+    text = clean_text(message)
+    found = _NOT_FOUND.search(text)
+    if found:
+        name = found.group(1)
+        return ProviderError(
+            "not_found",
+            f"model {name} is not pulled",
+            hint=f"run `ollama pull {name}`",
+            status=status,
+        )
+    if "does not support" in text:
+        return ProviderError(
+            "bad_request",
+            text,
+            hint="pick a model that can see images, e.g. llava",
+            status=status,
+        )
+    return ProviderError("server", f"Ollama: {text}", status=status)
+
+
+def parse_reply(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The caption and final metrics from a chat reply: one JSON object or NDJSON lines.
+
+    Every line is checked for ``{"error": ...}``, which Ollama sends with HTTP 200 when a
+    stream fails midway (PROTOCOLS.md pitfall 9).
+    """
+    lines = [line for line in body.splitlines() if line.strip()]
+    if not lines:
+        raise ProviderError("bad_response", "Ollama sent an empty reply")
+    text: list[str] = []
+    final: dict[str, Any] | None = None
+    obj: Any = None
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            shown = clean_text(line.decode("utf-8", "replace"), 120)
+            raise ProviderError(
+                "bad_response", f"Ollama sent something that is not JSON: {shown}"
+            ) from None
+        if not isinstance(obj, dict):
+            raise ProviderError("bad_response", "Ollama sent an unexpected JSON value")
+        if "error" in obj:
+            raise error_from_text(str(obj["error"]), status=200)
+        message = obj.get("message")
+        if isinstance(message, dict):
+            text.append(str(message.get("content") or ""))
+        elif isinstance(obj.get("response"), str):
+            text.append(obj["response"])
+        if obj.get("done"):
+            final = obj
+    if final is None:
+        if len(lines) > 1:
+            raise ProviderError("bad_response", "Ollama's reply stopped before it was done")
+        final = obj  # one object without "done": a compatible server that leaves it out
+    return "".join(text), final
+
+
+def caption_extras(final: Mapping[str, Any]) -> dict[str, Any]:
+    """What a caption keeps from Ollama's metrics (durations arrive in nanoseconds)."""
+    extras: dict[str, Any] = {}
+    for key in ("model", "done_reason", "eval_count", "prompt_eval_count"):
+        if final.get(key) is not None:
+            extras[key] = final[key]
+    for key in ("total_duration", "load_duration", "eval_duration"):
+        value = final.get(key)
+        if isinstance(value, (int, float)):
+            extras[key.replace("_duration", "_seconds")] = round(value / 1e9, 3)
+    return extras
+
+
+def _encode_image(picture: Picture) -> str:
+    """Raw base64 (no ``data:`` prefix), re-encoded as PNG when Ollama might not decode it."""
+    data = picture.data
+    if picture.format not in SEND_FORMATS:
+        with Image.open(io.BytesIO(data)) as im:
+            buf = io.BytesIO()
+            im.convert("RGBA" if "A" in im.getbands() else "RGB").save(buf, "PNG")
+            data = buf.getvalue()
+    return base64.b64encode(data).decode("ascii")
+
+
+# -- the guesser and the provider ---------------------------------------------------------------
+
+
+class OllamaGuesser:
+    """One Ollama model answering ``describe`` through ``/api/chat``."""
+
+    def __init__(self, provider: OllamaProvider, model: ModelInfo) -> None:
+        self.provider = provider
+        self.model = model
+
+    def _option(self, key: str, default: Any = None) -> Any:
+        if key in self.model.options:
+            return self.model.options[key]
+        return self.provider.settings.get(key, default)
+
+    def request_body(self, image_b64: str, system: str, prompt: str) -> dict[str, Any]:
+        """The ``/api/chat`` body (PROTOCOLS.md 3.3)."""
+        options: dict[str, Any] = {}
+        extra = self._option("options", {})
+        if isinstance(extra, Mapping):
+            options.update(extra)
+        if self._option("temperature") is not None:
+            options["temperature"] = float(self._option("temperature"))
+        options["num_predict"] = int(self._option("num_predict", DEFAULT_NUM_PREDICT))
+        messages: list[dict[str, Any]] = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": prompt, "images": [image_b64]})
+        return {
+            "model": self.model.name,
+            "messages": messages,
+            "stream": bool(self._option("stream", self.provider.endpoint.pod_id != "")),
+            "keep_alive": self._option("keep_alive", DEFAULT_KEEP_ALIVE),
+            "options": options,
+        }
+
+    async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        image_b64 = await asyncio.to_thread(_encode_image, picture)
+        body = self.request_body(image_b64, system, prompt)
+        result = await self.provider.call("POST", "/api/chat", json=body)
+        text, final = await asyncio.to_thread(parse_reply, result.body)
+        text = text.strip()
+        if not text:
+            reason = final.get("done_reason")
+            raise ProviderError(
+                "bad_response",
+                f"{self.model.name} answered with no text"
+                + (f" (done_reason {reason})" if reason else ""),
+                hint="raise num_predict, or try another model",
+            )
+        return Caption(text, caption_extras(final), self.model.price)
+
+
+class OllamaProvider(CatalogProvider):
+    """Any pulled Ollama model as a guesser; vision models are discovered via ``/api/show``."""
+
+    name = "ollama"
+    title = "Ollama"
+    PRESETS = PRESETS
+    ACCEPTS_ANY_MODEL = frozenset({"guesser"})
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        self.endpoint = choose_endpoint(ctx.env, self.settings)
+        key = ctx.get_key("ollama")
+        self._secrets = (key,) if key else ()
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        self.http = HttpClient(
+            "Ollama",
+            HttpSettings.from_settings(self.settings, base_url=self.endpoint.url),
+            headers=headers,
+            secrets=self._secrets,
+            error_mapper=self._map_failure,
+        )
+        self.check_timeout = float(self.settings.get("check_timeout", CHECK_TIMEOUT))
+
+    # -- errors ----------------------------------------------------------------------------------
+    def _map_failure(self, failure: HttpFailure) -> ProviderError | None:
+        status = failure.status
+        message = failure.text
+        if isinstance(failure.json, dict) and isinstance(failure.json.get("error"), str):
+            message = clean_text(redact(failure.json["error"], self._secrets))
+        if status == 524:
+            return ProviderError(
+                "timeout",
+                "the RunPod proxy gave up waiting for Ollama (HTTP 524)",
+                hint="RunPod's proxy (Cloudflare) cuts requests at 100 s: preload the model or "
+                "set stream = true under [providers.ollama] so bytes flow early",
+                status=status,
+            )
+        if status in (401, 403):
+            return ProviderError(
+                "auth",
+                f"the server in front of Ollama refused the request (HTTP {status})",
+                hint="set its key with `telestrations keys set ollama` (or OLLAMA_API_KEY)",
+                status=status,
+            )
+        if failure.json is None and self.endpoint.pod_id and status in (404, 502, 503):
+            reason, hint = self.endpoint.not_running
+            return ProviderError("unreachable", reason, hint=hint, status=status)
+        if status == 503:
+            return ProviderError(
+                "server",
+                f"Ollama is busy: {message}",
+                hint="too many queued requests (OLLAMA_MAX_QUEUE); try again shortly",
+                status=status,
+                retryable=True,
+            )
+        if status in (400, 404, 500):
+            err = error_from_text(message, status=status)
+            if status == 400 and err.kind == "server":
+                return ProviderError("bad_request", f"Ollama: {message}", status=status)
+            return err
+        return None
+
+    async def call(self, method: str, path: str, **kw: Any) -> HttpResult:
+        """One request; "nothing listening" and timeouts get Ollama-specific advice."""
+        try:
+            return await self.http.request(method, path, **kw)
+        except ProviderError as exc:
+            if exc.kind == "unreachable" and exc.status is None:
+                reason, hint = self.endpoint.not_running
+                raise ProviderError("unreachable", reason, hint=hint) from None
+            if exc.kind == "timeout" and exc.status is None:
+                exc.hint = (
+                    "loading a model can take minutes; raise timeout under [providers.ollama]"
+                )
+                if self.endpoint.pod_id:
+                    exc.hint += " (RunPod's proxy stops at 100 s: preload it or set stream = true)"
+            raise
+
+    # -- catalogue -------------------------------------------------------------------------------
+    async def _tags(self) -> list[Mapping[str, Any]]:
+        result = await self.call("GET", "/api/tags", retry=False, read_timeout=self.check_timeout)
+        data = result.json()
+        models = data.get("models") if isinstance(data, dict) else None
+        if not isinstance(models, list):
+            raise ProviderError("bad_response", f"{self.endpoint.url}/api/tags is not Ollama's")
+        return [m for m in models if isinstance(m, dict) and isinstance(m.get("name"), str)]
+
+    async def _show(self, name: str) -> Mapping[str, Any]:
+        result = await self.call(
+            "POST",
+            "/api/show",
+            json={"model": name},
+            retry=False,
+            read_timeout=self.check_timeout,
+        )
+        data = result.json()
+        return data if isinstance(data, dict) else {}
+
+    async def check(self, model: ModelInfo) -> Availability:
+        try:
+            tags = await self._tags()
+        except ProviderError as exc:
+            return Availability.no(exc.message, exc.hint, exc.kind)
+        listed = next((t["name"] for t in tags if same_model(model.name, t["name"])), None)
+        if listed is None:
+            return Availability.no(
+                f"model {model.name} is not pulled", f"run `ollama pull {model.name}`", "not_found"
+            )
+        try:
+            show = await self._show(listed)
+        except ProviderError as exc:
+            return Availability.no(exc.message, exc.hint, exc.kind)
+        if not is_vision(show):
+            return Availability.no(
+                f"{model.name} cannot see images",
+                "pick a vision model (llava, moondream, llama3.2-vision, ...)",
+                "bad_request",
+            )
+        return Availability.yes(f"pulled at {self.endpoint.url}")
+
+    async def discover(self) -> list[ModelInfo]:
+        """Pulled vision models, as guessers; other models are left out (they would only guess)."""
+        tags = await self._tags()
+        gate = asyncio.Semaphore(4)
+
+        async def show(name: str) -> Mapping[str, Any] | None:
+            async with gate:
+                try:
+                    return await self._show(name)
+                except ProviderError as exc:
+                    log.debug("ollama show %s failed: %s", name, exc)
+                    return None
+
+        shows = await asyncio.gather(*(show(t["name"]) for t in tags))
+        found = []
+        for tag, info in zip(tags, shows, strict=True):
+            if info is None or not is_vision(info):
+                continue
+            details = info.get("details") or tag.get("details") or {}
+            size = details.get("parameter_size", "") if isinstance(details, Mapping) else ""
+            name = tag["name"].removesuffix(":latest")
+            found.append(
+                ModelInfo(
+                    "ollama",
+                    name,
+                    "guesser",
+                    note=" ".join(p for p in (str(size), "vision model, pulled") if p),
+                    price=self.ctx.prices.get(f"ollama:{name}"),
+                    discovered=True,
+                )
+            )
+        self.remember_discovered(found)
+        return found
+
+    def guesser(self, model: ModelInfo) -> Guesser:
+        return OllamaGuesser(self, model)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def provider(ctx: ProviderContext) -> OllamaProvider:
+    """Entry point for the ``telestrations.providers`` group."""
+    return OllamaProvider(ctx)
