@@ -1,0 +1,1 @@
+"""The Textual terminal UI. Everything Textual lives here; nothing below imports it."""

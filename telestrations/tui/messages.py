@@ -1,0 +1,68 @@
+"""Textual messages for game events: the engine's events, posted into the UI's message queue.
+
+The engine calls its subscribers synchronously from the game worker; the subscriber only
+posts one of these, so all UI work happens in the message handlers. Every turn a message
+reports is already on disk (the engine journals before it emits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.message import Message
+
+from telestrations.game import (
+    CaptionReady,
+    Event,
+    PictureReady,
+    StateChanged,
+    TurnFailed,
+    TurnStarted,
+)
+from telestrations.turns import TurnRecord
+
+
+@dataclass
+class GameMessage(Message):
+    """Base: which game (by serial number) the event came from, to drop stale ones."""
+
+    game_serial: int
+
+
+@dataclass
+class TurnBegan(GameMessage):
+    """A provider call started."""
+
+    event: TurnStarted
+
+
+@dataclass
+class TurnRecorded(GameMessage):
+    """A turn finished, failed or succeeded, and is journalled."""
+
+    record: TurnRecord
+    image: Path | None = None
+    """The image file, for a draw that succeeded."""
+
+
+@dataclass
+class GameStateChanged(GameMessage):
+    """The game went idle, running, paused or stopped."""
+
+    state: str
+    reason: str
+
+
+def to_message(serial: int, event: Event) -> GameMessage:
+    """The message for one engine event."""
+    if isinstance(event, TurnStarted):
+        return TurnBegan(serial, event)
+    if isinstance(event, PictureReady):
+        return TurnRecorded(serial, event.record, image=event.path)
+    if isinstance(event, CaptionReady):
+        return TurnRecorded(serial, event.record)
+    if isinstance(event, TurnFailed):
+        return TurnRecorded(serial, event.record)
+    assert isinstance(event, StateChanged)
+    return GameStateChanged(serial, event.state, event.reason)

@@ -1,0 +1,1 @@
+"""Screens and dialogs: model picker, key dialog, image viewer, help, past games, confirm."""

@@ -1,0 +1,69 @@
+"""Past games: pick one to open (paused, ready to continue with Enter)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from telestrations.store import GameSummary, Store
+from telestrations.tui.text import plain
+
+
+class PastGames(ModalScreen[Path | None]):
+    """The games folder, newest first; returns the chosen game's folder."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Close", id="games.close")
+    ]
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(classes="dialog-screen")
+        self.store = store
+        self.games: list[GameSummary] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="games", classes="dialog"):
+            yield Static(
+                Content.from_markup("[b]Past games[/]  [dim]Enter opens · Esc closes[/]"),
+            )
+            yield OptionList(id="games-list")
+
+    async def on_mount(self) -> None:
+        options = self.query_one("#games-list", OptionList)
+        options.loading = True
+        self.games = await asyncio.to_thread(self.store.list)  # reads every journal
+        options.loading = False
+        if not self.games:
+            options.add_option(
+                Option(plain(f"no games yet in {self.store.games_dir}"), disabled=True)
+            )
+            return
+        for g in self.games:
+            cost = f"  ${g.spent:.3f}" if g.spent else ""
+            failed = f"  {g.failed} failed" if g.failed else ""
+            options.add_option(
+                Option(
+                    Content.assemble(
+                        plain(g.name, "bold", oneline=True),
+                        (f"  {g.rounds} rounds{cost}{failed}\n  ", "$text-muted"),
+                        plain(g.prompt, oneline=True, limit=100),
+                    ),
+                    id=str(g.path),
+                )
+            )
+        options.highlighted = 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.dismiss(Path(event.option.id))

@@ -1,0 +1,142 @@
+"""The model menu: every registered model of one kind, grouped by provider, filterable.
+
+Unusable models stay selectable but are dimmed with the reason ("no key", "not pulled"), so a
+person can pick one and fix it (the key dialog opens for a missing key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from telestrations.providers.base import Availability, ModelInfo, ModelKind
+from telestrations.tui.text import plain
+
+
+@dataclass(frozen=True)
+class PickerRow:
+    """One model as the menu shows it."""
+
+    provider_title: str
+    model: ModelInfo
+    availability: Availability
+
+
+def _prompt(row: PickerRow, current: str) -> Content:
+    m, a = row.model, row.availability
+    mark = "● " if m.id == current else "  "
+    style = "" if a.ok else "$text-disabled"
+    parts: list[Content | str | tuple[str, str]] = [
+        (mark, "$accent"),
+        plain(m.id, f"bold {style}".strip(), oneline=True, limit=80),
+    ]
+    extra = []
+    if m.price is not None:
+        extra.append(f"${m.price:g}/call")
+    if m.discovered:
+        extra.append("found")
+    if m.retired:
+        extra.append(f"retired: {m.retired}")
+    if m.note:
+        extra.append(m.note)
+    if extra:
+        parts += ["  ", plain(" · ".join(extra), "$text-muted", oneline=True, limit=120)]
+    if not a.ok:
+        why = a.reason + (f" ({a.hint})" if a.hint else "")
+        parts += ["  ", plain(f"— {why}", "italic $text-error", oneline=True, limit=140)]
+    return Content.assemble(*parts)
+
+
+class ModelPicker(ModalScreen[str | None]):
+    """Returns the chosen model id, or None when dismissed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Close", id="picker.close"),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "cursor(10)", show=False),
+        Binding("pageup", "cursor(-10)", show=False),
+    ]
+
+    def __init__(self, kind: ModelKind, current: str, rows: list[PickerRow]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.kind: ModelKind = kind
+        self.current = current
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker", classes="dialog"):
+            yield Static(
+                Content.from_markup(
+                    f"[b]Choose the {self.kind}[/]  [dim]type to filter · ↑↓ · Enter picks · "
+                    "Esc closes[/]"
+                ),
+                id="picker-title",
+            )
+            yield Input(placeholder="filter…", id="picker-filter")
+            yield OptionList(id="picker-options")
+
+    def on_mount(self) -> None:
+        self._fill("")
+        self.query_one("#picker-filter", Input).focus()
+
+    def update_rows(self, rows: list[PickerRow]) -> None:
+        """New availability or discovered models arrived from the background checks."""
+        self.rows = rows
+        self._fill(self.query_one("#picker-filter", Input).value)
+
+    def _fill(self, needle: str) -> None:
+        options_list = self.query_one("#picker-options", OptionList)
+        keep = options_list.highlighted_option.id if options_list.highlighted_option else None
+        needle = needle.strip().lower()
+        options: list[Option | None] = []
+        last_title = None
+        for row in self.rows:
+            haystack = f"{row.model.id} {row.model.label} {row.provider_title}".lower()
+            if needle and needle not in haystack:
+                continue
+            if row.provider_title != last_title:
+                if last_title is not None:
+                    options.append(None)
+                options.append(Option(plain(row.provider_title, "bold $secondary"), disabled=True))
+                last_title = row.provider_title
+            options.append(Option(_prompt(row, self.current), id=row.model.id))
+        options_list.clear_options()
+        options_list.add_options(options)
+        target = keep or self.current
+        try:
+            options_list.highlighted = options_list.get_option_index(target)
+        except Exception:
+            options_list.action_first()
+        if options_list.highlighted is not None:
+            options_list.scroll_to_highlight()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        option = self.query_one("#picker-options", OptionList).highlighted_option
+        if option is not None and option.id:
+            self.dismiss(option.id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.dismiss(event.option.id)
+
+    def action_cursor(self, delta: int) -> None:
+        options = self.query_one("#picker-options", OptionList)
+        for _ in range(abs(delta)):
+            if delta > 0:
+                options.action_cursor_down()
+            else:
+                options.action_cursor_up()

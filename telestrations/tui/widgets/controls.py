@@ -1,0 +1,104 @@
+"""The controls panel: first prompt, drawer and guesser pickers, style and guesser prompts.
+
+Every field is read at the next turn: the main screen turns each change into a new
+:class:`~telestrations.game.Settings` (replaced whole) for the running game.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from telestrations.game import Settings
+from telestrations.providers.base import Availability, ModelKind
+from telestrations.tui.text import plain
+
+
+class ModelField(Static, can_focus=True):
+    """Shows the chosen model and whether it can be used; Space, click or d/g opens the menu."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "open", "Choose", id="model-field.open")
+    ]
+
+    @dataclass
+    class Open(Message):
+        """Open the picker for this kind."""
+
+        kind: ModelKind
+
+    def __init__(self, kind: ModelKind, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.kind: ModelKind = kind
+        self.model_id = ""
+        self.availability = Availability.yes()
+
+    def show(self, model_id: str, availability: Availability) -> None:
+        self.model_id, self.availability = model_id, availability
+        parts: list[Content | str | tuple[str, str]] = [
+            plain(model_id, "bold", oneline=True, limit=60)
+        ]
+        if not availability.ok:
+            parts += ["\n", plain(availability.reason, "$error", oneline=True, limit=80)]
+        self.set_class(not availability.ok, "-unusable")
+        self.update(Content.assemble(*parts))
+
+    def action_open(self) -> None:
+        self.post_message(self.Open(self.kind))
+
+    def on_click(self) -> None:
+        self.action_open()
+
+
+class Controls(VerticalScroll):
+    """The left-hand panel of the main screen."""
+
+    def __init__(self, prompt: str, settings: Settings, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._prompt = prompt
+        self._settings = settings
+
+    def compose(self) -> ComposeResult:
+        s = self._settings
+        yield self._input("prompt", self._prompt, "First prompt", "what the drawer draws first")
+        yield self._titled(ModelField("drawer", id="drawer"), "Drawer  d")
+        yield self._input("style", s.style, "Drawer style", 'sent as "{style}: {prompt}"')
+        yield self._titled(ModelField("guesser", id="guesser"), "Guesser  g")
+        yield self._input("guesser-system", s.guesser_system, "Guesser system", "system prompt")
+        yield self._input("guesser-prompt", s.guesser_prompt, "Guesser prompt", "the question")
+        yield Static(
+            Content.from_markup(
+                "[b]Enter[/] start · pause · resume\n[b]s[/] one turn  [b]x[/] stop  "
+                "[b]n[/] new\n[b]v[/] view image  [b]?[/] all keys"
+            ),
+            id="controls-hint",
+        )
+
+    @staticmethod
+    def _input(field_id: str, value: str, title: str, placeholder: str) -> Input:
+        field = Input(value, placeholder=placeholder, id=field_id, select_on_focus=False)
+        field.border_title = title
+        return field
+
+    @staticmethod
+    def _titled(widget: Static, title: str) -> Static:
+        widget.border_title = title
+        return widget
+
+    def value(self, field_id: str) -> str:
+        return self.query_one(f"#{field_id}", Input).value
+
+    def set_value(self, field_id: str, value: str) -> None:
+        field = self.query_one(f"#{field_id}", Input)
+        with field.prevent(Input.Changed):
+            field.value = value
+
+    def show_model(self, kind: ModelKind, model_id: str, availability: Availability) -> None:
+        self.query_one(f"#{kind}", ModelField).show(model_id, availability)

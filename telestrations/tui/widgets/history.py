@@ -1,0 +1,326 @@
+"""The history pane: a bounded window of cards over every round of the game.
+
+Every turn is kept as lightweight data (:class:`RoundEntry`/:class:`ErrorEntry`, a few hundred
+bytes each), but at most ``max_cards`` cards are mounted at once, and only mounted cards hold
+thumbnail pixels. Scrolling to either edge of the window (or moving the selection past it)
+mounts the next page and unmounts as many cards at the other end, so an endless game keeps
+memory and layout cost bounded. The pane follows the newest round unless the user has
+scrolled up; ``End`` jumps back to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from telestrations.tui.widgets.cards import (
+    Entry,
+    ErrorCard,
+    ErrorEntry,
+    RoundCard,
+    RoundEntry,
+    ThumbSpec,
+)
+from telestrations.turns import TurnRecord
+
+
+class History(VerticalScroll, can_focus=True):
+    """Scrollable cards, newest at the bottom, with a movable selection."""
+
+    BINDING_GROUP_TITLE = "History"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "select(-1)", "Previous", show=False, id="history.previous"),
+        Binding("down,j", "select(1)", "Next", show=False, id="history.next"),
+        Binding(
+            "end,G", "newest", "Newest", id="history.newest", tooltip="Jump to the newest round"
+        ),
+        Binding("home", "oldest", "Oldest", show=False, id="history.oldest"),
+    ]
+
+    def __init__(self, spec: ThumbSpec, max_cards: int = 60, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.spec = spec
+        self.max_cards = max(4, max_cards)
+        self.page = max(2, self.max_cards // 3)
+        self.entries: list[Entry] = []
+        self._rounds: dict[int, RoundEntry] = {}
+        self._cards: dict[int, Widget] = {}
+        self.lo = 0
+        """First mounted entry."""
+        self.hi = 0
+        """One past the last mounted entry."""
+        self.selected: int | None = None
+        self.following = True
+        """True while the view sits at the bottom: new rounds scroll into view."""
+        self._busy = False
+        self._programmatic = 0
+        """Scrolls of our own in progress: they must not trigger paging."""
+
+    def on_mount(self) -> None:
+        self.border_title = "Rounds"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("", id="older", classes="more")
+        yield Static(Content.from_markup("[dim]No rounds yet.[/]"), id="newer", classes="more")
+
+    # -- data ------------------------------------------------------------------------------
+
+    @property
+    def mounted(self) -> int:
+        return len(self._cards)
+
+    async def reset(self, spec: ThumbSpec, records: list[TurnRecord] = ()) -> None:  # type: ignore[assignment]
+        """Forget everything and show ``records`` (a resumed game) from the newest end."""
+        self.spec = spec
+        await self._unmount(list(self._cards))
+        self.entries, self._rounds = [], {}
+        self.selected = None
+        for record in records:
+            self._add_entry(record)
+        start = max(0, len(self.entries) - self.max_cards)
+        self.lo = self.hi = start
+        await self._mount_range(start, len(self.entries), before="#newer")
+        self.hi = len(self.entries)
+        self.following = True
+        self._update_more()
+        self.scroll_end(animate=False)
+
+    def _add_entry(self, record: TurnRecord) -> int | None:
+        """Record a turn; returns the index of a new entry, or None when one was updated."""
+        if record.ok and record.kind == "draw":
+            entry: Entry = RoundEntry(record.round, record)
+            self._rounds[record.round] = entry
+        elif record.ok and record.round in self._rounds:
+            self._rounds[record.round].describe = record
+            return None
+        else:
+            entry = ErrorEntry(record)
+        self.entries.append(entry)
+        return len(self.entries) - 1
+
+    async def add(self, record: TurnRecord) -> None:
+        """Show a journalled turn: a new card, a caption on its round's card, or an error."""
+        index = self._add_entry(record)
+        if index is None:
+            entry = self._rounds[record.round]
+            card = next(
+                (c for c in self._cards.values() if isinstance(c, RoundCard) and c.entry is entry),
+                None,
+            )
+            if card is not None:
+                card.refresh_entry()
+                if self.following:
+                    self.call_after_refresh(self._follow)
+            return
+        at_tail = self.hi == index
+        if at_tail and (self.following or self.mounted == 0):
+            await self._mount_range(index, index + 1, before="#newer")
+            self.hi = index + 1
+            if self.hi - self.lo > self.max_cards:
+                drop = list(range(self.lo, self.hi - self.max_cards))
+                self.lo = self.hi - self.max_cards
+                await self._unmount(drop)
+            self._update_more()
+            self.call_after_refresh(self._follow)
+        else:
+            self._update_more()
+
+    # -- mounting --------------------------------------------------------------------------
+
+    def _make_card(self, index: int) -> Widget:
+        entry = self.entries[index]
+        if isinstance(entry, RoundEntry):
+            card: Widget = RoundCard(index, entry, self.spec)
+        else:
+            card = ErrorCard(index, entry)
+        if index == self.selected:
+            card.add_class("-selected")
+        return card
+
+    async def _mount_range(self, start: int, stop: int, *, before: str | Widget) -> None:
+        cards = [self._make_card(i) for i in range(start, stop)]
+        for i, card in zip(range(start, stop), cards, strict=True):
+            self._cards[i] = card
+        if cards:
+            await self.mount_all(cards, before=before)
+
+    async def _unmount(self, indices: list[int]) -> None:
+        cards = [self._cards.pop(i) for i in indices if i in self._cards]
+        if cards:
+            await self.remove_children(cards)
+
+    def _update_more(self) -> None:
+        older = self.query_one("#older", Static)
+        newer = self.query_one("#newer", Static)
+        older.display = self.lo > 0
+        if self.lo > 0:
+            older.update(
+                Content.assemble(
+                    (f"▲ {self.lo} earlier", "bold"),
+                    (" — scroll up for more, Home for the first round", "dim"),
+                )
+            )
+        waiting = len(self.entries) - self.hi
+        newer.display = waiting > 0 or not self.entries
+        if waiting > 0:
+            newer.update(
+                Content.assemble(
+                    (f"▼ {waiting} newer", "bold"), (" — scroll down, or End for the newest", "dim")
+                )
+            )
+        elif not self.entries:
+            newer.update(Content.from_markup("[dim]No rounds yet.[/]"))
+
+    async def load_older(self) -> bool:
+        """Mount the page before the window (and drop as many at the far end)."""
+        if self._busy or self.lo == 0:
+            return False
+        self._busy = True
+        try:
+            anchor = self._cards.get(self.lo)
+            start = max(0, self.lo - self.page)
+            await self._mount_range(start, self.lo, before=anchor or "#newer")
+            self.lo = start
+            if self.hi - self.lo > self.max_cards:
+                drop = list(range(self.lo + self.max_cards, self.hi))
+                self.hi = self.lo + self.max_cards
+                await self._unmount(drop)
+            self._update_more()
+            if anchor is not None:
+                self.call_after_refresh(self._scroll_to_card, anchor)
+            return True
+        finally:
+            self._busy = False
+
+    async def load_newer(self) -> bool:
+        """Mount the page after the window (and drop as many at the near end)."""
+        if self._busy or self.hi >= len(self.entries):
+            return False
+        self._busy = True
+        try:
+            anchor = self._cards.get(self.hi - 1)
+            stop = min(len(self.entries), self.hi + self.page)
+            await self._mount_range(self.hi, stop, before="#newer")
+            self.hi = stop
+            if self.hi - self.lo > self.max_cards:
+                drop = list(range(self.lo, self.hi - self.max_cards))
+                self.lo = self.hi - self.max_cards
+                await self._unmount(drop)
+            self._update_more()
+            if anchor is not None:
+                self.call_after_refresh(self._scroll_to_card, anchor)
+            return True
+        finally:
+            self._busy = False
+
+    async def _window_at(self, start: int) -> None:
+        """Replace the window with ``max_cards`` entries from ``start``."""
+        start = max(0, min(start, len(self.entries) - self.max_cards))
+        await self._unmount(list(self._cards))
+        self.lo = self.hi = start
+        stop = min(len(self.entries), start + self.max_cards)
+        await self._mount_range(start, stop, before="#newer")
+        self.hi = stop
+        self._update_more()
+
+    def _follow(self) -> None:
+        """Show the newest card, unless the person scrolled away since it was added."""
+        if self.following:
+            self.scroll_end(animate=False, immediate=True)
+
+    def _scroll_to_card(self, card: Widget, top: bool = True) -> None:
+        """Scroll (ours, not the user's) so ``card`` shows; never triggers paging."""
+        if not card.is_attached:
+            return
+        self._programmatic += 1
+        self.scroll_to_widget(card, top=top, animate=False, immediate=True)
+        self.call_after_refresh(self._end_programmatic)
+
+    def _end_programmatic(self) -> None:
+        self._programmatic = max(0, self._programmatic - 1)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.following = new >= self.max_scroll_y - 1 and self.hi >= len(self.entries)
+        if round(old) == round(new) or self._busy or self._programmatic:
+            return
+        # Page only in the direction the person is scrolling.
+        if new < old and new <= 0 < self.lo:
+            self.call_later(self.load_older)
+        elif new > old and new >= self.max_scroll_y - 1 and self.hi < len(self.entries):
+            self.call_later(self.load_newer)
+
+    # -- selection and actions -------------------------------------------------------------
+
+    def _set_selected(self, index: int | None) -> None:
+        if self.selected is not None and self.selected in self._cards:
+            self._cards[self.selected].remove_class("-selected")
+        self.selected = index
+        if index is not None and index in self._cards:
+            card = self._cards[index]
+            card.add_class("-selected")
+            self._scroll_to_card(card, top=False)
+
+    async def action_select(self, delta: int) -> None:
+        """Move the selection by ``delta`` entries, paging the window as needed."""
+        if not self.entries:
+            return
+        current = self.selected if self.selected is not None else self.hi
+        target = max(0, min(len(self.entries) - 1, current + delta))
+        if target < self.lo:
+            await self.load_older()
+        elif target >= self.hi:
+            await self.load_newer()
+        if self.lo <= target < self.hi:
+            self._set_selected(target)
+
+    async def action_newest(self) -> None:
+        """Back to the newest round, following new ones again."""
+        self._set_selected(None)
+        if self.hi < len(self.entries) or len(self.entries) - self.lo > self.max_cards:
+            await self._window_at(len(self.entries) - self.max_cards)
+        self.following = True
+        self.scroll_end(animate=False)
+
+    async def action_oldest(self) -> None:
+        """To the first round of the game."""
+        self._set_selected(None)
+        if self.lo > 0:
+            await self._window_at(0)
+        self.following = False
+        self.scroll_home(animate=False)
+        if self.entries:
+            self._set_selected(0)
+
+    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
+        widget = event.widget
+        while widget is not None and widget is not self:
+            if isinstance(widget, (RoundCard, ErrorCard)):
+                self._set_selected(widget.index)
+                return
+            widget = widget.parent
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def image_entry(self) -> RoundEntry | None:
+        """The selected round, else the newest round with an image."""
+        if self.selected is not None:
+            entry = self.entries[self.selected]
+            if isinstance(entry, RoundEntry):
+                return entry
+        for entry in reversed(self.entries):
+            if isinstance(entry, RoundEntry):
+                return entry
+        return None
+
+    def image_path(self, entry: RoundEntry) -> Path:
+        return self.spec.game_path / entry.image
+
+    def round_entries(self) -> list[RoundEntry]:
+        return [e for e in self.entries if isinstance(e, RoundEntry)]

@@ -1,0 +1,188 @@
+"""Helpers for the TUI tests (no tests here): in-test providers, a runtime, polling waits.
+
+The providers implement the real provider protocol (``CatalogProvider``) and are registered
+in a real :class:`Registry`, so the app exercises the same paths it uses with real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from textual.pilot import Pilot
+
+from telestrations.config import Config, UiConfig
+from telestrations.game import Settings
+from telestrations.keys import KeyRing, KeyStore
+from telestrations.providers.base import (
+    Availability,
+    Caption,
+    ModelInfo,
+    Picture,
+    ProviderContext,
+    ProviderError,
+)
+from telestrations.providers.catalog import CatalogProvider
+from telestrations.providers.registry import Registry
+from telestrations.runtime import Runtime
+from telestrations.store import Store
+from telestrations.tui.app import TelestrationsApp
+from telestrations.tui.screens.main import Launch, MainScreen
+
+MARKUP_CAPTION = (
+    "[bold red]x[/bold red] [link=https://evil.example]click[/link] \x1b[31mred\x1b[0m\x07 end"
+)
+
+
+def png_bytes(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
+    im = Image.new("RGB", size, "white")
+    ImageDraw.Draw(im).ellipse((4, 4, size[0] - 4, size[1] - 4), fill=color)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class Painter:
+    """A drawer that paints a coloured disc; can be held at a gate to test pause/stop."""
+
+    def __init__(self, owner: FakeProvider) -> None:
+        self.owner = owner
+
+    async def draw(self, text: str) -> Picture:
+        o = self.owner
+        o.draws.append(text)
+        o.draw_started.set()
+        try:
+            if o.gate is not None:
+                await o.gate.wait()
+            if o.delay:
+                await asyncio.sleep(o.delay)
+        except asyncio.CancelledError:
+            o.cancelled += 1
+            raise
+        data = o.image or png_bytes(["red", "blue", "green"][len(o.draws) % 3])
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+        return Picture(data, "png", w, h, {}, 0.01)
+
+
+class Eye:
+    """A guesser that answers with its name and a counter (or fails / returns markup)."""
+
+    def __init__(self, owner: FakeProvider, name: str) -> None:
+        self.owner = owner
+        self.name = name
+
+    async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        o = self.owner
+        o.describes.append((self.name, system, prompt))
+        if self.name == "broken" and o.failures_left > 0:
+            o.failures_left -= 1
+            raise ProviderError(
+                "rate_limited",
+                "[red]slow down[/red] \x1b[2J",
+                hint="wait a minute, then press Enter",
+            )
+        if self.name == "markup":
+            return Caption(MARKUP_CAPTION)
+        if o.delay:
+            await asyncio.sleep(o.delay)
+        return Caption(f"{self.name} saw picture {len(o.describes)}")
+
+
+class FakeProvider(CatalogProvider):
+    name = "fake"
+    title = "Fake"
+    PRESETS = (
+        ModelInfo("fake", "painter", "drawer"),
+        ModelInfo("fake", "eye", "guesser"),
+        ModelInfo("fake", "other", "guesser"),
+        ModelInfo("fake", "markup", "guesser"),
+        ModelInfo("fake", "broken", "guesser"),
+    )
+
+    def __init__(self, ctx: ProviderContext | None = None) -> None:
+        super().__init__(ctx or ProviderContext())
+        self.draws: list[str] = []
+        self.describes: list[tuple[str, str, str]] = []
+        self.gate: asyncio.Event | None = None
+        self.delay = 0.05  # like a fast local model: the UI is not flooded with rounds
+        self.cancelled = 0
+        self.failures_left = 1
+        self.image: bytes | None = None
+        self.draw_started = asyncio.Event()
+
+    def drawer(self, model: ModelInfo) -> Painter:
+        return Painter(self)
+
+    def guesser(self, model: ModelInfo) -> Eye:
+        return Eye(self, model.name)
+
+
+class KeyedProvider(CatalogProvider):
+    """Needs a key named ``keyed``; usable as soon as the key ring has one."""
+
+    name = "keyed"
+    title = "Keyed"
+    PRESETS = (ModelInfo("keyed", "seer", "guesser"),)
+
+    def __init__(self, ctx: ProviderContext, fake: FakeProvider) -> None:
+        super().__init__(ctx)
+        self.fake = fake
+
+    def availability(self, model: ModelInfo) -> Availability:
+        if not self.ctx.get_key("keyed"):
+            return Availability.no("no key", "enter it in the key dialog", "auth")
+        return Availability.yes()
+
+    def guesser(self, model: ModelInfo) -> Eye:
+        return Eye(self.fake, "seer")
+
+
+def make_runtime(
+    home: Path,
+    *,
+    max_cards: int = 60,
+    thumbnail_width: int = 16,
+    registry: Registry | None = None,
+    keymap: dict[str, str] | None = None,
+) -> tuple[Runtime, FakeProvider]:
+    """A runtime around the fake providers, with data and keys under ``home``."""
+    keyring = KeyRing(KeyStore(home / "keys.json"), env={})
+    fake = FakeProvider()
+    ctx = ProviderContext(get_key=keyring.get)
+    registry = registry or Registry([fake, KeyedProvider(ctx, fake)])
+    ui = UiConfig(images="halfcell", max_cards=max_cards, thumbnail_width=thumbnail_width)
+    config = Config(ui=ui, keymap=keymap or {})
+    data = home / "data"
+    return Runtime(config, keyring, registry, Store(data), data), fake
+
+
+def make_app(
+    runtime: Runtime,
+    *,
+    prompt: str = "a red house under a yellow sun",
+    drawer: str = "fake:painter",
+    guesser: str = "fake:eye",
+    resume=None,  # type: ignore[no-untyped-def]
+) -> TelestrationsApp:
+    settings = Settings(drawer=drawer, guesser=guesser)
+    return TelestrationsApp(runtime, Launch(prompt, settings, images="halfcell", resume=resume))
+
+
+async def wait_for(pilot: Pilot, cond: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Let the app run until ``cond()`` holds (fails the test after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {cond.__doc__ or cond}")
+        await pilot.pause(0.02)
+
+
+def main_screen(app: TelestrationsApp) -> MainScreen:
+    assert app.main is not None
+    return app.main
