@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--spend-limit", type=float, metavar="USD", help="pause at this known spend")
     run.add_argument("--resume", metavar="GAME", help="continue a past game from its next turn")
+    run.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="make each turn take at least this long (default 0: as fast as the models go)",
+    )
     out = run.add_mutually_exclusive_group()
     out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
@@ -230,13 +237,15 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
         for warning in game_dir.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         saved = game_dir.header.get("settings", {})
-        base = Settings(**{k: v for k, v in saved.items() if k in Settings.__dataclass_fields__})
+        base = Settings.from_saved(saved, defaults.settings())
         if args.prompt:
             raise CliError("--prompt cannot be used with --resume (the game has its prompt)")
     else:
         game_dir = None
         base = defaults.settings()
-    settings = _settings_from(args, base)
+    if args.pace < 0:
+        raise CliError("--pace must be 0 or more seconds")
+    settings = replace(_settings_from(args, base), pace=args.pace)
     _preflight(runtime, settings)
     rounds = defaults.rounds if args.rounds is None else args.rounds
     if rounds < 0:

@@ -76,6 +76,8 @@ class UiConfig:
     """Round cards that keep their pixels in memory; older ones reload when scrolled back."""
     thumbnail_width: int = 48
     """Thumbnail width in terminal cells."""
+    pace: float = 1.0
+    """Seconds each turn takes at least in the app, so fast models (doodle) can be watched."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     ui = _dataclass_from(path, "ui", UiConfig, _table(path, data, "ui"))
     if ui.images not in IMAGE_MODES:
         raise ConfigError(f"{path}: [ui] images must be one of {', '.join(IMAGE_MODES)}")
+    if ui.pace < 0:
+        raise ConfigError(f"{path}: [ui] pace must be 0 or more seconds")
     if game.rounds < 0 or game.spend_limit < 0:
         raise ConfigError(f"{path}: [game] rounds and spend_limit must be 0 or more")
     prices = {

@@ -12,7 +12,7 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
@@ -56,6 +56,19 @@ class Settings:
     style: str = DEFAULT_STYLE
     guesser_system: str = DEFAULT_GUESSER_SYSTEM
     guesser_prompt: str = DEFAULT_GUESSER_PROMPT
+    pace: float = 0.0
+    """Seconds each turn takes at least, so a watcher can follow fast models (0 = no wait)."""
+
+    @classmethod
+    def from_saved(cls, saved: object, base: Settings | None = None) -> Settings:
+        """``base`` updated with the text fields of a game header's ``settings`` table (the
+        pace is the viewer's choice, not the game's, so it is not taken from disk)."""
+        base = base or cls()
+        if not isinstance(saved, Mapping):
+            return base
+        text = {"drawer", "guesser", "style", "guesser_system", "guesser_prompt"}
+        known = {k: str(v) for k, v in saved.items() if k in text and v is not None}
+        return replace(base, **known)
 
     def drawer_text(self, prompt: str) -> str:
         """The drawer's input: ``"{style}: {prompt}"`` when a style is set (as the original)."""
@@ -156,6 +169,7 @@ class Game:
         self._pause_requested = False
         self._runner: asyncio.Task[None] | None = None
         self._busy = False
+        self._wake = asyncio.Event()
 
     # -- observation -----------------------------------------------------------------------
 
@@ -229,6 +243,7 @@ class Game:
                     assert record.error is not None
                     self._set_state("paused", f"{record.error.kind}: {record.error.message}")
                     return
+                await self._pace(record.duration)
         except asyncio.CancelledError:
             self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
             raise
@@ -236,6 +251,15 @@ class Game:
             self._busy = False
             self._runner = None
             self.current = None
+
+    async def _pace(self, took: float) -> None:
+        """Wait out the rest of ``settings.pace`` after a turn; a pause ends the wait at once."""
+        rest = self.settings.pace - took
+        if rest <= 0 or self._pause_requested or self._limit_reached() is not None:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), rest)
 
     def start(self) -> asyncio.Task[None]:
         """Run in a task of its own (headless use); ``await game.wait()`` for it."""
@@ -256,6 +280,7 @@ class Game:
         """Pause after the turn in flight (its result is kept); immediate when idle."""
         if self.state == "running":
             self._pause_requested = True
+            self._wake.set()
         elif self.state == "idle":
             self._set_state("paused", "paused")
 

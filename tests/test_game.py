@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -315,3 +316,41 @@ async def test_broken_subscriber_does_not_break_the_game(tmp_path: Path, models:
     game.start()
     await game.wait()
     assert game.rounds_done == 1
+
+
+async def test_pace_spaces_out_fast_turns(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models, rounds=2)
+    game.settings = replace(game.settings, pace=0.15)
+    t0 = asyncio.get_running_loop().time()
+    game.start()
+    await game.wait()
+    took = asyncio.get_running_loop().time() - t0
+    assert len(game.records) == 4
+    # three waits between four instant turns (the last turn ends the game before waiting)
+    assert took >= 3 * 0.15 - 0.02
+    gaps = [
+        (datetime.fromisoformat(b.started) - datetime.fromisoformat(a.started)).total_seconds()
+        for a, b in zip(game.records, game.records[1:], strict=False)
+    ]
+    assert min(gaps) >= 0.14
+
+
+async def test_pause_during_pace_wait_is_immediate(tmp_path: Path, models: Models) -> None:
+    game = new_game(tmp_path, models)
+    game.settings = replace(game.settings, pace=30.0)
+    drawn = asyncio.Event()
+    game.subscribe(lambda e: drawn.set() if isinstance(e, PictureReady) else None)
+    game.start()
+    await asyncio.wait_for(drawn.wait(), 2)
+    t0 = asyncio.get_running_loop().time()
+    game.pause()
+    await asyncio.wait_for(game.wait(), 2)
+    assert asyncio.get_running_loop().time() - t0 < 1
+    assert game.state == "paused" and len(game.records) == 1
+
+
+def test_settings_from_saved_header_keeps_text_fields_only() -> None:
+    base = Settings(drawer="d", pace=1.5)
+    got = Settings.from_saved({"guesser": "g2", "pace": "9", "style": "", "bogus": 1}, base)
+    assert got == replace(base, guesser="g2", style="")
+    assert Settings.from_saved(None, base) is base

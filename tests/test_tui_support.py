@@ -150,13 +150,16 @@ def make_runtime(
     thumbnail_width: int = 16,
     registry: Registry | None = None,
     keymap: dict[str, str] | None = None,
+    pace: float = 0.0,
 ) -> tuple[Runtime, FakeProvider]:
     """A runtime around the fake providers, with data and keys under ``home``."""
     keyring = KeyRing(KeyStore(home / "keys.json"), env={})
     fake = FakeProvider()
     ctx = ProviderContext(get_key=keyring.get)
     registry = registry or Registry([fake, KeyedProvider(ctx, fake)])
-    ui = UiConfig(images="halfcell", max_cards=max_cards, thumbnail_width=thumbnail_width)
+    ui = UiConfig(
+        images="halfcell", max_cards=max_cards, thumbnail_width=thumbnail_width, pace=pace
+    )
     config = Config(ui=ui, keymap=keymap or {})
     data = home / "data"
     return Runtime(config, keyring, registry, Store(data), data), fake

@@ -193,17 +193,14 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
     prompt = state.prompt or defaults.prompt
     if getattr(args, "resume", None):
         resume = GameDir.open(runtime.store.find(args.resume))
-        saved = resume.header.get("settings", {})
-        if isinstance(saved, dict):
-            known = {k: str(v) for k, v in saved.items() if k in Settings.__dataclass_fields__}
-            base = Settings(**{**base.__dict__, **known})
+        base = Settings.from_saved(resume.header.get("settings"), base)
         prompt = resume.first_prompt
     changes = {
         name: getattr(args, name)
         for name in ("drawer", "guesser", "style", "guesser_system", "guesser_prompt")
         if getattr(args, name, None) is not None
     }
-    settings = Settings(**{**base.__dict__, **changes})
+    settings = Settings(**{**base.__dict__, **changes, "pace": runtime.config.ui.pace})
     if getattr(args, "prompt", None):
         prompt = args.prompt
     images_flag = getattr(args, "images", None)
