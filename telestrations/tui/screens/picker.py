@@ -31,6 +31,7 @@ class PickerRow:
 
 
 def _prompt(row: PickerRow, current: str) -> Content:
+    """One short line per model; the long story is in the detail pane under the list."""
     m, a = row.model, row.availability
     mark = "● " if m.id == current else "  "
     style = "" if a.ok else "$text-disabled"
@@ -44,15 +45,32 @@ def _prompt(row: PickerRow, current: str) -> Content:
     if m.discovered:
         extra.append("found")
     if m.retired:
-        extra.append(f"retired: {m.retired}")
-    if m.note:
-        extra.append(m.note)
+        extra.append("retired")
     if extra:
-        parts += ["  ", plain(" · ".join(extra), "$text-muted", oneline=True, limit=120)]
+        parts += ["  ", plain(" · ".join(extra), "$text-muted", oneline=True, limit=60)]
     if not a.ok:
-        why = a.reason + (f" ({a.hint})" if a.hint else "")
-        parts += ["  ", plain(f"— {why}", "italic $text-error", oneline=True, limit=140)]
+        parts += ["  ", plain(f"— {a.reason}", "italic $text-error", oneline=True, limit=60)]
     return Content.assemble(*parts)
+
+
+def _detail(row: PickerRow) -> Content:
+    """Everything known about the highlighted model, including how to make it usable."""
+    m, a = row.model, row.availability
+    lines: list[Content] = [plain(m.label or m.id, "bold", oneline=True, limit=120)]
+    facts = []
+    facts.append(f"${m.price:g} per call" if m.price is not None else "price unknown")
+    if m.retired:
+        facts.append(f"retired: {m.retired}")
+    if m.note:
+        facts.append(m.note)
+    lines.append(plain(" · ".join(facts), "$text-muted", oneline=True, limit=240))
+    if a.ok:
+        lines.append(plain("ready", "$text-success"))
+    else:
+        lines.append(plain(a.reason, "$text-error", oneline=True, limit=240))
+        if a.hint:
+            lines.append(plain(a.hint, "italic", oneline=True, limit=240))
+    return Content("\n").join(lines)
 
 
 class ModelPicker(ModalScreen[str | None]):
@@ -83,6 +101,7 @@ class ModelPicker(ModalScreen[str | None]):
             )
             yield Input(placeholder="filter…", id="picker-filter")
             yield OptionList(id="picker-options")
+            yield Static("", id="picker-detail")
 
     def on_mount(self) -> None:
         self._fill("")
@@ -118,6 +137,16 @@ class ModelPicker(ModalScreen[str | None]):
             options_list.action_first()
         if options_list.highlighted is not None:
             options_list.scroll_to_highlight()
+        option = options_list.highlighted_option
+        self._show_detail(option.id if option is not None else None)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_detail(event.option.id)
+
+    def _show_detail(self, model_id: str | None) -> None:
+        row = next((r for r in self.rows if r.model.id == model_id), None)
+        detail = self.query_one("#picker-detail", Static)
+        detail.update(_detail(row) if row is not None else "")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)

@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
 from telestrations.tui.images import image_class, load_thumbnail, thumbnail_pixels
-from telestrations.tui.text import clean, plain
+from telestrations.tui.text import clean, money, plain
 from telestrations.turns import TurnRecord
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class ThumbSpec:
 def _seconds_cost(record: TurnRecord) -> str:
     parts = [f"{record.duration:.1f} s"]
     if record.cost is not None:
-        parts.append(f"${record.cost:.3f}")
+        parts.append(money(record.cost))
     return " · ".join(parts)
 
 

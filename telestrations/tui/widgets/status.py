@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widgets import Static
 
-from telestrations.tui.text import plain
+from telestrations.tui.text import money, plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -104,7 +104,7 @@ class StatusLine(Static):
             reason = "Enter resumes" if s.reason == s.state else s.reason
             parts.append(plain(reason, "$text-muted", oneline=True, limit=120))
         parts += [("  │  ", "$text-muted"), f"{s.rounds} round{'s' * (s.rounds != 1)}"]
-        spend = f"${s.spent:.3f}"
+        spend = "$0" if s.spent == 0 else money(s.spent)
         if s.unknown_cost:
             spend += f" (+{s.unknown_cost} unpriced)"
         parts += [("  │  ", "$text-muted"), spend]
