@@ -690,17 +690,18 @@ class HttpClient:
     def _transport_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
         host = self._redact(urlsplit(url).netloc or url)
         base = self._redact(_strip_query(self.settings.base_url))
+        where = "" if base in self.title else f" and reachable at {base}"
         if isinstance(exc, httpx.ConnectTimeout):
             return ProviderError(
                 "unreachable",
                 f"cannot connect to {host} (timed out after {self.settings.connect_timeout:g} s)",
-                hint=f"is {self.title} running and reachable at {base}?",
+                hint=f"is {self.title} running{where}?",
             )
         if isinstance(exc, httpx.ConnectError):
             return ProviderError(
                 "unreachable",
                 f"cannot connect to {host}",
-                hint=f"is {self.title} running and reachable at {base}?",
+                hint=f"is {self.title} running{where}?",
             )
         if isinstance(exc, httpx.TimeoutException):
             return ProviderError(

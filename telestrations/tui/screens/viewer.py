@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -86,7 +87,10 @@ class ImageViewer(Screen[None]):
         self.call_after_refresh(self._start_load)
 
     def _start_load(self) -> None:
-        self.run_worker(self._load(self.path), exclusive=True, group="viewer")
+        if not self.is_attached:  # closed before the first refresh
+            return
+        # A partial, not a coroutine object: a worker that never starts leaves nothing unawaited.
+        self.run_worker(partial(self._load, self.path), exclusive=True, group="viewer")
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._start_load)
