@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
+
 from telestrations.providers.base import Availability, ProviderContext
 from telestrations.providers.doodle import DoodleProvider, provider
 from telestrations.providers.doodle.lexicon import parse_scene
@@ -59,3 +63,23 @@ async def test_chain_is_reproducible() -> None:
     first = await _chain("three blue fish in the sea at night", STYLE, 6)
     again = await _chain("three blue fish in the sea at night", STYLE, 6)
     assert first == again
+
+
+@pytest.mark.parametrize(
+    ("first", "style"),
+    [
+        # Both once settled for good on one caption within a few rounds.
+        ("a red house under a yellow sunthree cats on a green hill at sunset", STYLE),
+        ("a person with an umbrella in the rain", STYLE),
+        ("a robot walking a dog in the city at night", STYLE),
+        ("two birds above a tree in the forest", ""),
+    ],
+)
+async def test_the_chain_never_settles_on_one_caption(first: str, style: str) -> None:
+    captions = await _chain(first, style, 40)
+    # The chain is a function of the caption: one repeat would be a loop for ever after.
+    stuck = [c for c, nxt in itertools.pairwise(captions) if c == nxt]
+    assert not stuck, captions
+    flip_flop = [c for c, two_on in zip(captions, captions[2:], strict=False) if c == two_on]
+    assert not flip_flop, captions
+    assert len(set(captions)) >= 30, captions

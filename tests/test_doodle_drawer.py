@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import random
 
+import pytest
 from PIL import Image
 
 from telestrations.providers.base import Picture, ProviderContext
 from telestrations.providers.doodle import DoodleDrawer, provider
+from telestrations.providers.doodle.details import DETAILS, embellish
 from telestrations.providers.doodle.drawer import render
+from telestrations.providers.doodle.lexicon import parse_scene
+from telestrations.providers.doodle.vision import look
 
 BW = "Illustrate in black & white doodle style"
 
@@ -118,3 +123,29 @@ def test_many_things_and_big_counts_stay_fast_and_bounded() -> None:
     )
     assert _image(data).size == (1024, 1024)
     assert "dragon" in summary
+
+
+@pytest.mark.parametrize("style", ["", f"{BW}: "])
+@pytest.mark.parametrize(
+    "text", ["a house", "a cat", "a blue circle", "a boat on the sea", "a tree at night"]
+)
+def test_a_lone_thing_gets_a_detail_that_can_be_seen(style: str, text: str) -> None:
+    # The doodler's flourish is a figure of its own, not a speck and not merged into the thing.
+    figures = look(render(style + text)[0]).figures
+    assert len(figures) >= 2, text
+    assert figures[0].area > figures[1].area, text
+
+
+def test_details_suit_the_place_are_new_and_thin_out_in_busy_scenes() -> None:
+    space = parse_scene("a rocket in space")
+    busy = parse_scene("five cats and four dogs")
+    kinds: set[str] = set()
+    for seed in range(60):
+        details = embellish(space, True, random.Random(seed))
+        assert 1 <= len(details) <= 2
+        assert {d.kind for d in details} <= set(DETAILS["space"]) - {"rocket"}
+        kinds |= {d.kind for d in details}
+        assert embellish(busy, True, random.Random(seed)) == []
+    assert len(kinds) >= 3  # not always the same flourish
+    again = [embellish(space, True, random.Random(7)) for _ in range(2)]
+    assert again[0] == again[1]

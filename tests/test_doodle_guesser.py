@@ -194,3 +194,25 @@ def test_word_limit_is_read_from_the_prompt(prompt: str, limit: int) -> None:
 def test_guessing_is_deterministic() -> None:
     data = _png(photo_like(11))
     assert describe_bytes(data, SYSTEM, PROMPT) == describe_bytes(data, SYSTEM, PROMPT)
+
+
+def test_which_lesser_figures_are_named_depends_on_the_pixels() -> None:
+    # One big red square, three small figures of other colours; a one-pixel speck moved
+    # around changes the pixels (not what is seen), as the next doodle of a chain would.
+    named: set[str] = set()
+    for k in range(24):
+        im = Image.new("RGB", (256, 256), "white")
+        d = ImageDraw.Draw(im)
+        d.rectangle([78, 78, 178, 178], fill=(220, 45, 45))
+        d.ellipse([12, 12, 52, 52], fill=(45, 95, 215))
+        d.polygon([(224, 200), (244, 240), (204, 240)], fill=(70, 175, 70))
+        d.polygon([(32, 196), (52, 218), (32, 240), (12, 218)], fill=(140, 70, 190))
+        im.putpixel((100 + k, 5), (0, 0, 0))
+        text, extras = describe_bytes(_png(im), SYSTEM, PROMPT)
+        regions = extras["regions"]
+        assert isinstance(regions, list)
+        assert (regions[0]["shape"], regions[0]["colour"]) == ("square", "red"), text
+        assert _words(text)[1] in ("red", "big", "large"), text  # the big square leads
+        assert len(text.split()) <= 10
+        named |= {"blue", "green", "purple"} & set(_words(text))
+    assert len(named) >= 2, named

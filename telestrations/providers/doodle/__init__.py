@@ -2,7 +2,8 @@
 
 The default drawer and guesser on a fresh machine (DESIGN.md, "The offline doodle pair"):
 the drawer paints what it understands of a text; the guesser describes any picture from its
-pixels alone; each handoff loses detail, so the chain drifts like the real thing.
+pixels alone; each handoff loses detail (and the drawer, like any doodler, adds a little of
+its own), so the chain drifts like the real thing.
 """
 
 from __future__ import annotations

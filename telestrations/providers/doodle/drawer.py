@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import math
 import random
 from dataclasses import dataclass
 
 from PIL import Image
 
 from telestrations.providers.base import Picture
+from telestrations.providers.doodle.details import embellish
 from telestrations.providers.doodle.lexicon import (
     SHAPES,
     THINGS,
@@ -30,9 +32,11 @@ from telestrations.providers.doodle.pen import INK, Pen, rgb
 HORIZON = 0.62
 """Where the ground starts, as a fraction of the height."""
 MAX_ITEMS = 14
-"""The most things painted in one picture (copies included)."""
-EXTRAS = ("cloud", "bird", "flower", "tree", "butterfly", "rock", "cloud", "star")
-"""What the doodler sometimes adds to a sparse landscape: one source of drift."""
+"""The most things painted in one picture (copies included), details not counted."""
+MIN_BOX = 0.006
+"""The smallest box a thing gets, as a share of the picture (big enough to be seen)."""
+SPOTS = 16
+"""Places tried for each detail; the one overlapping least with what is drawn wins."""
 
 
 @dataclass
@@ -69,8 +73,15 @@ def _is_landscape(scene: Scene) -> bool:
 # -- layout -------------------------------------------------------------------------------------
 
 
-def layout(scene: Scene, width: int, height: int, rng: random.Random) -> list[Item]:
-    """Boxes for every copy of every thing: zones, explicit places, then relations."""
+def layout(
+    scene: Scene,
+    width: int,
+    height: int,
+    rng: random.Random,
+    details: list[Thing] | None = None,
+) -> list[Item]:
+    """Boxes for every copy of every thing: zones, explicit places, then relations; then
+    the doodler's ``details``, each where it has the most room."""
     W, H = float(width), float(height)
     landscape = _is_landscape(scene)
     sea = scene.setting in ("sea", "underwater")
@@ -89,6 +100,8 @@ def layout(scene: Scene, width: int, height: int, rng: random.Random) -> list[It
         wobble = rng.uniform(0.8, 1.25)  # no two doodles of a thing are the same size
         shrink = 1.0 if n == 1 else (0.85 if n < 4 else 0.65)
         h = spec.size * thing.scale * shrink * wobble * H
+        # Never so small that it is a speck: a doodler keeps even a tiny thing visible.
+        h = max(h, math.sqrt(MIN_BOX / spec.aspect) * H)
         w = h * spec.aspect
         limit = 0.92 * W / (1 if n == 1 else min(n, 3))
         if w > limit:
@@ -108,6 +121,8 @@ def layout(scene: Scene, width: int, height: int, rng: random.Random) -> list[It
     for it in items:
         it.x = min(max(it.x, it.w / 2 + 0.02 * W), W - it.w / 2 - 0.02 * W)
         it.y = min(max(it.y, it.h / 2 + 0.02 * H), H - it.h / 2 - 0.02 * H)
+    for detail in details or ():
+        items.append(_place_detail(detail, items, W, H, landscape, sea, rng))
     order = {"sky": 0, "free": 1, "water": 2, "ground": 3}
     items.sort(key=lambda it: (order[it.zone], it.y + it.h / 2))
     return items
@@ -156,6 +171,54 @@ def _spread(
                 it.y = H * 0.96 - it.h / 2
             if "centre" in pos and not ({"left", "right"} & pos) and zone == "free":
                 it.y = H * 0.5
+
+
+def _place_detail(
+    thing: Thing,
+    items: list[Item],
+    W: float,
+    H: float,
+    landscape: bool,
+    sea: bool,
+    rng: random.Random,
+) -> Item:
+    """A detail goes where it overlaps least with what is already drawn, in its zone, so it
+    reads as a thing of its own."""
+    spec = THINGS[thing.kind]
+    h = spec.size * thing.scale * H
+    w = h * spec.aspect
+    if w > 0.5 * W:
+        w, h = 0.5 * W, h * 0.5 * W / w
+    zone = spec.zone
+    if zone == "water":
+        zone = "water" if sea else ("ground" if thing.kind != "fish" else "free")
+    if not landscape and zone in ("sky", "ground"):
+        zone = "free"
+    horizon = HORIZON * H
+    m = 0.03 * H
+    if zone == "sky":
+        band = (m + h / 2, horizon - h / 2 - m)
+    elif zone == "ground":
+        band = (horizon + 0.1 * (H - horizon) - h / 2, H - m - h / 2)
+    elif zone == "water":
+        band = (horizon + 0.1 * (H - horizon) + h / 2, H - m - h / 2)
+    else:
+        band = (m + h / 2, H - m - h / 2)
+    lo, hi = band if band[0] <= band[1] else (band[0], band[0])
+    pad = 0.03 * W
+
+    def clash(spot: tuple[float, float]) -> float:
+        """Overlap with everything drawn so far, each box widened by ``pad``."""
+        x, y = spot
+        return sum(
+            max(0.0, min(x + w / 2 + pad, b[2]) - max(x - w / 2 - pad, b[0]))
+            * max(0.0, min(y + h / 2 + pad, b[3]) - max(y - h / 2 - pad, b[1]))
+            for b in (it.box for it in items)
+        )
+
+    spots = [(rng.uniform(pad + w / 2, W - pad - w / 2), rng.uniform(lo, hi)) for _ in range(SPOTS)]
+    x, y = min(spots, key=clash)
+    return Item(-1, thing.kind, thing.colour or spec.colour, x, y, w, h, zone)
 
 
 def _placed_x(pos: set[str]) -> bool:
@@ -315,18 +378,6 @@ def _abstract(scene: Scene, rng: random.Random) -> None:
         scene.things.append(thing)
 
 
-def _add_extras(scene: Scene, landscape: bool, rng: random.Random) -> None:
-    """A doodler's flourish: often one more thing than asked for, a main source of drift."""
-    copies = sum(t.count for t in scene.things)
-    if copies >= 5 or (copies > 1 and rng.random() < 0.35):
-        return
-    if landscape:
-        kind = rng.choice(EXTRAS)
-    else:
-        kind = rng.choice(["circle", "triangle", "square", "star", "blob", "heart", "diamond"])
-    scene.things.append(Thing(kind, "", None, rng.uniform(0.5, 1.1)))
-
-
 def render(
     text: str, width: int = 512, height: int = 512, default_mode: str = "colour"
 ) -> tuple[bytes, str]:
@@ -339,16 +390,22 @@ def render(
         _abstract(scene, rng)
         summary = "nothing recognised: an abstract doodle"
     landscape = _is_landscape(scene)
-    _add_extras(scene, landscape, rng)
-    return _paint(scene, style, landscape, width, height, rng), summary
+    details = embellish(scene, landscape, rng)
+    return _paint(scene, details, style, landscape, width, height, rng), summary
 
 
 def _paint(
-    scene: Scene, style: Style, landscape: bool, width: int, height: int, rng: random.Random
+    scene: Scene,
+    details: list[Thing],
+    style: Style,
+    landscape: bool,
+    width: int,
+    height: int,
+    rng: random.Random,
 ) -> bytes:
     image = Image.new("RGB", (width, height), "white")
     pen = Pen(image, style.mode, rng)
-    items = layout(scene, width, height, rng)
+    items = layout(scene, width, height, rng, details)
     paint_background(pen, scene, landscape, items)
     for it in items:
         pen.place(*it.box)

@@ -39,7 +39,13 @@ _LIMIT = re.compile(
     r"\s+(\d+|" + "|".join(_NUMBERS) + r")\s+words",
     re.IGNORECASE,
 )
-_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+_COUNT_WORDS: dict[int, tuple[str, ...]] = {
+    2: ("two", "two", "a pair of"),
+    3: ("three", "three", "several", "a few"),
+    4: ("four", "four", "several"),
+    5: ("five", "many"),
+}
+"""How a group is counted: exactly, mostly, or roughly, as people do at a glance."""
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "circle": ("circle", "disc", "ring", "ball"),
     "square": ("square", "box", "block"),
@@ -53,9 +59,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "line": ("line", "stripe", "stick"),
     "oval": ("oval", "egg"),
     "dot": ("dot", "spot"),
-    "next to": ("next to", "beside", "near"),
+    "next to": ("next to", "beside", "near", "by"),
     "above": ("above", "over"),
     "below": ("below", "under", "beneath"),
+    "in the centre": ("in the centre", "in the middle"),
     "on grass": ("on grass", "in a field", "in a meadow"),
     "by the sea": ("by the sea", "at the beach", "on the ocean"),
     "in the snow": ("in the snow", "in winter"),
@@ -66,6 +73,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 """Ways to say the same thing, all in the drawer's lexicon. Which one is used is picked by a
 hash of the pixels, as a sampling model would vary its wording: it keeps the chain moving
 (a new wording is a new text, so a new doodle) without losing what was seen."""
+
+SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "small": ("small", "little"),
+    "big": ("big", "large"),
+    "huge": ("huge", "giant"),
+}
+"""Size words that mean the same to the drawer, picked like :data:`SYNONYMS`."""
 
 
 def word_limit(*texts: str) -> int:
@@ -126,7 +140,9 @@ def _interpret(shape: str, colour: str | None, r: Region, seen: Looked) -> str:
     """A guess at a thing, like a person would: a yellow circle up high is the sun."""
     high = r.cy < seen.height * 0.4
     flat = ("house", "line", "rectangle", "square", "triangle", "diamond", "tree", "zigzag")
-    if shape not in flat and colour in ("yellow", "orange") and high:
+    # Rays can make a sun's outline bumpy enough to pass for a tree top: up high, it is a sun.
+    sunlike = shape not in flat or (shape == "tree" and 0.75 < r.w / r.h < 1.33)
+    if sunlike and colour in ("yellow", "orange") and high:
         return "sun"
     if shape in ("blob", "oval") and colour in ("white", "gray") and high and r.w > r.h * 1.3:
         return "cloud"
@@ -232,7 +248,14 @@ def _article(words: str) -> str:
 def _noun(shape: str, count: int) -> str:
     if count == 1:
         return shape
-    irregular = {"cross": "crosses", "bush": "bushes", "box": "boxes", "splash": "splashes"}
+    irregular = {
+        "cross": "crosses",
+        "bush": "bushes",
+        "box": "boxes",
+        "splash": "splashes",
+        "fish": "fish",
+        "lightning": "lightning",
+    }
     return irregular.get(shape, shape + "s")
 
 
@@ -241,16 +264,21 @@ class _Thing:
     region: Region
     colour: str | None
     shape: str
+    """The word said for it (a synonym or a guess at what the shape is)."""
     size: str
+    seen_as: str = ""
+    """The shape or thing recognised, before any wording choice."""
     count: int = 1
+    counted: str = ""
+    """The words for :attr:`count` ("three", "several"...), when more than one."""
 
     def phrase(self, with_size: bool, with_colour: bool) -> str:
         words = [self.size if with_size else "", self.colour or "" if with_colour else ""]
         words.append(_noun(self.shape, self.count))
         text = " ".join(w for w in words if w)
-        return (
-            _COUNT_WORDS.get(self.count, "many") + " " + text if self.count > 1 else _article(text)
-        )
+        if self.count == 1:
+            return _article(text)
+        return (self.counted or _COUNT_WORDS.get(self.count, ("many",))[0]) + " " + text
 
 
 def _things(seen: Looked) -> list[_Thing]:
@@ -270,7 +298,7 @@ def _things(seen: Looked) -> list[_Thing]:
             if share < 0.3
             else "huge"
         )
-        out.append(_Thing(r, colour, shape, size))
+        out.append(_Thing(r, colour, shape, size, shape))
     # Several alike (same shape and colour) are counted rather than listed.
     grouped: list[_Thing] = []
     for t in out:
@@ -282,13 +310,20 @@ def _things(seen: Looked) -> list[_Thing]:
     return grouped
 
 
+def _pick(candidates: list[_Thing], rng: random.Random) -> _Thing:
+    """One of ``candidates``, the bigger the likelier: what catches the eye first."""
+    return rng.choices(candidates, weights=[t.region.area**2 for t in candidates])[0]
+
+
 def caption_for(
     seen: Looked, limit: int, rng: random.Random | None = None
 ) -> tuple[str, dict[str, object]]:
     """One sentence of at most ``limit`` words, and what it was built from.
 
-    ``rng`` (seeded from the pixels) picks among equally good wordings and, when several
-    figures compete for second place, which one is mentioned.
+    ``rng`` (seeded from the pixels) plays the part of a sampling model's temperature: it
+    picks among equally good wordings, which of the lesser figures are mentioned and which
+    details give way when words run out. The biggest figure leads, unless another is nearly
+    as big; the others are mentioned with odds that grow with their size.
     """
     rng = rng or random.Random(0)
 
@@ -305,11 +340,21 @@ def caption_for(
             t.shape = rng.choice(readings)
         else:
             t.shape = say(t.shape)
-    if len(things) > 2:
-        rivals = [t for t in things[1:4] if t.region.area >= things[1].region.area * 0.3]
-        second = rng.choice(rivals)
-        things.remove(second)
-        things.insert(1, second)
+        t.size = rng.choice(SIZE_SYNONYMS.get(t.size, (t.size,)))
+        if t.count > 1:
+            t.counted = rng.choice(_COUNT_WORDS.get(t.count, ("many",)))
+    if len(things) > 1 and things[1].region.area >= 0.7 * things[0].region.area:
+        if rng.random() < 0.5:
+            things[0], things[1] = things[1], things[0]
+    # The lead; then the next, the bigger the likelier; then any one of the others.
+    rest = things[1:6]
+    mentioned = things[:1]
+    if rest:
+        mentioned.append(_pick(rest, rng))
+        rest.remove(mentioned[-1])
+    if rest:
+        mentioned.append(rng.choice(rest))
+    things = mentioned + [t for t in things if t not in mentioned]
     setting = say(setting_of(seen))
     parts: list[_Part] = []
     if not things:
@@ -325,15 +370,20 @@ def caption_for(
         parts.append(_Part("colour1", first.colour or "", 80))
         parts.append(_Part("subject", "", 100))
         if first.count == 1:
-            parts.append(_Part("place1", place_of(first.region, seen), 50))
-        if len(things) > 1:
+            parts.append(_Part("place1", say(place_of(first.region, seen)), 50))
+        if len(mentioned) > 1:
             second = things[1]
             parts.append(_Part("rel", say(relation(first.region, second.region)), 70))
             parts.append(_Part("size2", second.size, 30))
             parts.append(_Part("colour2", second.colour or "", 60))
             parts.append(_Part("object", "", 70))
+        if len(mentioned) > 2:
+            parts.append(_Part("third", rng.choice(("and", "with")), rng.choice((45, 58, 66, 75))))
+            parts.append(_Part("colour3", things[2].colour or "", 35))
+            parts.append(_Part("size3", things[2].size, 20))
         if setting:
             parts.append(_Part("setting", setting, 55))
+    texts = {p.key: p.text for p in parts}
 
     def build(keep: set[str]) -> str:
         if not things:
@@ -341,26 +391,33 @@ def caption_for(
         first = things[0]
         words = [first.phrase("size1" in keep, "colour1" in keep)]
         if "place1" in keep:
-            words.append(next(p.text for p in parts if p.key == "place1"))
+            words.append(texts["place1"])
         if "object" in keep:
-            second = things[1]
-            words.append(next(p.text for p in parts if p.key == "rel"))
-            words.append(second.phrase("size2" in keep, "colour2" in keep))
+            words.append(texts["rel"])
+            words.append(things[1].phrase("size2" in keep, "colour2" in keep))
+        if "third" in keep:
+            words.append(texts["third"])
+            words.append(things[2].phrase("size3" in keep, "colour3" in keep))
         if "setting" in keep:
             words.append(setting)
         return " ".join(words)
 
     keep = {p.key for p in parts if p.text or p.key in ("subject", "object")}
     text = build(keep)
+    dropped: list[_Part] = []
     for part in sorted(parts, key=lambda p: p.priority):
         if len(text.split()) <= limit:
             break
         if part.key in ("subject",) or part.key not in keep:
             continue
         keep.discard(part.key)
-        if part.key == "object":
-            keep.discard("rel")
+        dropped.append(part)
         text = build(keep)
+    # Words freed by a long part may leave room for a shorter one dropped before it.
+    for part in sorted(dropped, key=lambda p: -p.priority):
+        if len(build(keep | {part.key}).split()) <= limit:
+            keep.add(part.key)
+            text = build(keep)
     words = text.split()[:limit]
     sentence = " ".join(words)
     sentence = sentence[:1].upper() + sentence[1:]
@@ -370,7 +427,8 @@ def caption_for(
         "brightness": round(seen.brightness),
         "regions": [
             {
-                "shape": t.shape,
+                "shape": t.seen_as,
+                "word": t.shape,
                 "colour": t.colour,
                 "size": t.size,
                 "count": t.count,
