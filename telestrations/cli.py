@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import io
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -40,6 +42,8 @@ from telestrations.turns import TurnRecord, next_turn
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_PIPE = 141
+"""The reader of stdout went away (as a shell reports a process killed by SIGPIPE)."""
 
 log = logging.getLogger("telestrations")
 
@@ -259,6 +263,13 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
     return asyncio.run(_run_game(runtime, game_dir, settings, rounds, spend, args))
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def _settings_dict(settings: Settings) -> dict[str, str]:
     return {k: getattr(settings, k) for k in Settings.__dataclass_fields__}
 
@@ -281,24 +292,31 @@ async def _run_game(
         price_of=runtime.price_of,
     )
     out = sys.stdout
+    exit_code = 0
 
     def on_event(event: Event) -> None:
+        nonlocal exit_code
         record = None
         if isinstance(event, (PictureReady, CaptionReady, TurnFailed)):
             record = event.record
-        if record is not None and not args.quiet:
-            if args.json:
-                data = record.to_json()
-                data["folder"] = str(game_dir.path)
-                out.write(json.dumps(data, ensure_ascii=False) + "\n")
-            else:
-                out.write(_turn_line(record) + "\n")
-            out.flush()
+        if record is not None and not args.quiet and exit_code != EXIT_PIPE:
+            try:
+                if args.json:
+                    data = record.to_json()
+                    data["folder"] = str(game_dir.path)
+                    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                else:
+                    out.write(_turn_line(record) + "\n")
+                out.flush()
+            except BrokenPipeError:
+                # The reader went away (`| head`): stop rather than play on unseen.
+                exit_code = EXIT_PIPE
+                _silence_stdout()
+                game.stop("output closed")
         if isinstance(event, StateChanged):
             log.info("state: %s %s", event.state, event.reason)
 
     game.subscribe(on_event)
-    exit_code = 0
     loop = asyncio.get_running_loop()
 
     def on_signal(code: int, name: str) -> None:
@@ -328,6 +346,9 @@ async def _run_game(
         "spent": round(spent, 6),
         "unknown_cost_turns": unknown,
     }
+    if exit_code == EXIT_PIPE:
+        print(f"telestrations: output closed; game kept in {game_dir.path}", file=sys.stderr)
+        return exit_code
     if args.json:
         out.write(json.dumps(summary) + "\n")
     else:

@@ -262,3 +262,15 @@ def test_export_html_escapes_and_copies_images(isolated_env: Path, tmp_path: Pat
     assert (target / "r0001-draw.png").read_bytes().startswith(b"\x89PNG")
     assert page.count("class='round'") == 2
     assert len((target / "journal.jsonl").read_text().splitlines()) == 5
+
+
+def test_closed_stdout_stops_an_endless_game_quietly(isolated_env: Path) -> None:
+    proc = popen("run", "--prompt", "a cat", "--rounds", "0", "--json")
+    assert proc.stdout is not None and proc.stderr is not None
+    first = json.loads(proc.stdout.readline())
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read()
+    assert proc.wait(timeout=TIMEOUT) == 141
+    assert "Traceback" not in err and "output closed; game kept in" in err
+    folder = Path(first["folder"])
+    assert (folder / "journal.jsonl").is_file()
