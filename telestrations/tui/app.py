@@ -26,6 +26,7 @@ from telestrations.tui import images as _images  # noqa: F401  (textual-image be
 from telestrations.tui.images import open_in_system_viewer
 from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
 from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.textual_fixes import fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
 
@@ -43,6 +44,7 @@ class TelestrationsApp(App[int]):
     ]
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
+        fix_styles_cache_leak()
         super().__init__()
         self.runtime = runtime
         self.launch = launch
