@@ -38,7 +38,7 @@ from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, GameNotFound
-from telestrations.turns import TurnRecord, next_turn
+from telestrations.turns import TurnRecord, money, next_turn
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -230,7 +230,7 @@ def _turn_line(record: TurnRecord) -> str:
     if not record.ok and record.error is not None:
         hint = f" ({record.error.hint})" if record.error.hint else ""
         return head + f"FAILED {record.error.kind}: {record.error.message}{hint}"
-    cost = f"  ${record.cost:.4f}" if record.cost else ""
+    cost = f"  {money(record.cost)}" if record.cost else ""
     return head + record.output + cost
 
 
@@ -352,7 +352,7 @@ async def _run_game(
     if args.json:
         out.write(json.dumps(summary) + "\n")
     else:
-        cost = f", spent ${spent:.4f}" if spent else ""
+        cost = f", spent {money(spent)}" if spent else ""
         cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
         total = game.rounds_done
         out.write(f"{game.reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
@@ -531,7 +531,7 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
         print(f"no games yet in {runtime.store.games_dir}")
         return 0
     for g in games:
-        cost = f"  ${g.spent:.4f}" if g.spent else ""
+        cost = f"  {money(g.spent)}" if g.spent else ""
         failed = f"  {g.failed} failed" if g.failed else ""
         print(f"{g.name}  {g.rounds:>4} rounds{cost}{failed}  {g.prompt[:60]}")
     return 0

@@ -167,3 +167,15 @@ def overlap(a: str, b: str) -> float:
     if not wa and not wb:
         return 1.0
     return round(len(wa & wb) / len(wa | wb), 3)
+
+
+def money(usd: float) -> str:
+    """USD with the precision a per-call price needs: $0.04, $0.0054, $0.000054 (never a
+    misleading $0.0000 for a tiny known cost); 0 is ``free``."""
+    if usd == 0:
+        return "free"
+    if usd >= 1:
+        return f"${usd:,.2f}"
+    if usd >= 0.01:
+        return f"${usd:.3f}".rstrip("0").rstrip(".")
+    return f"${usd:.6f}".rstrip("0").rstrip(".")

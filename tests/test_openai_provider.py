@@ -491,7 +491,7 @@ async def test_retired_model_not_found(fake: FakeOpenAI) -> None:
     assert err.kind == "not_found" and err.status == 404
     assert "dall-e-3" in err.message and "does not exist" in err.message
     assert "openai:dall-e-3 was shut down 2026-05-12" in err.hint
-    assert "openai:gpt-image-1-mini" in err.hint
+    assert "openai:gpt-image-2" in err.hint
     with pytest.raises(ProviderError) as info:
         await p.guesser(p.model("gpt-4-turbo-nope", "guesser")).describe(picture(), SYSTEM, PROMPT)  # type: ignore[arg-type]
     assert info.value.kind == "not_found" and "retired" in info.value.hint

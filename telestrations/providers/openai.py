@@ -54,12 +54,12 @@ BILLING_HINT = (
 )
 VERIFY_HINT = (
     "verify the organization at https://platform.openai.com/settings/organization/general "
-    "(access can take 15 minutes to arrive), or pick openai:gpt-image-1-mini"
+    "(access can take 15 minutes to arrive), or pick another drawer"
 )
 RETIRED_HINT = (
     "this model may be retired (dall-e-2/3 shut down 2026-05-12, gpt-image-1 on 2026-10-23); "
-    "try openai:gpt-image-1-mini or openai:gpt-image-1.5 to draw, openai:gpt-4o-mini or "
-    "openai:gpt-5-mini to guess"
+    "try openai:gpt-image-2 to draw (gpt-image-1-mini and gpt-image-1.5 end 2026-12-01), "
+    "openai:gpt-5-mini or openai:gpt-4.1-mini to guess"
 )
 CHECK_TIMEOUT = 10.0
 DEFAULT_MAX_TOKENS = 60

@@ -58,15 +58,3 @@ def plain(text: str, style: str = "", *, oneline: bool = False, limit: int = 200
     ``style`` is ours (may use theme variables such as ``$accent``); ``text`` is never parsed.
     """
     return Content.styled(clean(text, oneline=oneline, limit=limit), style)
-
-
-def money(usd: float) -> str:
-    """USD with the precision a per-call price needs: $0.04, $0.0054, $0.000054 (never a
-    misleading $0.000 for a tiny known cost); 0 is ``free``."""
-    if usd == 0:
-        return "free"
-    if usd >= 1:
-        return f"${usd:,.2f}"
-    if usd >= 0.01:
-        return f"${usd:.3f}".rstrip("0").rstrip(".")
-    return f"${usd:.6f}".rstrip("0").rstrip(".")

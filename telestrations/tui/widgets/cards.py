@@ -21,8 +21,8 @@ from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
 from telestrations.tui.images import image_class, load_thumbnail, thumbnail_pixels
-from telestrations.tui.text import clean, money, plain
-from telestrations.turns import TurnRecord
+from telestrations.tui.text import clean, plain
+from telestrations.turns import TurnRecord, money
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widgets import Static
 
-from telestrations.tui.text import money, plain
+from telestrations.tui.text import plain
+from telestrations.turns import money
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from telestrations.tui.text import money
+from telestrations.turns import money
 
 
 @pytest.mark.parametrize(
