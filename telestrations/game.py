@@ -23,6 +23,7 @@ from telestrations.providers.base import (
     Guesser,
     Picture,
     ProviderError,
+    partial_captions,
     sniff_format,
 )
 from telestrations.store import GameDir, utc_now
@@ -120,6 +121,15 @@ class PictureReady:
 
 
 @dataclass(frozen=True)
+class CaptionGrowing:
+    """A streaming guesser's caption so far (not journalled: only the finished turn is)."""
+
+    round: int
+    model: str
+    text: str
+
+
+@dataclass(frozen=True)
 class CaptionReady:
     record: TurnRecord
 
@@ -136,7 +146,7 @@ class StateChanged:
     reason: str = ""
 
 
-Event = TurnStarted | PictureReady | CaptionReady | TurnFailed | StateChanged
+Event = TurnStarted | PictureReady | CaptionGrowing | CaptionReady | TurnFailed | StateChanged
 Subscriber = Callable[[Event], None]
 
 
@@ -370,7 +380,12 @@ class Game:
                 picture = await self.models.drawer(model).draw(text)
             else:
                 source = await asyncio.to_thread(self._load_picture, nxt.image)
-                caption = await self.models.guesser(model).describe(source, system, text)
+
+                def growing(so_far: str, rnd: int = nxt.round, who: str = model) -> None:
+                    self._emit(CaptionGrowing(rnd, who, so_far))
+
+                with partial_captions(growing):
+                    caption = await self.models.guesser(model).describe(source, system, text)
         except ProviderError as exc:
             return await self._fail(base, exc, t0)
         except asyncio.CancelledError:

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from telestrations.game import (
+    CaptionGrowing,
     CaptionReady,
     Event,
     Game,
@@ -23,7 +24,7 @@ from telestrations.game import (
     TurnFailed,
     TurnStarted,
 )
-from telestrations.providers.base import Caption, Picture, ProviderError
+from telestrations.providers.base import Caption, Picture, ProviderError, report_partial
 from telestrations.store import GameDir, Store
 
 
@@ -354,3 +355,33 @@ def test_settings_from_saved_header_keeps_text_fields_only() -> None:
     got = Settings.from_saved({"guesser": "g2", "pace": "9", "style": "", "bogus": 1}, base)
     assert got == replace(base, guesser="g2", style="")
     assert Settings.from_saved(None, base) is base
+
+
+async def test_streaming_guesser_emits_caption_growing_events(
+    tmp_path: Path, models: Models
+) -> None:
+    class Streamer(Guesser):
+        async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+            for so_far in ("a", "a red", "a red house"):
+                report_partial(so_far)
+                await asyncio.sleep(0)
+            return Caption("a red house", {}, None)
+
+    models.guessers["s"] = Streamer("s")
+    game = new_game(tmp_path, models, rounds=1)
+    game.settings = replace(game.settings, guesser="s")
+    events: list[Event] = []
+    game.subscribe(events.append)
+    game.start()
+    await game.wait()
+    growing = [e for e in events if isinstance(e, CaptionGrowing)]
+    assert [(e.round, e.model, e.text) for e in growing] == [
+        (1, "s", "a"),
+        (1, "s", "a red"),
+        (1, "s", "a red house"),
+    ]
+    ready = next(i for i, e in enumerate(events) if isinstance(e, CaptionReady))
+    assert events.index(growing[-1]) < ready
+    assert [r.output for r in game.records if r.kind == "describe"] == ["a red house"]
+    report_partial("after the turn")  # no listener outside a describe turn: a no-op
+    assert len([e for e in events if isinstance(e, CaptionGrowing)]) == 3

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from telestrations.providers.base import Picture, ProviderContext, ProviderError
+from telestrations.providers.base import (
+    Picture,
+    ProviderContext,
+    ProviderError,
+    partial_captions,
+)
 from telestrations.providers.ollama import OllamaProvider, parse_reply
 from tests.fakes.ollama_api import FakeModel, FakeOllama, go_base64_error
 from tests.fakes.server import Reply, free_port, json_reply
@@ -92,11 +99,44 @@ async def test_request_body_is_exactly_the_native_chat_shape(
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": PROMPT, "images": [image]},
         ],
-        "stream": False,
+        "stream": True,
         "keep_alive": "10m",
         "options": {"num_predict": 100},
     }
     assert req.header("Authorization") is None
+
+
+async def test_streamed_caption_is_reported_word_by_word_as_it_arrives(
+    fake: FakeOllama, ollama: OllamaProvider
+) -> None:
+    fake.token_delay = 0.02
+    model = ollama.model("llava", "guesser")
+    assert model is not None
+    seen: list[tuple[float, str]] = []
+    loop = asyncio.get_running_loop()
+    with partial_captions(lambda text: seen.append((loop.time(), text))):
+        caption = await ollama.guesser(model).describe(picture(), SYSTEM, PROMPT)
+    done = loop.time()
+    texts = [t for _, t in seen]
+    assert len(texts) >= 5, texts
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in itertools.pairwise(texts))
+    assert texts[0] == "A" and texts[-1] == caption.text
+    # the first words were shown while the rest was still being generated
+    assert done - seen[0][0] >= 0.1
+
+
+async def test_no_partial_captions_when_streaming_is_off(fake: FakeOllama) -> None:
+    ollama = make(fake.url, settings={"stream": False})
+    try:
+        model = ollama.model("llava", "guesser")
+        assert model is not None
+        seen: list[str] = []
+        with partial_captions(seen.append):
+            caption = await ollama.guesser(model).describe(picture(), SYSTEM, PROMPT)
+    finally:
+        await ollama.aclose()
+    assert caption.text.startswith("A doodle") and seen == []
+    assert chats(fake)[-1].json["stream"] is False
 
 
 async def test_settings_and_model_options_shape_the_request(fake: FakeOllama) -> None:

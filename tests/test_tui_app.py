@@ -497,3 +497,22 @@ async def test_past_games_list_opens_a_game(isolated_env: Path) -> None:
         await wait_for(pilot, lambda: len(m.history.query(RoundCard)) == 1)
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game.rounds_done >= 1)
+
+
+async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env: Path) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    fake.talk_gate = asyncio.Event()
+    app = make_app(runtime, guesser="fake:talker")
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("is saying" in t for t in card_texts(m.history)))
+        (text,) = card_texts(m.history)
+        assert "fake:talker is saying:" in text and "talker is [b]half…" in text  # plain text
+        assert m.game is not None and len(m.game.records) == 1  # the half caption is not kept
+        m.action_pause()
+        fake.talk_gate.set()
+        await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
+        (text,) = card_texts(m.history)
+        assert "is saying" not in text and "talker is [b]half way there" in text
+        assert m.game.records[-1].output == "talker is [b]half way there"

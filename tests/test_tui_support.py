@@ -25,6 +25,7 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    report_partial,
 )
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.registry import Registry
@@ -89,6 +90,12 @@ class Eye:
             )
         if self.name == "markup":
             return Caption(MARKUP_CAPTION)
+        if self.name == "talker":  # streams: half a caption, then waits at the gate
+            report_partial("talker is [b]half")
+            if o.talk_gate is not None:
+                await o.talk_gate.wait()
+            report_partial("talker is [b]half way")
+            return Caption("talker is [b]half way there")
         if o.delay:
             await asyncio.sleep(o.delay)
         return Caption(f"{self.name} saw picture {len(o.describes)}")
@@ -103,6 +110,7 @@ class FakeProvider(CatalogProvider):
         ModelInfo("fake", "other", "guesser"),
         ModelInfo("fake", "markup", "guesser"),
         ModelInfo("fake", "broken", "guesser"),
+        ModelInfo("fake", "talker", "guesser"),
     )
 
     def __init__(self, ctx: ProviderContext | None = None) -> None:
@@ -115,6 +123,7 @@ class FakeProvider(CatalogProvider):
         self.failures_left = 1
         self.image: bytes | None = None
         self.draw_started = asyncio.Event()
+        self.talk_gate: asyncio.Event | None = None
 
     def drawer(self, model: ModelInfo) -> Painter:
         return Painter(self)

@@ -7,7 +7,9 @@ entry-point group.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -247,6 +249,32 @@ class Provider(Protocol):
 
 ProviderFactory = Callable[[ProviderContext], Provider]
 """What an entry point in ``telestrations.providers`` must resolve to."""
+
+
+_partial_caption: ContextVar[Callable[[str], None] | None] = ContextVar(
+    "telestrations_partial_caption", default=None
+)
+
+
+def report_partial(text: str) -> None:
+    """A streaming guesser calls this with the caption so far, so a UI can show it growing.
+
+    A context variable rather than a protocol argument: guessers that do not stream need
+    nothing, and the engine decides per turn who listens (see :func:`partial_captions`).
+    """
+    listener = _partial_caption.get()
+    if listener is not None:
+        listener(text)
+
+
+@contextmanager
+def partial_captions(listener: Callable[[str], None]) -> Iterator[None]:
+    """Route :func:`report_partial` calls made inside this block (same task) to ``listener``."""
+    token = _partial_caption.set(listener)
+    try:
+        yield
+    finally:
+        _partial_caption.reset(token)
 
 
 def sniff_format(data: bytes) -> str | None:

@@ -450,8 +450,13 @@ class HttpClient:
         retry: bool = True,
         read_timeout: float | None = None,
         accept: Callable[[int], bool] | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
     ) -> HttpResult:
-        """One API call with retries; a 2xx (or ``accept``-ed) answer, else ProviderError."""
+        """One API call with retries; a 2xx (or ``accept``-ed) answer, else ProviderError.
+
+        ``on_chunk`` sees a successful body as it arrives (for streamed replies); it is called
+        with ``b""`` when a retried attempt starts over, so it can drop what it had.
+        """
         return await self._send(
             method.upper(),
             self.url_for(url),
@@ -461,6 +466,7 @@ class HttpClient:
             read_timeout=read_timeout,
             accept=accept,
             download=False,
+            on_chunk=on_chunk,
         )
 
     async def json(self, method: str, url: str, **kw: Any) -> Any:
@@ -503,6 +509,7 @@ class HttpClient:
         read_timeout: float | None,
         accept: Callable[[int], bool] | None,
         download: bool,
+        on_chunk: Callable[[bytes], None] | None = None,
     ) -> HttpResult:
         same_origin = _origin(url) == self._origin
         attempts = self.settings.max_retries + 1 if retry else 1
@@ -520,6 +527,7 @@ class HttpClient:
                     with_auth=same_origin,
                     follow=download,
                     accept=accept,
+                    on_chunk=on_chunk,
                 )
             except _TooLarge:
                 mb = self.settings.max_bytes / (1024 * 1024)
@@ -589,6 +597,7 @@ class HttpClient:
         with_auth: bool,
         follow: bool,
         accept: Callable[[int], bool] | None,
+        on_chunk: Callable[[bytes], None] | None = None,
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send once and read the body under the cap; the response is always closed."""
         client = self.client
@@ -612,6 +621,9 @@ class HttpClient:
                 raise _TooLarge
             chunks: list[bytes] = []
             size = 0
+            watch = on_chunk if ok and 200 <= response.status_code < 300 else None
+            if watch is not None:
+                watch(b"")
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > cap:
@@ -620,6 +632,8 @@ class HttpClient:
                     chunks.append(chunk[: len(chunk) - (size - cap)])
                     break
                 chunks.append(chunk)
+                if watch is not None:
+                    watch(chunk)
             return response.status_code, response.headers, b"".join(chunks)
         finally:
             await response.aclose()

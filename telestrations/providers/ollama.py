@@ -22,7 +22,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    report_partial,
 )
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
@@ -225,6 +226,38 @@ def error_from_text(message: str, *, status: int | None = None) -> ProviderError
     return ProviderError("server", f"Ollama: {text}", status=status)
 
 
+class StreamWatcher:
+    """Follows an NDJSON chat stream as it arrives and reports the caption so far.
+
+    Only for display: the finished body is still parsed (and checked for errors) by
+    :func:`parse_reply`, so a line this skips can never change the recorded caption.
+    """
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.report = report
+        self._pending = b""
+        self._text: list[str] = []
+
+    def __call__(self, chunk: bytes) -> None:
+        if not chunk:  # a retry starts over
+            self._pending, self._text = b"", []
+            return
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        grew = False
+        for line in lines:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            message = obj.get("message") if isinstance(obj, dict) else None
+            piece = message.get("content") if isinstance(message, dict) else None
+            if isinstance(piece, str) and piece:
+                self._text.append(piece)
+                grew = True
+        if grew:
+            self.report("".join(self._text).strip())
+
+
 def parse_reply(body: bytes) -> tuple[str, dict[str, Any]]:
     """The caption and final metrics from a chat reply: one JSON object or NDJSON lines.
 
@@ -318,7 +351,7 @@ class OllamaGuesser:
         return {
             "model": self.model.name,
             "messages": messages,
-            "stream": bool(self._option("stream", self.provider.endpoint.pod_id != "")),
+            "stream": bool(self._option("stream", True)),
             "keep_alive": self._option("keep_alive", DEFAULT_KEEP_ALIVE),
             "options": options,
         }
@@ -326,7 +359,8 @@ class OllamaGuesser:
     async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         image_b64 = await asyncio.to_thread(_encode_image, picture)
         body = self.request_body(image_b64, system, prompt)
-        result = await self.provider.call("POST", "/api/chat", json=body)
+        watch = StreamWatcher(report_partial) if body["stream"] else None
+        result = await self.provider.call("POST", "/api/chat", json=body, on_chunk=watch)
         text, final = await asyncio.to_thread(parse_reply, result.body)
         text = text.strip()
         if not text:

@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.message import Message
 
 from telestrations.game import (
+    CaptionGrowing,
     CaptionReady,
     Event,
     PictureReady,
@@ -47,6 +48,13 @@ class TurnRecorded(GameMessage):
 
 
 @dataclass
+class CaptionSoFar(GameMessage):
+    """A streaming guesser's caption so far, shown on its round's card until it finishes."""
+
+    event: CaptionGrowing
+
+
+@dataclass
 class GameStateChanged(GameMessage):
     """The game went idle, running, paused or stopped."""
 
@@ -60,6 +68,8 @@ def to_message(serial: int, event: Event) -> GameMessage:
         return TurnBegan(serial, event)
     if isinstance(event, PictureReady):
         return TurnRecorded(serial, event.record, image=event.path)
+    if isinstance(event, CaptionGrowing):
+        return CaptionSoFar(serial, event)
     if isinstance(event, CaptionReady):
         return TurnRecorded(serial, event.record)
     if isinstance(event, TurnFailed):

@@ -100,6 +100,8 @@ class FakeOllama(FakeAPI):
         super().__init__()
         self.models = {m.name: m for m in (models if models is not None else default_models())}
         self.version = version
+        self.token_delay = 0.0
+        """Seconds between streamed lines (a model generating)."""
         self.stream_error: str | None = None
         """When set, streamed replies send one chunk and then ``{"error": ...}`` with HTTP 200."""
         self.images: list[SeenImage] = []
@@ -302,5 +304,12 @@ class FakeOllama(FakeAPI):
                 break
         else:
             lines.append(piece("", True))
-        ndjson = "".join(json.dumps(line) + "\n" for line in lines)
-        return Reply(200, ndjson, {"Content-Type": "application/x-ndjson"})
+        # One chunk per line, as Ollama flushes each token.
+        pieces = [(json.dumps(line) + "\n").encode() for line in lines]
+        return Reply(
+            200,
+            b"",
+            {"Content-Type": "application/x-ndjson"},
+            pieces=pieces,
+            chunk_delay=self.token_delay,
+        )

@@ -49,7 +49,10 @@ class Reply:
     drop_after: int | None = None
     """Send the headers and this many body bytes, then close the connection."""
     chunk_delay: float = 0.0
-    """Seconds between 64 KiB chunks of the body (a slow download)."""
+    """Seconds between 64 KiB chunks of the body (a slow download), or between ``pieces``."""
+    pieces: list[bytes] | None = None
+    """Send the body as these HTTP/1.1 chunks (``Transfer-Encoding: chunked``), as a
+    streaming API does; ``body`` is then ignored."""
 
     def encoded(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -110,6 +113,9 @@ class FakeAPI:
                 if reply.delay:
                     time.sleep(reply.delay)
                 data, ctype = reply.encoded()
+                if reply.pieces is not None:
+                    self._send_pieces(reply, ctype)
+                    return
                 try:
                     self.send_response(reply.status)
                     headers = {"Content-Type": ctype, **reply.headers}
@@ -131,6 +137,23 @@ class FakeAPI:
                             time.sleep(reply.chunk_delay)
                     else:
                         self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def _send_pieces(self, reply: Reply, ctype: str) -> None:
+                try:
+                    self.send_response(reply.status)
+                    for k, v in {"Content-Type": ctype, **reply.headers}.items():
+                        self.send_header(k, v)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for piece in reply.pieces or []:
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                        self.wfile.flush()
+                        if reply.chunk_delay:
+                            time.sleep(reply.chunk_delay)
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 

@@ -31,7 +31,13 @@ from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
 from telestrations.store import GameDir
-from telestrations.tui.messages import GameStateChanged, TurnBegan, TurnRecorded, to_message
+from telestrations.tui.messages import (
+    CaptionSoFar,
+    GameStateChanged,
+    TurnBegan,
+    TurnRecorded,
+    to_message,
+)
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
@@ -557,6 +563,12 @@ class MainScreen(Screen[None]):
             return
         e = message.event
         self.status_line.set_turn(Turn(e.round, e.kind, e.model, e.started_at))
+
+    def on_caption_so_far(self, message: CaptionSoFar) -> None:
+        if message.game_serial != self.serial:
+            return
+        e = message.event
+        self.history.show_partial(e.round, e.model, e.text)
 
     async def on_turn_recorded(self, message: TurnRecorded) -> None:
         if message.game_serial != self.serial:

@@ -34,6 +34,8 @@ class RoundEntry:
     round: int
     draw: TurnRecord
     describe: TurnRecord | None = None
+    partial: tuple[str, str] | None = None
+    """(guesser model, caption so far) while a streaming guesser is answering; not on disk."""
 
     @property
     def image(self) -> str:
@@ -90,7 +92,16 @@ def round_text(entry: RoundEntry) -> Content:
     parts.append("\n")
     describe = entry.describe
     if describe is None:
-        parts.append(("waiting for the guesser…", "italic $text-muted"))
+        if entry.partial is not None:
+            model, so_far = entry.partial
+            parts += [
+                plain(model, "bold $secondary", oneline=True, limit=80),
+                (" is saying:\n\n", "bold"),
+                plain(so_far, "italic", oneline=True, limit=1000),
+                ("…", "$text-muted"),
+            ]
+        else:
+            parts.append(("waiting for the guesser…", "italic $text-muted"))
         return Content.assemble(*parts)
     parts += [
         plain(describe.model, "bold $secondary", oneline=True, limit=80),

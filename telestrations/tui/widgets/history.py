@@ -104,15 +104,36 @@ class History(VerticalScroll, can_focus=True):
         self.entries.append(entry)
         return len(self.entries) - 1
 
+    def show_partial(self, round_no: int, model: str, text: str) -> None:
+        """A streaming guesser's caption so far on its round's card (if the card is shown)."""
+        entry = self._rounds.get(round_no)
+        if entry is None or entry.describe is not None:
+            return
+        entry.partial = (model, text)
+        card = self._card_for(entry)
+        if card is not None:
+            card.refresh_entry()
+            if self.following:
+                self.call_after_refresh(self._follow)
+
+    def _card_for(self, entry: RoundEntry) -> RoundCard | None:
+        return next(
+            (c for c in self._cards.values() if isinstance(c, RoundCard) and c.entry is entry),
+            None,
+        )
+
     async def add(self, record: TurnRecord) -> None:
         """Show a journalled turn: a new card, a caption on its round's card, or an error."""
+        pending = self._rounds.get(record.round)
+        if record.kind == "describe" and pending is not None and pending.partial is not None:
+            pending.partial = None  # finished or failed: the half caption goes
+            card = self._card_for(pending)
+            if card is not None:
+                card.refresh_entry()
         index = self._add_entry(record)
         if index is None:
             entry = self._rounds[record.round]
-            card = next(
-                (c for c in self._cards.values() if isinstance(c, RoundCard) and c.entry is entry),
-                None,
-            )
+            card = self._card_for(entry)
             if card is not None:
                 card.refresh_entry()
                 if self.following:
