@@ -19,7 +19,7 @@ def _ruff() -> str:
 
 def test_ruff_check() -> None:
     out = subprocess.run(
-        [_ruff(), "check", "telestrations", "tests", "bench"],
+        [_ruff(), "check", "telestrations", "tests", "bench", "docs"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -30,7 +30,7 @@ def test_ruff_check() -> None:
 
 def test_ruff_format() -> None:
     out = subprocess.run(
-        [_ruff(), "format", "--check", "telestrations", "tests", "bench"],
+        [_ruff(), "format", "--check", "telestrations", "tests", "bench", "docs"],
         cwd=ROOT,
         capture_output=True,
         text=True,
