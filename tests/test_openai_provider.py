@@ -155,6 +155,8 @@ async def test_every_preset_guesser(fake: FakeOpenAI, openai: OpenAIProvider, na
                 ],
             },
         ],
+        "stream": True,  # the caption streams in word by word
+        "stream_options": {"include_usage": True},  # else OpenAI's stream has no usage
     }
     if name == "gpt-5-mini":
         expected.update(max_completion_tokens=400, reasoning_effort="minimal")
@@ -270,6 +272,7 @@ async def test_compatible_server_without_key_localai_urls() -> None:
         caption = await p.guesser(p.model("llava", "guesser")).describe(picture(), "", PROMPT)  # type: ignore[arg-type]
         body = posted(fake, "/v1/chat/completions")[0]
         assert body["max_tokens"] == 60 and "max_completion_tokens" not in body
+        assert body["stream"] is True and "stream_options" not in body  # old servers reject it
         assert [m["role"] for m in body["messages"]] == ["user"]  # empty system: left out
         assert caption.text.startswith("A 64x48 png") and caption.cost is None
         await p.aclose()

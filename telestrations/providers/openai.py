@@ -4,6 +4,13 @@ The base URL includes the version prefix, as in the official SDK: ``OPENAI_BASE_
 ``base_url`` under ``[providers.openai]``, else ``https://api.openai.com/v1``. Requests go to
 ``{base}/images/generations`` and ``{base}/chat/completions`` (PROTOCOLS.md sections 1–2).
 
+Guessers stream by default (``"stream": true``: server-sent events, one ``chat.completion.chunk``
+per ``data:`` line, ending ``data: [DONE]``), so the caption can be shown word by word through
+:func:`~telestrations.providers.base.report_partial`. The stream is only watched for display;
+the finished body is parsed again as a whole, and that parse decides the caption, refusals,
+errors and cost. ``stream = false`` (provider setting or model option) asks for one JSON
+object instead, and a server that answers a stream request with plain JSON is accepted.
+
 Each image model family wants its own request shape (PROTOCOLS.md 7.3–7.4): GPT image models
 reject ``response_format`` and always answer base64; DALL·E wants ``response_format`` to
 answer base64 and takes ``style`` (3 only); other servers (LocalAI, ...) get the
@@ -15,12 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import codecs
 import io
+import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
 from PIL import Image
 
 from telestrations.providers.base import (
@@ -32,15 +43,21 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    report_partial,
 )
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
+    HttpResult,
     HttpSettings,
     clean_text,
     decode_base64_image,
+    error_code,
+    error_message,
+    generic_error,
     picture_from_bytes,
+    redact,
 )
 
 log = logging.getLogger(__name__)
@@ -315,6 +332,202 @@ class OpenAIDrawer:
 
 # -- guesser --------------------------------------------------------------------------------------
 
+CAPTION_LIMIT = 2000
+STREAM_HINT = (
+    "try again; if this server never ends its streams with `data: [DONE]`, "
+    "set stream = false under [providers.openai]"
+)
+_REJECTS = ("unknown", "unsupported", "unrecognized", "not supported", "not allowed")
+_STREAM_FIELD = re.compile(r"\bstream(?:_options)?\b")
+_STREAM_ERROR_STATUS: Mapping[str, int] = {
+    "invalid_api_key": 401,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "insufficient_quota": 429,
+    "rate_limit_exceeded": 429,
+    "rate_limit_error": 429,
+    "model_not_found": 404,
+    "not_found_error": 404,
+    "content_filter": 400,
+    "content_policy_violation": 400,
+    "invalid_request_error": 400,
+    "server_error": 500,
+    "service_unavailable": 503,
+}
+"""The HTTP status an error *inside* a stream (sent after ``200 OK``) would have had, by its
+``code`` or ``type``, so it is mapped exactly like the same error sent before streaming."""
+
+
+class SseDecoder:
+    """Server-sent events from text fed in pieces: ``(event, data)`` per dispatched event.
+
+    Follows the WHATWG rules that matter here: CR, LF or CRLF end a line; ``:`` starts a
+    comment (OpenRouter's keep-alives); several ``data:`` lines of one event join with LF; a
+    blank line dispatches. :meth:`close` dispatches an event the body ended without a blank
+    line after, since a finished HTTP body cannot grow any more.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._event = ""
+        self._data: list[str] = []
+
+    def feed(self, text: str) -> list[tuple[str, str]]:
+        buf = self._pending + text
+        held = ""
+        if buf.endswith("\r"):  # maybe half of a CRLF split across two pieces
+            buf, held = buf[:-1], "\r"
+        lines = buf.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._pending = lines.pop() + held
+        out: list[tuple[str, str]] = []
+        for line in lines:
+            self._line(line, out)
+        return out
+
+    def close(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        rest, self._pending = self._pending.rstrip("\r"), ""
+        if rest:
+            self._line(rest, out)
+        self._line("", out)
+        return out
+
+    def _line(self, line: str, out: list[tuple[str, str]]) -> None:
+        if not line:
+            if self._data:
+                out.append((self._event or "message", "\n".join(self._data)))
+            self._event, self._data = "", []
+            return
+        if line.startswith(":"):
+            return
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+
+
+def _delta_of(chunk: Any) -> Mapping[str, Any] | None:
+    """The first choice's ``delta`` of a ``chat.completion.chunk`` (``n`` is always 1)."""
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    if not isinstance(choices, list):
+        return None
+    for choice in choices:
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            delta = choice.get("delta")
+            return delta if isinstance(delta, dict) else None
+    return None
+
+
+class StreamWatcher:
+    """Follows a chat completion's event stream as it arrives and reports the caption so far.
+
+    Only for display: the finished body is parsed again by :func:`parse_stream`, so an event
+    this skips (or misreads) can never change the recorded caption.
+    """
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.report = report
+        self._reset()
+
+    def _reset(self) -> None:
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._sse = SseDecoder()
+        self._text: list[str] = []
+        self._shown = ""
+
+    def __call__(self, chunk: bytes) -> None:
+        if not chunk:  # a retry starts over
+            self._reset()
+            return
+        for _event, data in self._sse.feed(self._decode.decode(chunk)):
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                continue  # [DONE], or something parse_stream will complain about
+            delta = _delta_of(obj)
+            piece = delta.get("content") if delta is not None else None
+            if isinstance(piece, str) and piece:
+                self._text.append(piece)
+        shown = clean_text("".join(self._text), CAPTION_LIMIT)
+        if shown and shown != self._shown:
+            self._shown = shown
+            self.report(shown)
+
+
+def is_event_stream(result: HttpResult) -> bool:
+    """Whether a chat answer is server-sent events rather than one JSON object."""
+    ctype = result.headers.get("content-type", "").lower()
+    if "text/event-stream" in ctype:
+        return True
+    if "json" in ctype:
+        return False
+    start = result.body.lstrip()[:6]
+    return start.startswith((b"data:", b"event:", b":"))
+
+
+def parse_stream(body: bytes, who: str) -> dict[str, Any]:
+    """A streamed chat answer assembled into the non-streamed ``chat.completion`` shape.
+
+    The caption is the concatenated ``delta.content``, a refusal the concatenated
+    ``delta.refusal``; ``finish_reason`` and ``usage`` come from whichever chunk carries them.
+    An error event comes back as ``{"error": ...}`` for the caller to map; a stream that stops
+    before ``data: [DONE]`` is a ``bad_response``.
+    """
+    decoder = SseDecoder()
+    events = decoder.feed(body.decode("utf-8", "replace")) + decoder.close()
+    if not events:
+        raise ProviderError("bad_response", f"{who} sent an empty answer stream", hint=STREAM_HINT)
+    content: list[str] = []
+    refusal: list[str] = []
+    finish: Any = None
+    usage: Any = None
+    model: Any = None
+    done = False
+    for event, data in events:
+        if data.strip() == "[DONE]":
+            done = True
+            break
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            if event == "error":
+                return {"error": {"message": data}}
+            shown = clean_text(data, 120)
+            raise ProviderError(
+                "bad_response", f"{who} sent a stream event that is not JSON: {shown}"
+            ) from None
+        if not isinstance(obj, dict):
+            raise ProviderError("bad_response", f"{who} sent an unexpected stream event")
+        if obj.get("error") or obj.get("object") == "error" or event == "error":
+            return {"error": obj.get("error") or obj}  # vLLM's older errors are flat
+        model = obj.get("model") or model
+        if isinstance(obj.get("usage"), dict):
+            usage = obj["usage"]
+        for choice in obj.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            if isinstance(delta.get("content"), str):
+                content.append(delta["content"])
+            if isinstance(delta.get("refusal"), str):
+                refusal.append(delta["refusal"])
+            finish = choice.get("finish_reason") or finish
+    if not done:
+        raise ProviderError(
+            "bad_response",
+            f"{who}'s answer stream stopped before it was complete (no `data: [DONE]`)",
+            hint=STREAM_HINT,
+        )
+    message = {"role": "assistant", "content": "".join(content), "refusal": "".join(refusal)}
+    return {
+        "object": "chat.completion",
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+        "usage": usage,
+    }
+
 
 def _data_uri(picture: Picture) -> str:
     """``data:image/<fmt>;base64,...``; formats not every server takes are sent as PNG."""
@@ -335,6 +548,7 @@ class OpenAIGuesser:
         self.provider = provider
         self.model = model
         self.token_field: TokenField = provider.token_field_for(model)
+        self.stream = provider.stream_for(model)
 
     def request_body(self, image_uri: str, system: str, prompt: str) -> dict[str, Any]:
         """The JSON for ``/chat/completions`` (PROTOCOLS.md 2.2)."""
@@ -362,25 +576,64 @@ class OpenAIGuesser:
         for key in ("temperature", "reasoning_effort"):
             if key in o:
                 body[key] = o[key]
+        if self.stream:
+            body["stream"] = True
+            if self.provider.official:
+                # Without it OpenAI's stream carries no usage, so no cost; older compatible
+                # servers reject the field, and usage is rarely priced there.
+                body["stream_options"] = {"include_usage": True}
         extra = o.get("extra")
         if isinstance(extra, Mapping):
             body.update(extra)
+            if body.get("stream") is not True and "stream_options" not in extra:
+                body.pop("stream_options", None)  # OpenAI: only allowed with stream
         return body
 
     async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         uri = await asyncio.to_thread(_data_uri, picture)
         body = self.request_body(uri, system, prompt)
-        try:
-            result = await self.provider.post("/chat/completions", body, self.model)
-        except ProviderError as exc:
-            other = self._other_token_field(exc)
-            if other is None:
-                raise
-            log.info("%s rejects %s; asking again with %s", self.model.id, self.token_field, other)
-            body[other] = body.pop(self.token_field)
-            self.token_field = other
-            result = await self.provider.post("/chat/completions", body, self.model)
-        return self._caption(result.json())
+        for attempt in range(3):  # at most one fix of the token field and one of streaming
+            watch = StreamWatcher(report_partial) if body.get("stream") is True else None
+            try:
+                result = await self.provider.post(
+                    "/chat/completions", body, self.model, on_chunk=watch
+                )
+                break
+            except ProviderError as exc:
+                if attempt == 2:
+                    raise
+                other = self._other_token_field(exc)
+                if other is not None:
+                    log.info(
+                        "%s rejects %s; asking again with %s",
+                        self.model.id,
+                        self.token_field,
+                        other,
+                    )
+                    body[other] = body.pop(self.token_field)
+                    self.token_field = other
+                elif "stream" in body and self._stream_rejected(exc):
+                    log.info("%s cannot stream; asking again without it", self.model.id)
+                    body.pop("stream", None)
+                    body.pop("stream_options", None)
+                    self.stream = False
+                else:
+                    raise
+        who = self.provider.http.title
+        if is_event_stream(result):
+            data: Any = await asyncio.to_thread(parse_stream, result.body, who)
+        else:  # not streamed, or a compatible server that ignores `stream`
+            data = result.json()
+        if isinstance(data, dict) and (data.get("error") or data.get("object") == "error"):
+            # An error in the stream, or a gateway that reports one with 200 OK.
+            raise self.provider.stream_error(data.get("error") or data, result.headers)
+        return self._caption(data)
+
+    def _stream_rejected(self, exc: ProviderError) -> bool:
+        """A 400 that says the server does not know ``stream``/``stream_options``."""
+        if exc.status != 400 or not _STREAM_FIELD.search(exc.message):
+            return False
+        return any(w in exc.message.lower() for w in _REJECTS)
 
     def _other_token_field(self, exc: ProviderError) -> TokenField | None:
         """The other field name when the server rejected the one we sent (PROTOCOLS.md 2.3)."""
@@ -408,7 +661,7 @@ class OpenAIGuesser:
         content = message.get("content")
         if isinstance(content, list):  # some compatible servers answer in parts
             content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        text = clean_text(content if isinstance(content, str) else "", 2000)
+        text = clean_text(content if isinstance(content, str) else "", CAPTION_LIMIT)
         if not text:
             if finish == "length":
                 raise ProviderError(
@@ -473,6 +726,10 @@ class OpenAIProvider(CatalogProvider):
         self.token_field: TokenField = field or (
             "max_completion_tokens" if self.official else "max_tokens"
         )
+        stream = s.get("stream", True)
+        if not isinstance(stream, bool):
+            raise ValueError("providers.openai.stream must be true or false")
+        self.stream = stream
         self.http_settings = HttpSettings.from_settings(s, base_url=self.base_url)
         headers: dict[str, str] = {}
         if self.key:
@@ -505,6 +762,17 @@ class OpenAIProvider(CatalogProvider):
                 hint=f"use one of: {', '.join(TOKEN_FIELDS)}",
             )
         return chosen or self.token_field  # type: ignore[no-any-return]
+
+    def stream_for(self, model: ModelInfo) -> bool:
+        """The model's ``stream`` option, else the provider's (default: stream)."""
+        chosen = model.options.get("stream", self.stream)
+        if not isinstance(chosen, bool):
+            raise ProviderError(
+                "bad_request",
+                f"stream must be true or false for {model.id}, not {chosen!r}",
+                hint="fix this model's options in the config",
+            )
+        return chosen
 
     def cost_of(self, model: ModelInfo, table_price: float | None) -> float | None:
         """A config/[prices] override wins; else the table's price for what was asked."""
@@ -563,10 +831,17 @@ class OpenAIProvider(CatalogProvider):
             raise avail.error()
         return OpenAIGuesser(self, model)
 
-    async def post(self, path: str, body: Mapping[str, Any], model: ModelInfo) -> Any:
+    async def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        model: ModelInfo,
+        *,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> HttpResult:
         """POST with model-specific advice added to "not found"."""
         try:
-            return await self.http.request("POST", path, json=dict(body))
+            return await self.http.request("POST", path, json=dict(body), on_chunk=on_chunk)
         except ProviderError as exc:
             if exc.kind == "not_found" and model.retired:
                 exc.hint = f"{model.id} was {model.retired}; " + RETIRED_HINT.split("; ", 1)[1]
@@ -576,6 +851,33 @@ class OpenAIProvider(CatalogProvider):
         await self.http.aclose()
 
     # -- errors ----------------------------------------------------------------------------------
+    def stream_error(self, err: Any, headers: httpx.Headers) -> ProviderError:
+        """An error object sent after ``200 OK`` (inside a stream), mapped as if it had come
+        with the status its ``code``/``type`` stands for; ``status`` stays the real 200."""
+        payload = {"error": err if isinstance(err, dict) else {"message": str(err)}}
+        payload = json.loads(redact(json.dumps(payload), self.http.secrets))
+        inner = payload["error"]
+        status = 500
+        if isinstance(inner.get("code"), int) and 400 <= inner["code"] < 600:
+            status = inner["code"]  # vLLM puts the status there
+        else:
+            for key in (error_code(payload), str(inner.get("type") or "")):
+                if key in _STREAM_ERROR_STATUS:
+                    status = _STREAM_ERROR_STATUS[key]
+                    break
+        said = error_message(payload) or "no message"
+        text = clean_text(redact(said, self.http.secrets), 300)
+        failure = HttpFailure(status, headers, b"", payload, text)
+        error = self._map_failure(failure)
+        if error is None:
+            error = generic_error(self.http.title, failure)
+            error.message = f"{self.http.title} broke off its answer: {text}"
+        error.message = clean_text(redact(error.message, self.http.secrets), 500)
+        error.hint = clean_text(redact(error.hint, self.http.secrets), 500)
+        error.args = (error.message,)
+        error.status = 200
+        return error
+
     def _map_failure(self, failure: HttpFailure) -> ProviderError | None:
         """OpenAI's ``{error: {message, type, param, code}}`` cases (PROTOCOLS.md 1.4)."""
         status, code, text = failure.status, failure.code, failure.text

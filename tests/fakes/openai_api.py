@@ -8,9 +8,16 @@ be a ``data:`` URI of a real image (decoded with Pillow), and a configurable for
 trips the safety system. Images are real PNGs (or JPEG/WebP) drawn with Pillow; captions are
 computed from the pixels that arrived, so a caption proves the image got through.
 
+``"stream": true`` on chat is answered as the real API streams (``text/event-stream``): one
+``chat.completion.chunk`` per ``data:`` event, the role in the first delta, one content (or
+``refusal``) delta per word, a chunk with ``finish_reason``, a usage-only chunk with
+``choices: []`` when ``stream_options.include_usage`` is true, then ``data: [DONE]``.
+``stream_options`` without ``stream: true`` is a 400, as on OpenAI.
+
 ``compat`` switches to the behaviour of an older OpenAI-compatible server: no key needed,
-``max_completion_tokens`` unknown, and (``ignore_response_format``) answers with a ``url``
-served by itself, like LocalAI.
+``max_completion_tokens``, ``reasoning_effort`` and ``stream_options`` unknown, and
+(``ignore_response_format``) answers with a ``url`` served by itself, like LocalAI;
+``compat_stream`` says what it does with ``stream``.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 
@@ -89,6 +97,16 @@ class FakeOpenAI(FakeAPI):
     ignore_response_format: bool = False
     reject_response_format: bool = False
     """Like a server whose models are all GPT-image-like (answers 400 unknown_parameter)."""
+    compat_stream: Literal["sse", "ignore", "reject"] = "sse"
+    """In ``compat`` mode: stream (``sse``), answer one JSON object anyway (``ignore``), or
+    reject ``stream`` as an unknown parameter (``reject``), as old servers do."""
+    token_delay: float = 0.0
+    """Seconds between streamed events (a model generating)."""
+    stream_error: dict[str, Any] | None = None
+    """When set, a stream sends its first word and then ``{"error": <this>}``, and stops."""
+    stream_cut_after: int | None = None
+    """When set, a stream ends (cleanly, as HTTP goes) after this many events, before
+    ``[DONE]``: a proxy that dropped the tail."""
     seen_images: list[SeenImage] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -297,13 +315,34 @@ class FakeOpenAI(FakeAPI):
             "reasoning_effort",
             "n",
             "stream",
+            "stream_options",
             "user",
         }
         if self.compat:
-            allowed -= {"max_completion_tokens", "reasoning_effort"}
+            allowed -= {"max_completion_tokens", "reasoning_effort", "stream_options"}
+            if self.compat_stream == "reject":
+                allowed.discard("stream")
         for key in body:
             if key not in allowed:
                 return unknown_parameter(key)
+        stream = body.get("stream")
+        if stream is not None and not isinstance(stream, bool):
+            return bad(
+                f"Invalid type for 'stream': expected a boolean, but got {type(stream).__name__}.",
+                "stream",
+                "invalid_type",
+            )
+        options = body.get("stream_options")
+        if options is not None and stream is not True:
+            return bad(
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                "stream_options",
+            )
+        if options is not None and not isinstance(options, dict):
+            return bad("Invalid type for 'stream_options'.", "stream_options", "invalid_type")
+        include_usage = bool(options and options.get("include_usage"))
+        if self.compat and self.compat_stream == "ignore":
+            stream = False
         if model not in self.models:
             return self._not_found(model)
         reasoning = model.startswith(("gpt-5", "o1", "o3", "o4"))
@@ -355,6 +394,7 @@ class FakeOpenAI(FakeAPI):
         if self.forbidden and any(self.forbidden in t.lower() for t in texts):
             message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": REFUSAL}
             finish, completion = "stop", 9
+            words = []
         else:
             if images:
                 seen = images[0]
@@ -370,21 +410,89 @@ class FakeOpenAI(FakeAPI):
                 words, finish = words[: max(budget, 0)], "length"
             completion = len(words) + reasoning_tokens
             message = {"role": "assistant", "content": " ".join(words), "refusal": None}
-        out = {
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+        }
+        head = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:10]}",
-            "object": "chat.completion",
             "created": int(time.time()),
             "model": f"{model}-2026-01-01",
+            "system_fingerprint": "fp_fake0001",
+        }
+        if stream:
+            refusal = message["refusal"]
+            return self._stream(head, words, refusal, finish, usage if include_usage else None)
+        out = {
+            **head,
+            "object": "chat.completion",
             "choices": [
                 {"index": 0, "finish_reason": finish, "logprobs": None, "message": message}
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion,
-                "total_tokens": prompt_tokens + completion,
-            },
+            "usage": usage,
         }
         return json_reply(200, out, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+    def _stream(
+        self,
+        head: dict[str, Any],
+        words: list[str],
+        refusal: str | None,
+        finish: str,
+        usage: dict[str, Any] | None,
+    ) -> Reply:
+        """The answer as OpenAI streams it: one SSE event per chunk, one chunk per word."""
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                **head,
+                "object": "chat.completion.chunk",
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": delta,
+                        "logprobs": None,
+                        "finish_reason": finish_reason,
+                    }
+                ],
+            }
+            if usage is not None:
+                out["usage"] = None  # every chunk but the last carries a null usage
+            return out
+
+        kind = "refusal" if refusal else "content"
+        first: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
+        if refusal:
+            first = {"role": "assistant", "content": None, "refusal": ""}
+        pieces = refusal.split(" ") if refusal else words
+        events: list[Any] = [chunk(first)]
+        for i, word in enumerate(pieces):
+            events.append(chunk({kind: word if i == 0 else " " + word}))  # tokens lead with " "
+            if self.stream_error is not None:
+                events.append({"error": self.stream_error})
+                break
+        else:
+            events.append(chunk({}, finish))
+            if usage is not None:
+                events.append(
+                    {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+                )
+            events.append("[DONE]")
+        if self.stream_cut_after is not None:
+            events = events[: self.stream_cut_after]
+        data = [e if isinstance(e, str) else json.dumps(e) for e in events]
+        return Reply(
+            200,
+            b"",
+            {
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "x-request-id": f"req_{uuid.uuid4().hex[:12]}",
+            },
+            pieces=[f"data: {d}\n\n".encode() for d in data],
+            chunk_delay=self.token_delay,
+        )
 
     def _image(self, image_url: dict[str, Any], where: str) -> SeenImage | Reply:
         url = image_url.get("url")
