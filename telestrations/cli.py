@@ -74,6 +74,15 @@ def _add_game_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--guesser-prompt", metavar="TEXT", help="what the guesser is asked")
 
 
+def _default_config() -> str:
+    from telestrations.config import config_path
+
+    try:
+        return str(config_path())
+    except Exception:  # never let --help fail
+        return "the platform config dir"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="telestrations",
@@ -81,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
             "A text-to-image model and a vision model play an endless game of Telestrations. "
             "With no subcommand, the terminal UI starts (offline doodle models by default)."
         ),
-        epilog="Run `telestrations COMMAND --help` for a command's options.",
+        epilog=(
+            "Run `telestrations COMMAND --help` for a command's options. "
+            f"Config: {_default_config()} (or TELESTRATIONS_CONFIG / --config); "
+            "see config.example.toml."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"telestrations {__version__}")
     _add_common(parser)
@@ -191,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, KeysError, CliError, GameNotFound) as exc:
         print(f"telestrations: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a path the user gave (or a data dir) that cannot be used
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"telestrations: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 
@@ -254,7 +271,12 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
     rounds = defaults.rounds if args.rounds is None else args.rounds
     if rounds < 0:
         raise CliError("--rounds must be 0 (endless) or more")
-    spend = args.spend_limit if args.spend_limit is not None else defaults.limits().spend
+    if args.spend_limit is not None and args.spend_limit < 0:
+        raise CliError("--spend-limit must be 0 (no cap) or more USD")
+    if args.spend_limit is not None:
+        spend = args.spend_limit if args.spend_limit > 0 else None
+    else:
+        spend = defaults.limits().spend
     if game_dir is None:
         prompt = args.prompt if args.prompt is not None else defaults.prompt
         if not prompt.strip():
@@ -356,7 +378,7 @@ async def _run_game(
         cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
         total = game.rounds_done
         out.write(f"{game.reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
-        if exit_code == EXIT_FAILED:
+        if exit_code == EXIT_FAILED or (exit_code == 0 and game.state == "paused"):
             out.write(f"continue with: telestrations run --resume {game_dir.name}\n")
         out.write(f"game kept in {game_dir.path}\n")
     out.flush()
@@ -369,6 +391,8 @@ async def _run_game(
 def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     settings = Settings(drawer=args.drawer or runtime.config.game.drawer, style=args.style)
     _preflight(runtime, settings, ("drawer",))
+    output = Path(args.output).expanduser()
+    _check_writable(output)  # before the (maybe paid) drawing, not after
     text = settings.drawer_text(args.text)
 
     async def go() -> Picture:
@@ -382,7 +406,6 @@ def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     except ProviderError as exc:
         print(f"telestrations: {settings.drawer} failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    output = Path(args.output).expanduser()
     output.write_bytes(picture.data)  # as received, never re-encoded
     note = ""
     if output.suffix.lower() not in (picture.suffix, ".jpeg" if picture.format == "jpeg" else ""):
@@ -392,6 +415,16 @@ def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     if revised:
         print(f"revised prompt: {revised}")
     return 0
+
+
+def _check_writable(output: Path) -> None:
+    folder = output.parent
+    if output.is_dir():
+        raise CliError(f"{output} is a folder; give a file name, e.g. {output / 'drawing.png'}")
+    if not folder.is_dir():
+        raise CliError(f"{folder} does not exist (create it, or write somewhere else)")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"{folder} is not writable")
 
 
 def _read_picture(path: Path) -> Picture:
@@ -548,7 +581,7 @@ def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from telestrations.keys import KeyRing, normalise
+    from telestrations.keys import KeyRing, key_names, normalise
 
     store = KeyStore(keys_path())
     action = args.keys_command
@@ -562,9 +595,12 @@ def cmd_keys(args: argparse.Namespace) -> int:
         for src in sources:
             print(f"{src.name:<14} {src.source}")
         return 0
+    allowed = key_names()
     if action == "import":
-        names = store.import_file(Path(args.file).expanduser())
+        names, skipped = store.import_file(Path(args.file).expanduser(), allowed)
         print(f"imported {', '.join(names) or 'nothing'} into {store.path}")
+        for why in skipped:
+            print(f"skipped {why}", file=sys.stderr)
         return 0
     if action == "delete":
         found = store.delete(args.name)
@@ -572,6 +608,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
         return 0 if found else EXIT_FAILED
     # set: from a hidden prompt on a terminal, else one line of stdin; never from argv
     name = normalise(args.name)
+    if name not in allowed:
+        raise CliError(f"no provider named {args.name!r} takes a key (names: {', '.join(allowed)})")
     if sys.stdin.isatty():
         value = getpass.getpass(f"{name} key (input hidden): ")
     else:

@@ -32,6 +32,7 @@ from telestrations.turns import (
     TurnError,
     TurnKind,
     TurnRecord,
+    money,
     next_turn,
     overlap,
     rounds_done,
@@ -333,7 +334,7 @@ class Game:
         lim = self.limits
         nxt = self.next()
         if lim.rounds and nxt.kind == "draw" and nxt.round > lim.rounds:
-            return "stopped", f"finished {lim.rounds} round{'s' * (lim.rounds != 1)}"
+            return "stopped", f"finished round {lim.rounds}"
         if lim.stop_when_stable and self._chain_stable():
             return "stopped", "the chain stopped changing"
         if lim.spend is not None:
@@ -341,7 +342,8 @@ class Game:
             model = self.settings.drawer if nxt.kind == "draw" else self.settings.guesser
             price = self.price_of(model) if self.price_of else None
             if spent + (price or 0.0) > lim.spend + 1e-9 or spent >= lim.spend > 0:
-                return "paused", f"spending cap ${lim.spend:.2f} reached (spent ${spent:.4f})"
+                shown = money(spent) if spent else "$0"
+                return "paused", f"spending cap {money(lim.spend)} reached (spent {shown})"
         return None
 
     def _chain_stable(self) -> bool:

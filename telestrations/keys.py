@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,20 @@ def keys_path(env: Mapping[str, str] | None = None) -> Path:
     if env.get("TELESTRATIONS_KEYS"):
         return Path(env["TELESTRATIONS_KEYS"]).expanduser()
     return user_config_path("telestrations", appauthor=False) / "keys.json"
+
+
+def key_names() -> list[str]:
+    """Names a key can be stored under: the built-in providers' and every installed
+    provider plugin's (read from entry-point metadata, without importing the plugins)."""
+    from importlib.metadata import entry_points
+
+    names = set(KNOWN)
+    try:
+        names.update(ep.name for ep in entry_points(group="telestrations.providers"))
+    except Exception:  # broken metadata must not stop `keys`
+        log.debug("reading provider entry points failed", exc_info=True)
+    names.discard("doodle")  # offline: it has no key
+    return sorted(names)
 
 
 def normalise(name: str) -> str:
@@ -113,23 +127,42 @@ class KeyStore:
         self.save(keys)
         return True
 
-    def import_file(self, source: Path) -> list[str]:
-        """Import the original's ``api-keys.json`` (``{"OPENAI": "...", "RUNPOD": "..."}``)."""
+    def import_file(
+        self, source: Path, allowed: Collection[str] | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Import the original's ``api-keys.json`` (``{"OPENAI": "...", "RUNPOD": "..."}``).
+
+        Returns the names imported and, for each entry left out, why (never its value).
+        """
         try:
             data = json.loads(source.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise KeysError(f"{source}: cannot read ({type(exc).__name__})") from None
+        except OSError as exc:
+            raise KeysError(f"{source}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise KeysError(f"{source}: not a UTF-8 text file") from None
+        except json.JSONDecodeError as exc:
+            raise KeysError(
+                f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
         if not isinstance(data, dict):
             raise KeysError(f'{source}: expected a JSON object like {{"OPENAI": "..."}}')
         keys = self.load()
-        imported = []
-        for name, value in data.items():
-            if isinstance(value, str) and value.strip():
-                keys[normalise(name)] = value.strip()
-                imported.append(normalise(name))
+        imported: list[str] = []
+        skipped: list[str] = []
+        for raw, value in data.items():
+            name = normalise(str(raw))
+            if allowed is not None and name not in allowed:
+                skipped.append(f"{raw} (no provider by that name)")
+            elif not isinstance(value, str):
+                skipped.append(f"{raw} (not a string)")
+            elif not value.strip():
+                skipped.append(f"{raw} (empty)")
+            else:
+                keys[name] = value.strip()
+                imported.append(name)
         if imported:
             self.save(keys)
-        return imported
+        return imported, skipped
 
 
 @dataclass(frozen=True)

@@ -274,3 +274,28 @@ def test_closed_stdout_stops_an_endless_game_quietly(isolated_env: Path) -> None
     assert "Traceback" not in err and "output closed; game kept in" in err
     folder = Path(first["folder"])
     assert (folder / "journal.jsonl").is_file()
+
+
+def test_keys_set_refuses_a_name_no_provider_uses(isolated_env: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "telestrations", "keys", "set", "opneai"],
+        input="sk-typo\n",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert out.returncode == 2 and "no provider named 'opneai'" in out.stderr
+    assert "sk-typo" not in out.stdout + out.stderr
+
+
+def test_path_problems_are_one_line_not_a_traceback(isolated_env: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("")
+    draw = tele("draw", "a cat", "-o", str(tmp_path / "nodir" / "cat.png"))
+    assert draw.returncode == 2 and "does not exist" in draw.stderr
+    run = tele("run", "--rounds", "1", "--data-dir", str(a_file))
+    assert run.returncode == 2 and "Not a directory" in run.stderr
+    spend = tele("run", "--rounds", "1", "--spend-limit", "-1")
+    assert spend.returncode == 2 and "--spend-limit" in spend.stderr
+    for out in (draw, run, spend):
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

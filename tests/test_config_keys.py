@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from telestrations.config import ConfigError, config_path, data_dir, load_config
-from telestrations.keys import KeyRing, KeysError, KeyStore, keys_path, mask
+from telestrations.keys import KeyRing, KeysError, KeyStore, key_names, keys_path, mask
 from telestrations.state import UiState, load_state, save_state
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -124,10 +124,23 @@ def test_loose_permissions_are_tightened(isolated_env: Path) -> None:
 def test_import_original_api_keys_json(isolated_env: Path, tmp_path: Path) -> None:
     source = write(tmp_path / "api-keys.json", '{ "OPENAI": "sk-orig", "RUNPOD": "" }')
     store = KeyStore(keys_path())
-    assert store.import_file(source) == ["openai"]
+    assert store.import_file(source) == (["openai"], ["RUNPOD (empty)"])
     assert store.load() == {"openai": "sk-orig"}
     with pytest.raises(KeysError):
         store.import_file(write(tmp_path / "bad.json", "[1, 2]"))
+
+
+def test_import_says_what_it_left_out_and_why(isolated_env: Path, tmp_path: Path) -> None:
+    source = write(tmp_path / "k.json", '{"OPENAI": 5, "FOO": "x", "RUNPOD": "rp-1"}')
+    store = KeyStore(keys_path())
+    imported, skipped = store.import_file(source, key_names())
+    assert imported == ["runpod"]
+    assert skipped == ["OPENAI (not a string)", "FOO (no provider by that name)"]
+    assert store.load() == {"runpod": "rp-1"}
+    with pytest.raises(KeysError, match="line 1, column 2"):
+        store.import_file(write(tmp_path / "torn.json", "{oops"))
+    with pytest.raises(KeysError, match="No such file"):
+        store.import_file(tmp_path / "missing.json")
 
 
 def test_keyring_precedence_env_over_file(isolated_env: Path) -> None:

@@ -95,7 +95,7 @@ async def test_rounds_alternate_and_feed_captions_back(tmp_path: Path, models: M
     game.subscribe(events.append)
     game.start()
     await game.wait()
-    assert game.state == "stopped" and game.reason == "finished 3 rounds"
+    assert game.state == "stopped" and game.reason == "finished round 3"
     kinds = [(r.round, r.kind) for r in game.records]
     assert kinds == [
         (1, "draw"),

@@ -131,6 +131,12 @@ class Registry:
         """The provider and model for ``model_id``; :class:`UnknownModel` says what exists."""
         pname, mname = split_id(model_id.strip())
         provider = self.providers.get(pname)
+        failed = next((f for f in self.failures if f.name == pname), None)
+        if provider is None and failed is not None:
+            raise UnknownModel(
+                f"provider {pname!r} could not start: {failed.error} "
+                f"(check [providers.{pname}] in config.toml)"
+            )
         if provider is None:
             known = ", ".join(sorted(self.providers)) or "none"
             raise UnknownModel(f"unknown provider {pname!r} in {model_id!r} (known: {known})")

@@ -184,6 +184,17 @@ class MainScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self._show_models()
+        for failure in self.runtime.registry.failures:
+            self.notify(
+                clean(
+                    f"provider {failure.name} could not start: {failure.error} "
+                    f"(check [providers.{failure.name}] in config.toml)",
+                    oneline=True,
+                ),
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
