@@ -65,6 +65,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
 
 
+def _add_no_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="start without first asking the chosen models' services whether they can be used",
+    )
+
+
 def _add_game_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", help="the first prompt (what the drawer illustrates first)")
     p.add_argument("--drawer", metavar="ID", help="drawer model id, e.g. doodle:doodle")
@@ -111,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play a game without the UI. Ctrl-C stops cleanly; the game stays on disk.",
     )
     _add_common(run)
+    _add_no_check(run)
     _add_game_options(run)
     run.add_argument(
         "--rounds", type=int, default=None, help="rounds to play (0 = endless until Ctrl-C)"
@@ -130,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     draw = sub.add_parser("draw", help="draw one picture and write it to a file")
     _add_common(draw)
+    _add_no_check(draw)
     draw.add_argument("text", help="what to draw (sent as is unless --style is given)")
     draw.add_argument("--drawer", metavar="ID")
     draw.add_argument("--style", default="", help='prepend "{style}: " to the text')
@@ -137,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     describe = sub.add_parser("describe", help="describe one image file and print the caption")
     _add_common(describe)
+    _add_no_check(describe)
     describe.add_argument("image", help="a PNG, JPEG, WebP or GIF file")
     describe.add_argument("--guesser", metavar="ID")
     describe.add_argument("--guesser-system", metavar="TEXT")
@@ -227,14 +238,63 @@ def _settings_from(args: argparse.Namespace, base: Settings) -> Settings:
     return replace(base, **changes)
 
 
-def _preflight(runtime: Runtime, settings: Settings, kinds: Sequence[str] = ("drawer", "guesser")):
-    """Fail before the first turn, with one line, if a chosen model cannot be used."""
+def _preflight(
+    runtime: Runtime,
+    settings: Settings,
+    kinds: Sequence[str] = ("drawer", "guesser"),
+    *,
+    network: bool = True,
+) -> None:
+    """Fail before the first turn, with one line, if a chosen model cannot be used: first the
+    quick checks (known id, key), then (``network``) ask the services themselves, briefly, so
+    a guesser that is not pulled or cannot see images is caught before a paid drawing."""
+    chosen: list[tuple[str, str]] = []
     for kind in kinds:
         model_id = settings.drawer if kind == "drawer" else settings.guesser
         _, avail = runtime.availability(model_id, kind)  # type: ignore[arg-type]
         if not avail.ok:
-            hint = f"; {avail.hint}" if avail.hint else ""
-            raise CliError(f"cannot use {kind} {model_id}: {avail.reason}{hint}")
+            raise CliError(_cannot_use(kind, model_id, avail))
+        chosen.append((kind, model_id))
+    if network:
+        for kind, model_id, avail in asyncio.run(_check_chosen(runtime, chosen)):
+            if avail.kind in _PASSING:  # busy or slow now: the turn itself will retry or say
+                print(f"warning: {_cannot_use(kind, model_id, avail)}", file=sys.stderr)
+            else:
+                raise CliError(_cannot_use(kind, model_id, avail))
+
+
+_PASSING = ("timeout", "rate_limited", "server")
+PREFLIGHT_SECONDS = 8.0
+
+
+def _cannot_use(kind: str, model_id: str, avail: Availability) -> str:
+    hint = f"; {avail.hint}" if avail.hint else ""
+    return f"cannot use {kind} {model_id}: {avail.reason}{hint}"
+
+
+async def _check_chosen(
+    runtime: Runtime, chosen: list[tuple[str, str]]
+) -> list[tuple[str, str, Availability]]:
+    """The chosen models' own checks, concurrently, within a few seconds; only failures."""
+
+    async def one(kind: str, model_id: str) -> tuple[str, str, Availability]:
+        provider, model = runtime.registry.resolve(model_id, kind)  # type: ignore[arg-type]
+        try:
+            return kind, model_id, await provider.check(model)
+        except Exception as exc:  # a broken check must not block a game
+            log.debug("check of %s failed", model_id, exc_info=True)
+            return kind, model_id, Availability.yes(f"check failed: {exc}")
+
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(one(k, m) for k, m in dict.fromkeys(chosen))), PREFLIGHT_SECONDS
+        )
+    except TimeoutError:
+        print("warning: the model checks took too long; starting anyway", file=sys.stderr)
+        results = []
+    finally:
+        await runtime.aclose()  # the game runs in a loop of its own: no pooled connections
+    return [r for r in results if not r[2].ok]
 
 
 # -- run --------------------------------------------------------------------------------
@@ -267,7 +327,7 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.pace < 0:
         raise CliError("--pace must be 0 or more seconds")
     settings = replace(_settings_from(args, base), pace=args.pace)
-    _preflight(runtime, settings)
+    _preflight(runtime, settings, network=not args.no_check)
     rounds = defaults.rounds if args.rounds is None else args.rounds
     if rounds < 0:
         raise CliError("--rounds must be 0 (endless) or more")
@@ -390,7 +450,7 @@ async def _run_game(
 
 def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     settings = Settings(drawer=args.drawer or runtime.config.game.drawer, style=args.style)
-    _preflight(runtime, settings, ("drawer",))
+    _preflight(runtime, settings, ("drawer",), network=not args.no_check)
     output = Path(args.output).expanduser()
     _check_writable(output)  # before the (maybe paid) drawing, not after
     text = settings.drawer_text(args.text)
@@ -450,7 +510,7 @@ def _read_picture(path: Path) -> Picture:
 def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
     defaults = runtime.config.game.settings()
     settings = _settings_from(args, defaults)
-    _preflight(runtime, settings, ("guesser",))
+    _preflight(runtime, settings, ("guesser",), network=not args.no_check)
     picture = _read_picture(Path(args.image).expanduser())
 
     async def go() -> str:

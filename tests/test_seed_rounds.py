@@ -108,3 +108,37 @@ def test_seed_row_plays_a_full_round(
         assert draw["cost"] == pytest.approx(0.04)  # the price table's standard 1024x1024
     if drawer == "openai:gpt-image-2":
         assert draw["cost"] is None  # not in the price table: unknown, never a made-up 0
+
+
+def run_cli(home: Path, servers: tuple[FakeOpenAI, FakeRunPod, FakeOllama], *args: str):  # type: ignore[no-untyped-def]
+    _openai, runpod, ollama = servers
+    config = home / "config.toml"
+    config.write_text(config_for(runpod))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA_", "TELESTRATIONS_"))}
+    env |= {
+        "TELESTRATIONS_CONFIG": str(config),
+        "TELESTRATIONS_DATA_DIR": str(home / "data"),
+        "TELESTRATIONS_KEYS": str(home / "keys.json"),
+        "OLLAMA_HOST": ollama.url,
+    }
+    cmd = [sys.executable, "-m", "telestrations", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("guesser", "said"),
+    [
+        ("ollama:llama3.2:3b", "cannot see images"),  # text-only: it would invent captions
+        ("ollama:llava:34b", "is not pulled"),
+    ],
+)
+def test_unusable_guesser_stops_run_before_the_first_paid_turn(
+    tmp_path: Path, servers: tuple[FakeOpenAI, FakeRunPod, FakeOllama], guesser: str, said: str
+) -> None:
+    out = run_cli(tmp_path, servers, "run", "--rounds", "1", "--guesser", guesser)
+    assert out.returncode == 2, out.stderr
+    assert f"cannot use guesser {guesser}: " in out.stderr and said in out.stderr
+    assert not (tmp_path / "data" / "games").exists()  # nothing drawn, nothing kept
+    # --no-check skips the services' own checks: the turn itself then fails (and says why)
+    out = run_cli(tmp_path, servers, "run", "--rounds", "1", "--guesser", guesser, "--no-check")
+    assert out.returncode in (0, 1) and "Traceback" not in out.stderr

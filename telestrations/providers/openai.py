@@ -813,9 +813,11 @@ class OpenAIProvider(CatalogProvider):
         ids = {str(m.get("id")) for m in listed if isinstance(m, dict)}
         if model.name in ids:
             return Availability.yes()
-        hint = RETIRED_HINT if self.official else f"models it serves: {', '.join(sorted(ids)[:8])}"
+        if not self.official:  # many compatible servers list only some of what they serve
+            shown = ", ".join(sorted(ids)[:8])
+            return Availability.yes(f"not in the server's model list ({shown}); it may still work")
         return Availability.no(
-            f"{self.http.title} does not offer {model.name!r}", hint, "not_found"
+            f"{self.http.title} does not offer {model.name!r}", RETIRED_HINT, "not_found"
         )
 
     # -- turns -----------------------------------------------------------------------------------
