@@ -38,7 +38,7 @@ from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, GameNotFound
-from telestrations.turns import TurnRecord, money, next_turn
+from telestrations.turns import TurnRecord, money, next_turn, plural
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -625,8 +625,8 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
         return 0
     for g in games:
         cost = f"  {money(g.spent)}" if g.spent else ""
-        failed = f"  {g.failed} failed" if g.failed else ""
-        print(f"{g.name}  {g.rounds:>4} rounds{cost}{failed}  {g.prompt[:60]}")
+        failed = f"  {plural(g.failed, 'failed attempt')}" if g.failed else ""
+        print(f"{g.name}  {plural(g.rounds, 'round'):>10}{cost}{failed}  {g.prompt[:60]}")
     return 0
 
 

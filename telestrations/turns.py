@@ -179,3 +179,8 @@ def money(usd: float) -> str:
     if usd >= 0.01:
         return f"${usd:.3f}".rstrip("0").rstrip(".")
     return f"${usd:.6f}".rstrip("0").rstrip(".")
+
+
+def plural(n: int, word: str) -> str:
+    """``1 round``, ``2 rounds``."""
+    return f"{n} {word}{'s' * (n != 1)}"

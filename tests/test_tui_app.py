@@ -482,10 +482,10 @@ async def test_keymap_from_config_rebinds(isolated_env: Path) -> None:
 
 async def test_past_games_list_opens_a_game(isolated_env: Path) -> None:
     runtime, _ = make_runtime(isolated_env)
-    settings = Settings(drawer="fake:painter", guesser="fake:eye")
+    settings = Settings(drawer="fake:painter", guesser="fake:other", style="in crayon")
     older = runtime.store.new_game("an old boat", settings.__dict__)
     await Game(older, runtime.models(), settings).step()
-    app = make_app(runtime)
+    app = make_app(runtime)  # today's choice: fake:eye, the default style
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
         m.history.focus()
@@ -494,9 +494,13 @@ async def test_past_games_list_opens_a_game(isolated_env: Path) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game is not None and m.game.dir.path == older.path)
         assert m.controls.value("prompt") == "an old boat"
+        # it continues with what it was played with, as --resume does
+        assert m.controls.value("style") == "in crayon"
+        assert m.settings.guesser == "fake:other" and m.game.settings.guesser == "fake:other"
         await wait_for(pilot, lambda: len(m.history.query(RoundCard)) == 1)
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game.rounds_done >= 1)
+        assert m.game.records[-1].model == "fake:other"
 
 
 async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env: Path) -> None:

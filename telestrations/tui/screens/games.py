@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from telestrations.store import GameSummary, Store
 from telestrations.tui.text import plain
+from telestrations.turns import money, plural
 
 
 class PastGames(ModalScreen[Path | None]):
@@ -48,13 +49,13 @@ class PastGames(ModalScreen[Path | None]):
             )
             return
         for g in self.games:
-            cost = f"  ${g.spent:.3f}" if g.spent else ""
-            failed = f"  {g.failed} failed" if g.failed else ""
+            cost = f"  {money(g.spent)}" if g.spent else ""
+            failed = f"  {plural(g.failed, 'failed attempt')}" if g.failed else ""
             options.add_option(
                 Option(
                     Content.assemble(
                         plain(g.name, "bold", oneline=True),
-                        (f"  {g.rounds} rounds{cost}{failed}\n  ", "$text-muted"),
+                        (f"  {plural(g.rounds, 'round')}{cost}{failed}\n  ", "$text-muted"),
                         plain(g.prompt, oneline=True, limit=100),
                     ),
                     id=str(g.path),

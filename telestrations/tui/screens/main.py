@@ -302,7 +302,13 @@ class MainScreen(Screen[None]):
         return game
 
     async def open_game(self, game_dir: GameDir) -> None:
-        """Show a game from disk, paused and ready to continue (Enter)."""
+        """Show a game from disk, paused and ready to continue (Enter) with the models and
+        prompts it was played with (as ``--resume`` does); changing them still works."""
+        settings = Settings.from_saved(game_dir.header.get("settings"), self.settings)
+        for field, name in _SETTING_FIELDS.items():
+            self.controls.set_value(field, getattr(settings, name))
+        self._apply_settings(settings)
+        self._show_models()
         game = self._new_game_object(game_dir)
         game.pause()  # idle → paused: Enter continues from the next turn
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
