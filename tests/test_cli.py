@@ -247,7 +247,7 @@ def test_games_lists_past_games(isolated_env: Path) -> None:
     assert "no games yet" in tele("games").stdout
     tele("run", "--prompt", "a fish", "--rounds", "1", "--quiet")
     out = tele("games")
-    assert "a fish" in out.stdout and "1 rounds" in out.stdout
+    assert "a fish" in out.stdout and " 1 round " in out.stdout
 
 
 def test_export_html_escapes_and_copies_images(isolated_env: Path, tmp_path: Path) -> None:

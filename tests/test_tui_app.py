@@ -500,7 +500,8 @@ async def test_past_games_list_opens_a_game(isolated_env: Path) -> None:
         await wait_for(pilot, lambda: len(m.history.query(RoundCard)) == 1)
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game.rounds_done >= 1)
-        assert m.game.records[-1].model == "fake:other"
+        described = [r.model for r in m.game.records if r.kind == "describe"]
+        assert described[0] == "fake:other"
 
 
 async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env: Path) -> None:
