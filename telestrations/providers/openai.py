@@ -900,9 +900,16 @@ class OpenAIProvider(CatalogProvider):
                 status=status,
             )
         if status == 401:
-            hint = KEY_HINT if self.official else f"this server wants a key: {KEY_HINT}"
+            if self.key:  # one was sent and refused: a typo, a revoked or another org's key
+                hint = (
+                    f"check the key (revoked, mistyped or from another project?), then {KEY_HINT}"
+                )
+                what = "rejected the key"
+            else:
+                hint = f"this server wants a key: {KEY_HINT}"
+                what = "needs a key"
             return ProviderError(
-                "auth", f"{self.http.title} rejected the key: {said}", hint=hint, status=status
+                "auth", f"{self.http.title} {what}: {said}", hint=hint, status=status
             )
         if status == 429 and (code == "insufficient_quota" or err_type == "insufficient_quota"):
             return ProviderError("quota", f"out of quota: {said}", hint=BILLING_HINT, status=status)
