@@ -511,3 +511,25 @@ async def test_download_sends_no_key_to_foreign_hosts(api: EchoAPI, client: Http
 )
 def test_error_message_shapes(body: Any, message: str) -> None:
     assert error_message(body) == message
+
+
+@pytest.mark.parametrize(
+    ("host", "local"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("gpu-box", True),
+        ("192.168.1.20", True),
+        ("[::1]", True),
+        ("sd.lan", True),
+        ("api.runpod.ai", False),
+        ("api.openai.com", False),
+        ("2606:4700::6810:84e5", False),
+    ],
+)
+def test_local_servers_get_is_it_running_cloud_gets_check_the_network(
+    host: str, local: bool
+) -> None:
+    from telestrations.providers.http import _is_local
+
+    assert _is_local(host) is local

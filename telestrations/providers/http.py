@@ -705,18 +705,17 @@ class HttpClient:
         host = self._redact(urlsplit(url).netloc or url)
         base = self._redact(_strip_query(self.settings.base_url))
         where = "" if base in self.title else f" and reachable at {base}"
+        hint = f"is {self.title} running{where}?"
+        if not _is_local(urlsplit(url).hostname or ""):  # a cloud service: the network, likely
+            hint = f"check the network connection (and proxy settings) to {host}"
         if isinstance(exc, httpx.ConnectTimeout):
             return ProviderError(
                 "unreachable",
                 f"cannot connect to {host} (timed out after {self.settings.connect_timeout:g} s)",
-                hint=f"is {self.title} running{where}?",
+                hint=hint,
             )
         if isinstance(exc, httpx.ConnectError):
-            return ProviderError(
-                "unreachable",
-                f"cannot connect to {host}",
-                hint=f"is {self.title} running{where}?",
-            )
+            return ProviderError("unreachable", f"cannot connect to {host}", hint=hint)
         if isinstance(exc, httpx.TimeoutException):
             return ProviderError(
                 "timeout",
@@ -789,6 +788,19 @@ def decode_base64_image(value: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise ProviderError("bad_response", "image data is not valid base64") from None
+
+
+def _is_local(hostname: str) -> bool:
+    """Loopback, private or link-local addresses and single-label names (``gpu-box``): a
+    server the user runs, rather than a cloud service."""
+    import ipaddress
+
+    name = hostname.strip("[]").lower()
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return "." not in name or name.endswith((".local", ".lan", ".internal", ".localhost"))
+    return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
 def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
