@@ -521,3 +521,37 @@ async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env:
         (text,) = card_texts(m.history)
         assert "is saying" not in text and "talker is [b]half way there" in text
         assert m.game.records[-1].output == "talker is [b]half way there"
+
+
+async def test_unwritable_data_dir_is_a_notice_not_a_crash(isolated_env: Path) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    runtime.store.games_dir.parent.mkdir(parents=True, exist_ok=True)
+    runtime.store.games_dir.write_text("not a folder")
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert m.game is None and not m.running and fake.draws == []
+        notes = [str(n.message) for n in app._notifications]
+        assert any("Cannot create the game folder" in n for n in notes), notes
+    assert app.return_code in (0, None)
+
+
+async def test_crash_report_never_lists_local_variables(isolated_env: Path) -> None:
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime)
+    app._close_messages_no_wait = lambda: None  # type: ignore[method-assign]  (not running)
+    secret = "sk-SECRET-0123456789abcdef"
+
+    def boom() -> None:
+        key = secret  # a local, as the key dialog's callback has
+        raise RuntimeError(f"failed with {len(key)} chars")
+
+    try:
+        boom()
+    except RuntimeError:
+        app._fatal_error()
+    (report,) = app._exit_renderables
+    rendered = "".join(seg.text for seg in report.segments)
+    assert "failed with 26 chars" in rendered and secret not in rendered

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.screen import Screen
 
 from telestrations.game import Settings
@@ -42,6 +43,17 @@ class TelestrationsApp(App[int]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (the game stays on disk)"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-now"),
     ]
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report lists every frame's local variables, and a frame may hold
+        a key or a caption: report the traceback without them."""
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        report = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        self._close_messages_no_wait()
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
         fix_styles_cache_leak()
@@ -157,9 +169,10 @@ class TelestrationsApp(App[int]):
             )
             for provider in self.runtime.registry.providers.values():
                 for model in provider.models():
+                    shown = escape(model.id)  # ids come from config and servers: not markup
                     yield SystemCommand(
-                        f"{model.kind}: {model.id}",
-                        f"Use {model.id} as the {model.kind} from the next turn",
+                        f"{model.kind}: {shown}",
+                        f"Use {shown} as the {model.kind} from the next turn",
                         _chooser(main, model.kind, model.id),
                         discover=False,
                     )

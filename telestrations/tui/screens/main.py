@@ -374,13 +374,13 @@ class MainScreen(Screen[None]):
                     markup=False,
                 )
                 return
+            shown = mask(value)
+            del value  # no frame that can fail later holds the key (crash reports list locals)
             self._checked.clear()
             self._show_models()
-            self.notify(f"Stored the {key_name} key ({mask(value)}).", markup=False)
+            self.notify(f"Stored the {key_name} key ({shown}).", markup=False)
             if then is not None:
-                result = then()
-                if result is not None:
-                    await result
+                self.call_later(then)
 
         self.app.push_screen(
             KeyDialog(key_name, model_id, availability.reason, self.runtime.keyring.store.path),
@@ -402,17 +402,29 @@ class MainScreen(Screen[None]):
             return
         if not self._with_keys(self._start_from_prompt):
             return
-        await self._start_new(prompt)
-        self._run()
+        if await self._start_new(prompt):
+            self._run()
 
-    async def _start_new(self, prompt: str) -> None:
+    async def _start_new(self, prompt: str) -> bool:
         settings = {k: getattr(self.settings, k) for k in Settings.__dataclass_fields__}
-        game_dir = await asyncio.to_thread(self.runtime.store.new_game, prompt, settings)
+        try:
+            game_dir = await asyncio.to_thread(self.runtime.store.new_game, prompt, settings)
+        except OSError as exc:
+            where = exc.filename or self.runtime.store.games_dir
+            self.notify(
+                clean(f"Cannot create the game folder in {where}: {exc.strerror or exc}"),
+                title="Not started",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+            return False
         self._new_game_object(game_dir)
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
         await self.history.reset(spec)
         self.history.focus()
         self._schedule_save()
+        return True
 
     def action_pause(self) -> None:
         if self.game is None:
@@ -445,7 +457,8 @@ class MainScreen(Screen[None]):
             if not prompt:
                 self.notify("Type a first prompt first.", severity="warning")
                 return
-            await self._start_new(prompt)
+            if not await self._start_new(prompt):
+                return
         self._run(step=True)
 
     def action_stop(self) -> None:
