@@ -32,6 +32,7 @@ from telestrations.providers.http import (
     clean_text,
     decode_base64_image,
     picture_from_bytes,
+    shown_url,
 )
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ class A1111Provider(CatalogProvider):
             if exc.kind == "unreachable" and exc.status is None:
                 raise ProviderError(
                     "unreachable",
-                    f"AUTOMATIC1111 not reachable at {self.base_url}",
+                    f"AUTOMATIC1111 not reachable at {shown_url(self.base_url)}",
                     hint=START_HINT,
                 ) from None
             if exc.kind == "timeout" and not exc.status:
@@ -317,7 +318,7 @@ class A1111Provider(CatalogProvider):
         if status == 404 and (body.get("detail") == "Not Found" or failure.json is None):
             return ProviderError(
                 "unreachable",
-                f"the web UI at {self.base_url} is running without its API",
+                f"the web UI at {shown_url(self.base_url)} is running without its API",
                 hint=START_HINT,
                 status=status,
             )

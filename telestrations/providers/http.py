@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from PIL import Image
@@ -402,6 +402,13 @@ class HttpClient:
             if password:
                 found.append(password)
             found.append(base64.b64encode(f"{user}:{password}".encode()).decode())
+        # A password in the base URL (http://user:pass@host, basic auth behind a proxy) is a
+        # secret too, in every form it can appear in a message.
+        parts = urlsplit(settings.base_url)
+        if parts.password:
+            found += [parts.password, unquote(parts.password)]
+            userinfo = parts.netloc.rpartition("@")[0]
+            found += [userinfo, unquote(userinfo)]
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         self._origin = _origin(settings.base_url)
 
@@ -702,7 +709,7 @@ class HttpClient:
         )
 
     def _transport_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
-        host = self._redact(urlsplit(url).netloc or url)
+        host = self._redact(urlsplit(url).netloc.rpartition("@")[2] or shown_url(url))
         base = self._redact(_strip_query(self.settings.base_url))
         where = "" if base in self.title else f" and reachable at {base}"
         hint = f"is {self.title} running{where}?"
@@ -756,8 +763,16 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def _strip_query(url: str) -> str:
-    """URLs as logged: signed query strings (blob SAS tokens) left out."""
-    return url.split("?", 1)[0]
+    """URLs as logged: signed query strings (blob SAS tokens) and user:password@ left out."""
+    return shown_url(url.split("?", 1)[0])
+
+
+def shown_url(url: str) -> str:
+    """``url`` without any ``user:password@``, for titles, hints and log lines."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _html_title(text: str) -> str:

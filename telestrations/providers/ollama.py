@@ -46,6 +46,7 @@ from telestrations.providers.http import (
     HttpSettings,
     clean_text,
     redact,
+    shown_url,
 )
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def parse_ollama_host(value: str) -> str:
     elif scheme == "https":
         default_port = "443"
     hostport, _, path = hostport.partition("/")
+    userinfo, at, hostport = hostport.rpartition("@")  # basic auth behind a proxy: kept
     split = _split_host_port(hostport)
     if split is None:
         host, port = "127.0.0.1", default_port
@@ -107,7 +109,7 @@ def parse_ollama_host(value: str) -> str:
     if host == "":
         host = "127.0.0.1"  # Go dials ":11434" as the local system
     netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return f"{scheme}://{netloc}" + (f"/{path}" if path else "")
+    return f"{scheme}://{userinfo}{at}{netloc}" + (f"/{path}" if path else "")
 
 
 def _split_host_port(hostport: str) -> tuple[str, str] | None:
@@ -141,11 +143,11 @@ class Endpoint:
         """The reason and hint for "nothing answers there"."""
         if self.pod_id:
             return (
-                f"Ollama is not reachable on RunPod pod {self.pod_id} ({self.url})",
+                f"Ollama is not reachable on RunPod pod {self.pod_id} ({shown_url(self.url)})",
                 f"is pod {self.pod_id} running and exposing HTTP port 11434, "
                 "with OLLAMA_HOST=0.0.0.0 set inside it?",
             )
-        return f"Ollama is not running at {self.url}", "start it with `ollama serve`"
+        return f"Ollama is not running at {shown_url(self.url)}", "start it with `ollama serve`"
 
 
 def choose_endpoint(env: Mapping[str, str], settings: Mapping[str, Any]) -> Endpoint:
@@ -458,7 +460,9 @@ class OllamaProvider(CatalogProvider):
         data = result.json()
         models = data.get("models") if isinstance(data, dict) else None
         if not isinstance(models, list):
-            raise ProviderError("bad_response", f"{self.endpoint.url}/api/tags is not Ollama's")
+            raise ProviderError(
+                "bad_response", f"{shown_url(self.endpoint.url)}/api/tags is not Ollama's"
+            )
         return [m for m in models if isinstance(m, dict) and isinstance(m.get("name"), str)]
 
     async def _show(self, name: str) -> Mapping[str, Any]:
@@ -492,7 +496,7 @@ class OllamaProvider(CatalogProvider):
                 "pick a vision model (llava, moondream, llama3.2-vision, ...)",
                 "bad_request",
             )
-        return Availability.yes(f"pulled at {self.endpoint.url}")
+        return Availability.yes(f"pulled at {shown_url(self.endpoint.url)}")
 
     async def discover(self) -> list[ModelInfo]:
         """Pulled vision models, as guessers; other models are left out (they would only guess)."""

@@ -58,6 +58,7 @@ from telestrations.providers.http import (
     generic_error,
     picture_from_bytes,
     redact,
+    shown_url,
 )
 
 log = logging.getLogger(__name__)
@@ -739,7 +740,9 @@ class OpenAIProvider(CatalogProvider):
         if s.get("project"):
             headers["OpenAI-Project"] = str(s["project"])
         self.http = HttpClient(
-            "OpenAI" if self.official else f"the OpenAI-compatible server at {self.base_url}",
+            "OpenAI"
+            if self.official
+            else f"the OpenAI-compatible server at {shown_url(self.base_url)}",
             self.http_settings,
             headers=headers,
             secrets=(self.key,) if self.key else (),
