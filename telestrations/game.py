@@ -151,6 +151,19 @@ Event = TurnStarted | PictureReady | CaptionGrowing | CaptionReady | TurnFailed 
 Subscriber = Callable[[Event], None]
 
 
+class SaveFailed(Exception):
+    """A finished turn could not be written (disk full, folder gone). The result is kept in
+    memory: resuming writes it before anything else, so a paid image is not asked for again."""
+
+    def __init__(self, record: TurnRecord, error: OSError) -> None:
+        where = f" ({error.filename})" if error.filename else ""
+        super().__init__(
+            f"cannot save the turn: {error.strerror or error}{where}; "
+            "make room or fix the folder, then resume"
+        )
+        self.record = record
+
+
 class GameError(RuntimeError):
     """A call that does not fit the game's state (e.g. ``step()`` while running)."""
 
@@ -181,6 +194,7 @@ class Game:
         self._runner: asyncio.Task[None] | None = None
         self._busy = False
         self._wake = asyncio.Event()
+        self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
 
     # -- observation -----------------------------------------------------------------------
 
@@ -255,9 +269,14 @@ class Game:
                     self._set_state("paused", f"{record.error.kind}: {record.error.message}")
                     return
                 await self._pace(record.duration)
+        except SaveFailed as exc:
+            self._set_state("paused", str(exc))
         except asyncio.CancelledError:
             self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
             raise
+        except Exception as exc:  # a bug: never leave the game claiming to run
+            log.exception("the game loop failed")
+            self._set_state("paused", f"internal error: {type(exc).__name__}: {exc}")
         finally:
             self._busy = False
             self._runner = None
@@ -314,6 +333,9 @@ class Game:
         try:
             self._set_state("running", "one step")
             record = await self._play_turn()
+        except SaveFailed as exc:
+            self._set_state("paused", str(exc))
+            return exc.record
         except asyncio.CancelledError:
             self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
             raise
@@ -353,6 +375,10 @@ class Game:
     # -- one turn --------------------------------------------------------------------------
 
     async def _play_turn(self) -> TurnRecord:
+        if self._unsaved is not None:  # a finished turn that could not be written: retry that
+            record, picture, event = self._unsaved
+            await self._keep(record, picture, event)
+            return record
         nxt = self.next()
         s = self.settings  # read once, at the start of the turn
         if nxt.kind == "draw":
@@ -411,8 +437,9 @@ class Game:
                 duration=duration,
                 cost=picture.cost,
             )
-            await self._commit(record, picture)
-            self._emit(PictureReady(record, self.dir.image_path(name), picture))
+            await self._keep(
+                record, picture, PictureReady(record, self.dir.image_path(name), picture)
+            )
         else:
             assert caption is not None
             text_out = caption.text.strip()
@@ -428,8 +455,7 @@ class Game:
                     "to_drawn_text": overlap(nxt.text, text_out),
                 },
             )
-            await self._commit(record, None)
-            self._emit(CaptionReady(record))
+            await self._keep(record, None, CaptionReady(record))
         return record
 
     def _load_picture(self, name: str) -> Picture:
@@ -450,9 +476,19 @@ class Game:
             cost=None,
             error=TurnError(exc.kind, exc.message, exc.hint),
         )
-        await self._commit(record, None)
-        self._emit(TurnFailed(record, exc))
+        await self._keep(record, None, TurnFailed(record, exc))
         return record
+
+    async def _keep(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
+        """Write the turn, then tell subscribers; a write that fails keeps it for resume."""
+        try:
+            await self._commit(record, picture)
+        except OSError as exc:
+            log.error("saving turn %s failed: %s", record.seq, exc)
+            self._unsaved = (record, picture, event)
+            raise SaveFailed(record, exc) from exc
+        self._unsaved = None
+        self._emit(event)
 
     async def _commit(self, record: TurnRecord, picture: Picture | None) -> None:
         """Image first, then the journal line; once begun it finishes even if cancelled."""

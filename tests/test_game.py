@@ -385,3 +385,27 @@ async def test_streaming_guesser_emits_caption_growing_events(
     assert [r.output for r in game.records if r.kind == "describe"] == ["a red house"]
     report_partial("after the turn")  # no listener outside a describe turn: a no-op
     assert len([e for e in events if isinstance(e, CaptionGrowing)]) == 3
+
+
+async def test_a_turn_that_cannot_be_saved_pauses_and_resume_saves_it_without_redrawing(
+    tmp_path: Path, models: Models
+) -> None:
+    game = new_game(tmp_path, models)
+    blocker = game.dir.path / "r0001-draw.png"
+    blocker.mkdir()  # the image cannot be written where it belongs
+    events: list[Event] = []
+    game.subscribe(events.append)
+    record = await game.step()
+    assert game.state == "paused" and game.reason.startswith("cannot save the turn")
+    assert game.records == [] and not any(isinstance(e, PictureReady) for e in events)
+    assert len(models.drawers["d"].texts) == 1
+    blocker.rmdir()
+    game.start()  # resume: the kept picture is written first, the drawer is not asked again
+    await asyncio.sleep(0.3)
+    game.pause()
+    await game.wait()
+    assert game.records[0].output == record.output and (game.dir.path / record.output).is_file()
+    assert [r.seq for r in game.records] == list(range(1, len(game.records) + 1))
+    draws = [r for r in game.records if r.kind == "draw"]
+    assert len(models.drawers["d"].texts) == len(draws)  # one drawing per kept draw turn
+    assert isinstance(events[-1], StateChanged) and events[-1].state == "paused"
