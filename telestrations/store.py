@@ -53,6 +53,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _whole_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
 @dataclass
 class GameDir:
     """A game folder: header, the turns so far, and the warnings met while loading."""
@@ -152,6 +159,13 @@ class GameDir:
                 fh.seek(0)
                 data = fh.read()
                 keep = data.rfind(b"\n") + 1
+                if _whole_object(data[keep:]):
+                    # Only the newline was lost: open() kept this record, so keep it too.
+                    fh.seek(0, os.SEEK_END)
+                    fh.write(b"\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                    return
                 fh.truncate(keep)
                 fh.flush()
                 os.fsync(fh.fileno())

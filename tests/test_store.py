@@ -156,3 +156,43 @@ def test_find_and_list(tmp_path: Path) -> None:
 def test_not_a_game(tmp_path: Path) -> None:
     with pytest.raises(GameNotFound):
         GameDir.open(tmp_path)
+
+
+def test_a_last_line_missing_only_its_newline_is_kept_on_load_and_on_append(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    game = store.new_game("a cat", {})
+    game.append(
+        TurnRecord(
+            seq=1,
+            round=1,
+            kind="draw",
+            model="m",
+            status="ok",
+            input="a cat",
+            output="r0001-draw.png",
+        )
+    )
+    game.append(
+        TurnRecord(
+            seq=2, round=1, kind="describe", model="m", status="ok", input="p", output="a cat"
+        )
+    )
+    raw = game.journal.read_bytes()
+    game.journal.write_bytes(raw.rstrip(b"\n"))  # the crash took only the newline
+    again = GameDir.open(game.path)
+    assert [r.seq for r in again.records] == [1, 2]
+    again.append(
+        TurnRecord(
+            seq=3,
+            round=2,
+            kind="draw",
+            model="m",
+            status="ok",
+            input="a cat",
+            output="r0002-draw.png",
+        )
+    )
+    final = GameDir.open(game.path)
+    assert [r.seq for r in final.records] == [1, 2, 3] and final.warnings == []
