@@ -7,6 +7,7 @@ model" and "unusable model" into the same :class:`ProviderError` a failed call w
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class Runtime:
 
     async def store_key(self, name: str, value: str) -> None:
         """Store a key (keys file, 0600) and rebuild the provider that uses it."""
-        self.keyring.store.set(name, value)
+        await asyncio.to_thread(self.keyring.store.set, name, value)  # read, write, fsync
         self.keyring.reload()
         if name in self.registry.providers:
             await self.registry.rebuild(name)

@@ -10,10 +10,12 @@ cell size and graphics support, which only works before Textual takes over the t
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +23,8 @@ from PIL import Image as PILImage
 from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
 from textual_image.widget import Image as AutoImage
 from textual_image.widget._base import Image as BaseImage
+
+log = logging.getLogger(__name__)
 
 ImageMode = Literal["auto", "sixel", "tgp", "halfcell", "unicode"]
 
@@ -77,15 +81,20 @@ def load_thumbnail(game_path: Path, image_name: str, width: int) -> PILImage.Ima
         im.draft("RGB", (width, width * 4))  # JPEG: decode at a reduced scale
         small = im.convert("RGB")
     small.thumbnail((width, width * 4), PILImage.Resampling.LANCZOS)
-    thumb.parent.mkdir(exist_ok=True)
-    tmp = thumb.with_name(f".{thumb.name}.tmp")
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     if small.width < width:  # the original is smaller than asked: never regenerate
         info.add_text("telestrations-full", "1")
-    small.save(tmp, "PNG", pnginfo=info)
-    os.replace(tmp, thumb)
+    try:
+        thumb.parent.mkdir(exist_ok=True)
+        # A name of its own: two cards may make the same thumbnail at once.
+        fd, tmp = tempfile.mkstemp(prefix=f".{thumb.stem}.", suffix=".tmp", dir=thumb.parent)
+        with os.fdopen(fd, "wb") as fh:
+            small.save(fh, "PNG", pnginfo=info)
+        os.replace(tmp, thumb)
+    except OSError as exc:  # the cache is a convenience: show the picture anyway
+        log.warning("could not cache thumbnail %s: %s", thumb, exc)
     return small
 
 
