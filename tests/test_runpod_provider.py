@@ -545,3 +545,27 @@ async def test_legacy_preset_pointed_at_your_endpoint_is_not_retired(fake: FakeR
         assert untouched is not None and untouched.retired
     finally:
         await p.aclose()
+
+
+async def test_stop_during_runsync_cancels_the_job_once_its_id_arrives(
+    fake: FakeRunPod, runpod: RunPodProvider
+) -> None:
+    fake.plan = ["IN_PROGRESS"] * 10_000
+    fake.sync_hold = 0.6  # runsync is still holding the request when the stop comes
+    task = asyncio.create_task(draw(runpod, "sdxl"))
+    for _ in range(300):
+        if fake.jobs:
+            break
+        await asyncio.sleep(0.01)
+    t0 = asyncio.get_running_loop().time()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert asyncio.get_running_loop().time() - t0 < 0.3  # the stop itself is immediate
+    (job_id,) = fake.jobs
+    for _ in range(300):
+        if fake.cancelled:
+            break
+        await asyncio.sleep(0.01)
+    assert fake.cancelled == [job_id] and fake.jobs[job_id].status == "CANCELLED"
+    assert fake.calls("status") == []  # no polling after the stop

@@ -432,14 +432,24 @@ class RunPodDrawer:
         p = self.provider
         deadline = time.monotonic() + p.job_timeout
         wait = max(1.0, min(300.0, float(self.model.options.get("sync_wait", p.sync_wait))))
-        job = await self._call(
-            "POST",
-            f"{self.target.base}/runsync",
-            json=self.request_body(text),
-            params={"wait": int(wait * 1000)},
-            read_timeout=max(p.read_timeout, wait + 30.0),
-            what="endpoint",
+        submit = asyncio.ensure_future(
+            self._call(
+                "POST",
+                f"{self.target.base}/runsync",
+                json=self.request_body(text),
+                params={"wait": int(wait * 1000)},
+                read_timeout=max(p.read_timeout, wait + 30.0),
+                what="endpoint",
+            )
         )
+        try:
+            job = await asyncio.shield(submit)
+        except asyncio.CancelledError:
+            # Stopped while runsync holds the request: the job id only comes with its answer.
+            # Let that answer arrive in the background, then cancel the job, so a stop never
+            # leaves a job running (and billed) on RunPod.
+            p.keep(asyncio.ensure_future(self._cancel_when_known(submit)))
+            raise
         job_id = str(job.get("id", ""))
         try:
             job = await self._until_done(job, job_id, deadline)
@@ -503,6 +513,16 @@ class RunPodDrawer:
         if job.get("status") != "COMPLETED":
             raise job_error(job, p.secrets)
         return job
+
+    async def _cancel_when_known(self, submit: asyncio.Future[dict[str, Any]]) -> None:
+        try:
+            job = await submit
+        except Exception as exc:  # the submission failed: nothing to cancel
+            log.debug("runpod submission ended with %s after a stop", exc)
+            return
+        job_id = str(job.get("id", ""))
+        if job_id and str(job.get("status")) in PENDING:
+            await self._cancel_quietly(job_id)
 
     async def _cancel_quietly(self, job_id: str) -> None:
         """Best effort, shielded from a second cancel; 404/405 mean "no /cancel here"."""
@@ -588,6 +608,7 @@ class RunPodProvider(CatalogProvider):
         self.secrets: tuple[str, ...] = (self.key,) if self.key else ()
         self.job_timeout = float(s.get("job_timeout", DEFAULT_JOB_TIMEOUT))
         self.sync_wait = float(s.get("sync_wait", DEFAULT_SYNC_WAIT))
+        self._pending: set[asyncio.Future[None]] = set()
         self.poll_first = float(s.get("poll_interval", POLL_FIRST))
         self.poll_max = max(self.poll_first, float(s.get("poll_max", POLL_MAX)))
         self._settings = HttpSettings.from_settings(s, base_url=self.base_url)
@@ -674,7 +695,14 @@ class RunPodProvider(CatalogProvider):
             raise avail.error()
         return RunPodDrawer(self, model)
 
+    def keep(self, task: asyncio.Future[None]) -> None:
+        """Hold a clean-up task (a late /cancel) until it ends; aclose() waits for it."""
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def aclose(self) -> None:
+        if self._pending:  # late cancels first, briefly: they need the clients below
+            await asyncio.wait(list(self._pending), timeout=CANCEL_TIMEOUT + 1.0)
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()

@@ -155,6 +155,8 @@ class FakeRunPod(FakeAPI):
         self.outcome: dict[str, Any] | None = None
         """Next job's terminal state override, e.g. ``{"status": "FAILED", "error": "..."}``."""
         self.bucket = bucket
+        self.sync_hold = 0.0
+        """Seconds runsync keeps the request open before answering (inside its wait window)."""
         self.sdxl_bucket = True
         """False: sdxl answers with ``data:image/png;base64,...`` entries (no bucket configured)."""
         self.expire_jobs = False
@@ -255,7 +257,9 @@ class FakeRunPod(FakeAPI):
             return json_reply(200, self._finish(job))
         if not sync:
             return json_reply(200, {"id": job_id, "status": "IN_QUEUE"})
-        return json_reply(200, self._advance(job))
+        reply = json_reply(200, self._advance(job))
+        reply.delay = self.sync_hold  # runsync holds the answer while the worker is busy
+        return reply
 
     def _advance(self, job: Job) -> dict[str, Any]:
         """One step of the state machine: the next planned state, or the terminal one."""
