@@ -340,7 +340,12 @@ def job_error(job: Mapping[str, Any], secrets: tuple[str, ...] = ()) -> Provider
             f"the worker rejected the input: {text}",
             hint="check this model's width, height, schema and input options",
         )
-    return ProviderError("server", f"the RunPod job failed: {text}")
+    return ProviderError(
+        "server",
+        f"the RunPod job failed: {text}",
+        hint="the worker's own error: its logs are in the RunPod console (Serverless → logs); "
+        "resuming the game tries again",
+    )
 
 
 @dataclass(frozen=True)
@@ -498,7 +503,7 @@ class RunPodDrawer:
                 await self._cancel_quietly(job_id)
                 raise ProviderError(
                     "timeout",
-                    f"RunPod job still {job.get('status')} after {p.job_timeout:.0f} s",
+                    f"RunPod job still {job.get('status')} after {p.job_timeout:g} s",
                     hint="no worker may be free (cold start or max workers reached); "
                     "raise job_timeout under [providers.runpod] or check the endpoint",
                 )
