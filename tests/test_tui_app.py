@@ -555,3 +555,21 @@ async def test_crash_report_never_lists_local_variables(isolated_env: Path) -> N
     (report,) = app._exit_renderables
     rendered = "".join(seg.text for seg in report.segments)
     assert "failed with 26 chars" in rendered and secret not in rendered
+
+
+async def test_an_80_column_terminal_still_shows_the_caption_beside_the_picture(
+    isolated_env: Path,
+) -> None:
+    runtime, _ = make_runtime(isolated_env, thumbnail_width=48)
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
+        m.action_pause()
+        await wait_for(pilot, lambda: not m.running)
+        await pilot.pause(0.2)
+        card = m.history.query(RoundCard).first()
+        thumb, text = card.query_one(".thumb"), card.query_one(".card-text")
+        assert thumb.region.width < 48  # the picture shrank to fit
+        assert text.region.width >= 15 and text.region.right <= m.history.region.right
