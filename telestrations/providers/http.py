@@ -20,7 +20,6 @@ import logging
 import random
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -32,6 +31,9 @@ from PIL import Image
 
 from telestrations import __version__
 from telestrations.providers.base import ErrorKind, Picture, ProviderError, sniff_format
+from telestrations.text import MIN_SECRET, clean_text, redact, redact_bytes, redact_json
+
+__all__ = ["MIN_SECRET", "clean_text", "redact"]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,6 @@ RETRY_STATUSES = frozenset({408, 409, 429, 524})
 """Besides every 5xx (PROTOCOLS.md 7.20)."""
 NEVER_RETRY = frozenset({400, 401, 403, 404})
 """Not even when the server says ``x-should-retry: true``: they cannot get better."""
-MIN_SECRET = 4
-"""Secrets shorter than this are not redacted: replacing every "ab" would shred the text."""
 USER_AGENT = f"telestrations/{__version__}"
 
 
@@ -108,57 +108,10 @@ def _positive(settings: Mapping[str, Any], key: str, kind: type, allow_zero: boo
     return kind(value)
 
 
-# -- text hygiene ---------------------------------------------------------------------------------
+# -- text hygiene: see telestrations.text ------------------------------------------------------
 
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (titles, hyperlinks)
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS/SOS/PM/APC (sixel, ...)
-    r"|\x1b[@-Z\\-_]"  # two-byte escapes
-)
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
-
-
-def clean_text(text: str, limit: int = 500) -> str:
-    """Text safe to show a person: no escapes or control characters, one line, truncated."""
-    text = _ANSI.sub("", text).translate(_BIDI)
-    text = "".join(
-        " " if unicodedata.category(ch) == "Cc" or ch.isspace() else ch
-        for ch in text
-        if ch != "\x1b"
-    )
-    text = " ".join(text.split())
-    if limit > 0 and len(text) > limit:
-        text = text[: max(limit - 1, 0)].rstrip() + "…"
-    return text
-
-
-def _secret_forms(secrets: Iterable[str]) -> list[str]:
-    out = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET}
-    return sorted(out, key=len, reverse=True)  # longest first: a key that contains another
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (so also ``Bearer <secret>``) replaced by ``***``."""
-    for secret in _secret_forms(secrets):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
-    for secret in _secret_forms(secrets):
-        data = data.replace(secret.encode(), b"***")
-    return data
-
-
-def _redact_json(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, list):
-        return [_redact_json(v, secrets) for v in value]
-    if isinstance(value, dict):
-        return {redact(str(k), secrets): _redact_json(v, secrets) for k, v in value.items()}
-    return value
+_redact_bytes = redact_bytes
+_redact_json = redact_json
 
 
 # -- results and failures -------------------------------------------------------------------------
