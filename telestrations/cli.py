@@ -38,6 +38,7 @@ from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, GameNotFound
+from telestrations.text import redacted_stdio, scrub
 from telestrations.turns import TurnRecord, money, next_turn, plural
 
 EXIT_USAGE = 2
@@ -189,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # the TUI owns the terminal; its text is redacted in clean()
+        return _main(args)
+    with redacted_stdio():  # every line a headless command prints passes the redactor
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "keys":
             return cmd_keys(args)
@@ -473,7 +481,7 @@ def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     print(f"wrote {output} ({picture.format} {picture.width}×{picture.height}){note}")
     revised = picture.extras.get("revised_prompt")
     if revised:
-        print(f"revised prompt: {revised}")
+        print(f"revised prompt: {scrub(str(revised))}")
     return 0
 
 
@@ -524,7 +532,7 @@ def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
             await runtime.aclose()
 
     try:
-        print(asyncio.run(go()).strip())
+        print(scrub(asyncio.run(go())).strip())
     except ProviderError as exc:
         print(f"telestrations: {settings.guesser} failed: {exc}", file=sys.stderr)
         return EXIT_FAILED

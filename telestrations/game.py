@@ -27,6 +27,7 @@ from telestrations.providers.base import (
     sniff_format,
 )
 from telestrations.store import GameDir, utc_now
+from telestrations.text import SECRETS, Secrets
 from telestrations.turns import (
     NextTurn,
     TurnError,
@@ -35,6 +36,7 @@ from telestrations.turns import (
     money,
     next_turn,
     overlap,
+    redact_record,
     rounds_done,
     total_cost,
 )
@@ -179,8 +181,11 @@ class Game:
         limits: Limits | None = None,
         *,
         price_of: PriceLookup | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.dir = game_dir
+        self.secrets = SECRETS if secrets is None else secrets
+        """Taken out of every record, event and reason before anyone sees it (text.py)."""
         self.models = models
         self.settings = settings or Settings()
         self.limits = limits or Limits()
@@ -232,6 +237,7 @@ class Game:
                 log.exception("event subscriber failed on %s", type(event).__name__)
 
     def _set_state(self, state: GameState, reason: str = "") -> None:
+        reason = self.secrets.redact(reason)
         if state == self.state and reason == self.reason:
             return
         self.state, self.reason = state, reason
@@ -386,7 +392,7 @@ class Game:
         else:
             model, text, system = s.guesser, s.guesser_prompt, s.guesser_system
         started = utc_now()
-        event = TurnStarted(nxt.round, nxt.kind, model, text)
+        event = TurnStarted(nxt.round, nxt.kind, model, self.secrets.redact(text))
         self.current = event
         self._emit(event)
         t0 = time.monotonic()
@@ -410,7 +416,7 @@ class Game:
                 source = await asyncio.to_thread(self._load_picture, nxt.image)
 
                 def growing(so_far: str, rnd: int = nxt.round, who: str = model) -> None:
-                    self._emit(CaptionGrowing(rnd, who, so_far))
+                    self._emit(CaptionGrowing(rnd, who, self.secrets.redact(so_far)))
 
                 with partial_captions(growing):
                     caption = await self.models.guesser(model).describe(source, system, text)
@@ -427,8 +433,9 @@ class Game:
         duration = round(time.monotonic() - t0, 3)
         finished = utc_now()
         if picture is not None:
+            picture = replace(picture, extras=self.secrets.redact_json(dict(picture.extras)))
             name = f"r{nxt.round:04d}-draw{picture.suffix}"
-            record = replace(
+            record = self._redacted(
                 base,
                 image=name,
                 output=name,
@@ -442,8 +449,8 @@ class Game:
             )
         else:
             assert caption is not None
-            text_out = caption.text.strip()
-            record = replace(
+            text_out = self.secrets.redact(caption.text).strip()
+            record = self._redacted(
                 base,
                 output=text_out,
                 extras=dict(caption.extras),
@@ -467,8 +474,15 @@ class Game:
             width, height = im.size
         return Picture(data, fmt, width, height)
 
+    def _redacted(self, base: TurnRecord, **changes: object) -> TurnRecord:
+        """The finished record with every secret taken out: the one choke point between a
+        provider's answer and the journal, the events, stdout, the UI and exports."""
+        return redact_record(replace(base, **changes), self.secrets)  # type: ignore[arg-type]
+
     async def _fail(self, base: TurnRecord, exc: ProviderError, t0: float) -> TurnRecord:
-        record = replace(
+        exc.message, exc.hint = self.secrets.redact(exc.message), self.secrets.redact(exc.hint)
+        exc.args = (exc.message,)
+        record = self._redacted(
             base,
             status="failed",
             finished=utc_now(),

@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telestrations.turns import SCHEMA_VERSION, TurnRecord, rounds_done, total_cost
+from telestrations.text import scrub_json
+from telestrations.turns import (
+    SCHEMA_VERSION,
+    TurnRecord,
+    redact_record,
+    rounds_done,
+    total_cost,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +138,7 @@ class GameDir:
 
     def append(self, record: TurnRecord) -> None:
         """Append one journal line, flushed and fsynced before returning."""
+        record = redact_record(record)  # defence in depth: the engine has already redacted
         self._append_line(record.to_json())
         self.records.append(record)
 
@@ -238,6 +246,7 @@ class Store:
             "settings": dict(settings),
             "app": f"telestrations {__version__}",
         }
+        header = scrub_json(header)  # a prompt or setting may quote a key: never on disk
         game = GameDir(path, header, _tail_checked=True)
         game._append_line(header)
         _fsync_dir(self.games_dir)

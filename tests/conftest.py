@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TELESTRATIONS_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("TELESTRATIONS_KEYS", str(home / "keys.json"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """The process's redactor (text.SECRETS) starts empty in every test, as in a new process."""
+    from telestrations.text import SECRETS
+
+    SECRETS.clear()
+    yield
+    SECRETS.clear()
