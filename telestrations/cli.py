@@ -38,7 +38,7 @@ from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, GameNotFound
-from telestrations.text import redacted_stdio, scrub
+from telestrations.text import redacted_stdio, redacting_excepthook, scrub
 from telestrations.turns import TurnRecord, money, next_turn, plural
 
 EXIT_USAGE = 2
@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    sys.excepthook = redacting_excepthook  # a crash's traceback may quote a key
     if args.command is None:  # the TUI owns the terminal; its text is redacted in clean()
         return _main(args)
     with redacted_stdio():  # every line a headless command prints passes the redactor

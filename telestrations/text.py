@@ -18,8 +18,10 @@ import json
 import re
 import sys
 import threading
+import traceback
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
+from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
@@ -79,6 +81,11 @@ still treated as the secret. Why: text gets cut (error bodies, previews, a strea
 half-way through a word) and a cut key is still most of a key. A shorter piece gives away
 at most 7 characters (for a key, usually its public ``sk-proj-`` style prefix) while leaving
 the rest unknown, and redacting shorter pieces would eat ordinary words at the end of text."""
+
+MID_PIECE = 12
+"""Anywhere in a text, a piece of a secret at least half as long as it (and this many
+characters) is the secret too: a server that cuts a key and goes on talking still leaks most
+of it, while ordinary text never holds 12 characters of a key by chance."""
 
 _EDGE = re.compile(r"…|\.\.\.")
 _EDGE_TRIM = " \t\r\n.…,;:!?\"'`)]}>"
@@ -171,6 +178,11 @@ class Secrets:
         return len(self._raw)
 
     @property
+    def raw(self) -> tuple[str, ...]:
+        """The secrets as given."""
+        return tuple(self._raw)
+
+    @property
     def forms(self) -> tuple[str, ...]:
         """Every form redacted, longest first."""
         return self._forms
@@ -183,7 +195,8 @@ class Secrets:
         for form in forms:
             if form in text:
                 text = text.replace(form, "***")
-        return _redact_edges(text, edges)
+        spans = [span for form in forms for span in _piece_spans(text, form)]
+        return _redact_edges(_replace_spans(text, spans), edges)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """Redacted bytes (an error body): decoded leniently, redacted, encoded back."""
@@ -204,6 +217,48 @@ class Secrets:
         if isinstance(value, Mapping):
             return {self.redact(str(k)): self.redact_json(v) for k, v in value.items()}
         return value
+
+
+def _piece_spans(text: str, form: str) -> list[tuple[int, int]]:
+    """Where long pieces of ``form`` (from its start or its end) are in ``text``."""
+    size = max(MID_PIECE, (len(form) + 1) // 2)
+    if len(form) <= size:
+        return []
+    spans = []
+    head, tail = form[:size], form[-size:]
+    j = text.find(head)
+    while j >= 0:
+        k = size
+        while j + k < len(text) and k < len(form) and text[j + k] == form[k]:
+            k += 1
+        spans.append((j, j + k))
+        j = text.find(head, j + k)
+    j = text.find(tail)
+    while j >= 0:
+        start, k = j, size
+        while start > 0 and k < len(form) and text[start - 1] == form[-k - 1]:
+            start -= 1
+            k += 1
+        spans.append((start, j + size))
+        j = text.find(tail, j + size)
+    return spans
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each span (merged where they overlap or touch) as ``***``."""
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out, i = [], 0
+    for a, b in merged:
+        out += [text[i:a], "***"]
+        i = b
+    return "".join(out) + text[i:]
 
 
 def _edge_tables(form: str) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
@@ -258,9 +313,7 @@ def _redact_edges(
                     break
         if best:
             cuts.append((pos, pos + best))
-    for a, b in sorted(cuts, reverse=True):
-        text = text[:a] + "***" + text[b:]
-    return text
+    return _replace_spans(text, cuts)
 
 
 SECRETS = Secrets()
@@ -285,25 +338,27 @@ def _redactor(secrets: tuple[str, ...]) -> Secrets:
 
 
 def _with_process(secrets: Iterable[str]) -> Secrets:
-    given = tuple(sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET}))
-    if not given:
+    """One redactor for ``secrets`` and the process's together: one pass, longest form first,
+    so a piece of one secret cannot break up another before it is found."""
+    given = {s for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET}
+    if not given or given <= set(SECRETS.raw):
         return SECRETS
-    return _redactor(given)
+    return _redactor(tuple(sorted(given | set(SECRETS.raw))))
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every secret in ``secrets`` and the process's (so also ``Bearer
-    <secret>``, its URL-encoded or base64 forms, a long piece of it at a cut edge) as ``***``."""
-    return SECRETS.redact(_with_process(secrets).redact(text))
+    <secret>``, its URL-encoded or base64 forms, a long piece of it) as ``***``."""
+    return _with_process(secrets).redact(text)
 
 
 def redact_bytes(data: bytes, secrets: Iterable[str] = ()) -> bytes:
-    return SECRETS.redact_bytes(_with_process(secrets).redact_bytes(data))
+    return _with_process(secrets).redact_bytes(data)
 
 
 def redact_json(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A JSON-like value with every string (keys included) redacted."""
-    return SECRETS.redact_json(_with_process(secrets).redact_json(value))
+    return _with_process(secrets).redact_json(value)
 
 
 class RedactingStream(io.TextIOBase):
@@ -351,3 +406,15 @@ def redacted_stdio() -> Iterator[None]:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
         sys.stdout, sys.stderr = out, err
+
+
+def redacting_excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    """``sys.excepthook`` that redacts: a crash's traceback quotes exception texts (a plugin's
+    error may hold its key) and is printed after stdout/stderr wrappers are gone."""
+    text = "".join(traceback.format_exception(kind, value, tb))
+    stream = sys.stderr or sys.__stderr__
+    if stream is not None:
+        stream.write(SECRETS.redact(text))
+        stream.flush()
