@@ -592,3 +592,53 @@ def test_a_long_piece_anywhere_is_a_key() -> None:
     assert s.redact(f"a {OPENAI_KEY[:half]} b") == "a *** b"
     assert s.redact(f"a {OPENAI_KEY[-half:]} b {OPENAI_KEY[:-3]}!") == "a *** b ***!"
     assert s.redact(f"a {OPENAI_KEY[: half - 1]} b") == f"a {OPENAI_KEY[: half - 1]} b"
+
+
+# -- the TUI ----------------------------------------------------------------------------------
+
+
+async def test_the_tui_never_shows_a_key(isolated_env: Path) -> None:
+    """Cards, partial captions, error cards, notifications and the status line all pass
+    clean(), which redacts: a screenshot and the journal hold no secret."""
+    from telestrations.providers.base import Caption, report_partial
+    from telestrations.providers.registry import Registry
+    from telestrations.text import SECRETS
+    from tests.test_tui_support import FakeProvider, main_screen, make_app, make_runtime, wait_for
+
+    class LeakyEye:
+        calls = 0
+
+        async def describe(self, picture: Any, system: str, prompt: str) -> Caption:
+            LeakyEye.calls += 1
+            report_partial(f"the key is {OPENAI_KEY[:20]}")
+            if LeakyEye.calls == 1:
+                raise ProviderError("auth", f"bad key {OPENAI_KEY}", hint=f"not {OPENAI_KEY}")
+            return Caption(f"saw {OPENAI_KEY} and {base64.b64encode(OPENAI_KEY.encode())!r}")
+
+    class Leaky(FakeProvider):
+        def guesser(self, model: ModelInfo) -> Any:
+            return LeakyEye()
+
+    SECRETS.add(OPENAI_KEY)  # as Runtime.load does from the environment and the keys file
+    runtime, _ = make_runtime(isolated_env, registry=Registry([Leaky()]))
+    app = make_app(runtime)
+    shots: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.state == "paused")
+        shots.append(app.export_screenshot())
+        await pilot.press("enter")  # resume after the failed turn
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
+        shots.append(app.export_screenshot())
+        notes = " ".join(str(n.message) for n in app._notifications)
+        journal = (m.game.dir.path / "journal.jsonl").read_text()
+    grep = Grep()
+    for i, shot in enumerate(shots):
+        grep.text(f"screenshot {i}", shot)
+    grep.text("notifications", notes)
+    grep.text("journal", journal)
+    assert "***" in journal and "bad key ***" in journal
+    assert grep.found == []
