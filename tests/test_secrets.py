@@ -577,7 +577,8 @@ def test_hostile_servers_and_plugin_leak_nothing_from_the_command(
     models = tele("models", "-vv")
     assert "hostileplug:pen" in models.stdout and "check says ***" in models.stdout
     tele("models", "--json")
-    tele("models", extra={"HOSTILE_BROKEN": "1"})  # a plugin that raises in availability
+    broken = tele("models", extra={"HOSTILE_BROKEN": "1"})  # a plugin raising in availability
+    assert "availability blew up with ***" in broken.stderr  # the crash's traceback, redacted
     tele("games")
     tele("export", "last", "-o", str(tmp_path / "export"))
     grep.tree(home / "data")  # keys.json and config.toml are inputs, not outputs
