@@ -155,13 +155,14 @@ class Secrets:
         with self._lock:
             if all(v in self._raw for v in new):
                 return
-            self._raw.update(dict.fromkeys(new))
+            raws = {**self._raw, **dict.fromkeys(new)}  # a new dict: readers never see it grow
             forms: set[str] = set()
-            for raw in self._raw:
+            for raw in raws:
                 forms |= derived_forms(raw)
             ordered = tuple(sorted(forms, key=len, reverse=True))  # longest first
             self._edges = tuple((f, *_edge_tables(f)) for f in ordered)
             self._forms = ordered
+            self._raw = raws
 
     def add_url(self, url: str | None) -> None:
         """Remember the password (and Basic token) in ``url``, if it has one."""
