@@ -56,8 +56,11 @@ def clean(text: str, *, oneline: bool = False, limit: int = 2000) -> str:
     for ch in text:
         if ch in "\n\t":
             out.append(" " if oneline or ch == "\t" else ch)
-        elif ch in _BIDI or unicodedata.category(ch) == "Cc":
+        elif ch in _BIDI:
             continue
+        elif unicodedata.category(ch) == "Cc":
+            if oneline:  # a control character between two words must not join them
+                out.append(" ")
         elif oneline and ch.isspace():
             out.append(" ")
         else:
