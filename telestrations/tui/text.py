@@ -2,16 +2,25 @@
 
 Model output is shown as plain text: never parsed as markup, with control characters and
 terminal escape sequences removed, so a caption cannot restyle the UI, open links or move
-the cursor.
+the cursor. Text fields take one line of such text (:class:`PlainInput`), and
+:class:`NoControlCodes`, a line filter on the whole app, is the last line of defence: no
+character a terminal would act on leaves a rendered line, whichever widget drew it.
 """
 
 from __future__ import annotations
 
+import re
+
+from rich.segment import Segment
+from textual import events
+from textual.color import Color
 from textual.content import Content
+from textual.filter import LineFilter
+from textual.widgets import Input
 
 from telestrations.text import clean
 
-__all__ = ["clean", "plain"]
+__all__ = ["NoControlCodes", "PlainInput", "clean", "one_line", "plain"]
 
 
 def plain(text: str, style: str = "", *, oneline: bool = False, limit: int = 2000) -> Content:
@@ -20,3 +29,54 @@ def plain(text: str, style: str = "", *, oneline: bool = False, limit: int = 200
     ``style`` is ours (may use theme variables such as ``$accent``); ``text`` is never parsed.
     """
     return Content.styled(clean(text, oneline=oneline, limit=limit), style)
+
+
+def one_line(text: str) -> str:
+    """``text`` for a one-line field: each line break becomes a space (a pasted paragraph is
+    kept whole), escape sequences and control characters go; spaces are kept as typed."""
+    return clean(" ".join(text.splitlines()), limit=0)
+
+
+class PlainInput(Input):
+    """An :class:`Input` whose value is always :func:`one_line` text, however it got there:
+    the constructor (a prompt from ``--prompt``, the state file or a past game), code setting
+    ``value``, typing or a paste. A newline would break the field's border, an escape sequence
+    would reach the terminal as it is drawn."""
+
+    def validate_value(self, value: str) -> str:
+        return one_line(value)
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        # Cleaned before Input places the cursor after it, so the cursor lands right.
+        super().replace(one_line(text), start, end)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Input keeps only the first line of a paste; a multi-line prompt is joined instead.
+        event.prevent_default()  # not Input's handler too
+        event.stop()
+        if not event.text:
+            return
+        self.replace(event.text, *self.selection)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class NoControlCodes(LineFilter):
+    """Drops C0/C1 control characters from the text of every rendered segment.
+
+    They take no cells, so the line keeps its width. Segments marked as control (a sixel
+    image's data) are Textual's own output and pass untouched.
+    """
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        search = _CONTROL.search
+        if not any(search(s.text) for s in segments if not s.control):
+            return segments
+        out = []
+        for s in segments:
+            if s.control or not search(s.text):
+                out.append(s)
+            elif text := _CONTROL.sub("", s.text):
+                out.append(Segment(text, s.style))
+        return out
