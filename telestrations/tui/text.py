@@ -59,11 +59,12 @@ class PlainInput(Input):
         self.replace(event.text, *self.selection)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""C0, DEL, C1 and bidi controls: all zero cells wide, so dropping them keeps the layout."""
 
 
 class NoControlCodes(LineFilter):
-    """Drops C0/C1 control characters from the text of every rendered segment.
+    """Drops control characters (C0, C1, bidi) from the text of every rendered segment.
 
     They take no cells, so the line keeps its width. Segments marked as control (a sixel
     image's data) are Textual's own output and pass untouched.
