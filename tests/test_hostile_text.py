@@ -37,7 +37,7 @@ from telestrations.tui.app import TelestrationsApp, launch_from
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.viewer import ImageViewer
-from telestrations.tui.text import NoControlCodes, PlainInput, one_line
+from telestrations.tui.text import NoControlCodes, PlainInput, one_line, plain_segments
 from telestrations.tui.widgets.cards import ErrorCard, RoundCard
 from telestrations.turns import TurnError, TurnRecord
 
@@ -484,7 +484,24 @@ async def test_the_line_filter_stops_what_a_widget_lets_through(isolated_env: Pa
         rendered = frame(app)
         assert "a cat" in rendered and "second line" in rendered
         assert controls_in(_DRAWN.sub("", rendered)) == []
+    crash = plain_segments([Segment(f"{HOSTILE}\n"), Segment("\n")])
+    assert "".join(s.text for s in crash).count("\n") == 3  # line breaks kept, nothing else
+    assert controls_in("".join(s.text for s in crash)) == []
     sixel = Segment("\x1b7\x1bPq#0~\x1b\\\x1b8", control=[(ControlType.BELL,)])
     kept = NoControlCodes().apply([Segment(HOSTILE), sixel], Color(0, 0, 0))
     assert controls_in(kept[0].text) == [] and kept[0].text.startswith("a cat ]0;PWNED")
     assert kept[1] is sixel  # a segment Textual marked as control output passes untouched
+
+
+async def test_a_crash_report_carries_no_control_codes(isolated_env: Path) -> None:
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime)
+    app._close_messages_no_wait = lambda: None  # type: ignore[method-assign]  (not running)
+    try:
+        raise RuntimeError(f"a provider said: {HOSTILE}")
+    except RuntimeError:
+        app._fatal_error()
+    (report,) = app._exit_renderables
+    rendered = "".join(seg.text for seg in report.segments)  # type: ignore[attr-defined]
+    assert "a provider said: a cat" in rendered
+    assert controls_in(rendered) == []

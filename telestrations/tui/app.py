@@ -28,7 +28,7 @@ from telestrations.tui import images as _images  # noqa: F401  (textual-image be
 from telestrations.tui.images import open_in_system_viewer
 from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
 from telestrations.tui.screens.main import Launch, MainScreen
-from telestrations.tui.text import NoControlCodes, clean
+from telestrations.tui.text import NoControlCodes, clean, plain_segments
 from telestrations.tui.textual_fixes import fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
@@ -48,13 +48,15 @@ class TelestrationsApp(App[int]):
 
     def _fatal_error(self) -> None:
         """Textual's crash report lists every frame's local variables, and a frame may hold
-        a key or a caption: report the traceback without them."""
+        a key or a caption: report the traceback without them (and without any control
+        character an exception's message carried)."""
         from rich.segment import Segments
         from rich.traceback import Traceback
 
         self.bell()
         report = Traceback(show_locals=False, width=None)
-        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        segments = plain_segments(self.console.render(report, self.console.options))
+        self._exit_renderables.append(Segments(segments))
         self._close_messages_no_wait()
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:

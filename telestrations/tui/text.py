@@ -10,6 +10,7 @@ character a terminal would act on leaves a rendered line, whichever widget drew 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from rich.segment import Segment
 from textual import events
@@ -20,7 +21,7 @@ from textual.widgets import Input
 
 from telestrations.text import clean
 
-__all__ = ["NoControlCodes", "PlainInput", "clean", "one_line", "plain"]
+__all__ = ["NoControlCodes", "PlainInput", "clean", "one_line", "plain", "plain_segments"]
 
 
 def plain(text: str, style: str = "", *, oneline: bool = False, limit: int = 2000) -> Content:
@@ -81,3 +82,16 @@ class NoControlCodes(LineFilter):
             elif text := _CONTROL.sub("", s.text):
                 out.append(Segment(text, s.style))
         return out
+
+
+def plain_segments(segments: Iterable[Segment]) -> list[Segment]:
+    """Rich output printed outside Textual (the crash report): line breaks kept, every other
+    control character dropped from the text; control segments (Rich's own) kept."""
+    out = []
+    for s in segments:
+        if s.control or not _CONTROL.search(s.text):
+            out.append(s)
+        else:
+            lines = [_CONTROL.sub("", part) for part in s.text.split("\n")]
+            out.append(Segment("\n".join(lines), s.style))
+    return out
