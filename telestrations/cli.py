@@ -38,7 +38,8 @@ from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, GameNotFound
-from telestrations.text import redacted_stdio, redacting_excepthook, scrub
+from telestrations.terminal import clean_output, json_line
+from telestrations.text import clean, clean_text, redacting_excepthook
 from telestrations.turns import TurnRecord, money, next_turn, plural
 
 EXIT_USAGE = 2
@@ -188,13 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Everything printed (ours, argparse's echo of a value, log records) goes through one
+    # cleaner, which also redacts: text from outside never reaches the terminal as a control
+    # sequence, and no key reaches it at all. The TUI writes through its own driver.
     sys.excepthook = redacting_excepthook  # a crash's traceback may quote a key
-    if args.command is None:  # the TUI owns the terminal; its text is redacted in clean()
-        return _main(args)
-    with redacted_stdio():  # every line a headless command prints passes the redactor
-        return _main(args)
+    with clean_output():
+        parser = build_parser()
+        return _main(parser.parse_args(argv))
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -222,11 +223,13 @@ def _main(args: argparse.Namespace) -> int:
         }[args.command]
         return handler(args, runtime)
     except (ConfigError, KeysError, CliError, GameNotFound) as exc:
-        print(f"telestrations: {exc}", file=sys.stderr)
+        print(f"telestrations: {clean_text(str(exc), 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a path the user gave (or a data dir) that cannot be used
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"telestrations: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"telestrations: {clean_text(f'{where}{exc.strerror or exc}', 1000)}", file=sys.stderr
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -278,7 +281,7 @@ PREFLIGHT_SECONDS = 8.0
 
 def _cannot_use(kind: str, model_id: str, avail: Availability) -> str:
     hint = f"; {avail.hint}" if avail.hint else ""
-    return f"cannot use {kind} {model_id}: {avail.reason}{hint}"
+    return clean_text(f"cannot use {kind} {model_id}: {avail.reason}{hint}", 1000)
 
 
 async def _check_chosen(
@@ -310,14 +313,14 @@ async def _check_chosen(
 
 
 def _turn_line(record: TurnRecord) -> str:
-    head = (
-        f"round {record.round:>3}  {record.kind:<8}  {record.model:<24} {record.duration:6.2f}s  "
-    )
+    """One line per turn, whatever the model or the server said (newlines folded)."""
+    model = clean_text(record.model, 80)
+    head = f"round {record.round:>3}  {record.kind:<8}  {model:<24} {record.duration:6.2f}s  "
     if not record.ok and record.error is not None:
         hint = f" ({record.error.hint})" if record.error.hint else ""
-        return head + f"FAILED {record.error.kind}: {record.error.message}{hint}"
+        return head + clean_text(f"FAILED {record.error.kind}: {record.error.message}{hint}", 1000)
     cost = f"  {money(record.cost)}" if record.cost else ""
-    return head + record.output + cost
+    return head + clean_text(record.output, 2000) + cost
 
 
 def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -325,7 +328,7 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.resume:
         game_dir = GameDir.open(runtime.store.find(args.resume))
         for warning in game_dir.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {clean_text(warning, 1000)}", file=sys.stderr)
         saved = game_dir.header.get("settings", {})
         base = Settings.from_saved(saved, defaults.settings())
         if args.prompt:
@@ -395,7 +398,7 @@ async def _run_game(
                 if args.json:
                     data = record.to_json()
                     data["folder"] = str(game_dir.path)
-                    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                    out.write(json_line(data) + "\n")
                 else:
                     out.write(_turn_line(record) + "\n")
                 out.flush()
@@ -437,19 +440,21 @@ async def _run_game(
         "spent": round(spent, 6),
         "unknown_cost_turns": unknown,
     }
+    folder = clean_text(str(game_dir.path), 0)
     if exit_code == EXIT_PIPE:
-        print(f"telestrations: output closed; game kept in {game_dir.path}", file=sys.stderr)
+        print(f"telestrations: output closed; game kept in {folder}", file=sys.stderr)
         return exit_code
     if args.json:
-        out.write(json.dumps(summary) + "\n")
+        out.write(json_line(summary) + "\n")
     else:
         cost = f", spent {money(spent)}" if spent else ""
         cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
         total = game.rounds_done
-        out.write(f"{game.reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
+        reason = clean_text(game.reason, 1000)
+        out.write(f"{reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
         if exit_code == EXIT_FAILED or (exit_code == 0 and game.state == "paused"):
-            out.write(f"continue with: telestrations run --resume {game_dir.name}\n")
-        out.write(f"game kept in {game_dir.path}\n")
+            out.write(f"continue with: telestrations run --resume {clean_text(game_dir.name, 0)}\n")
+        out.write(f"game kept in {folder}\n")
     out.flush()
     return exit_code
 
@@ -473,16 +478,20 @@ def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         picture = asyncio.run(go())
     except ProviderError as exc:
-        print(f"telestrations: {settings.drawer} failed: {exc}", file=sys.stderr)
+        print(
+            f"telestrations: {clean_text(f'{settings.drawer} failed: {exc}', 1000)}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     output.write_bytes(picture.data)  # as received, never re-encoded
     note = ""
     if output.suffix.lower() not in (picture.suffix, ".jpeg" if picture.format == "jpeg" else ""):
         note = f" (note: the data is {picture.format}, the name says {output.suffix or 'nothing'})"
-    print(f"wrote {output} ({picture.format} {picture.width}×{picture.height}){note}")
+    written = f"wrote {output} ({picture.format} {picture.width}×{picture.height}){note}"
+    print(clean_text(written, 0))
     revised = picture.extras.get("revised_prompt")
     if revised:
-        print(f"revised prompt: {scrub(str(revised))}")
+        print(f"revised prompt: {clean_text(str(revised), 2000)}")
     return 0
 
 
@@ -533,9 +542,12 @@ def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
             await runtime.aclose()
 
     try:
-        print(scrub(asyncio.run(go())).strip())
+        print(clean(asyncio.run(go()), limit=0).strip())
     except ProviderError as exc:
-        print(f"telestrations: {settings.guesser} failed: {exc}", file=sys.stderr)
+        print(
+            f"telestrations: {clean_text(f'{settings.guesser} failed: {exc}', 1000)}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return 0
 
@@ -605,9 +617,9 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
             }
             for p, m, a in rows
         ]
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2))  # ASCII: every other character is a \\u escape
         return 0
-    width = max((len(m.id) for _, m, _ in rows), default=10) + 2
+    width = max((len(clean_text(m.id, 80)) for _, m, _ in rows), default=10) + 2
     for _provider, model, avail in rows:
         status = "ok" if avail.ok else "no"
         why = avail.reason if not avail.ok else ""
@@ -620,22 +632,23 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
             extra.append(f"retired: {model.retired}")
         if model.note:
             extra.append(model.note)
-        tail = "; ".join(x for x in (why, *extra) if x)
-        print(f"{model.id:<{width}} {model.kind:<8} {status:<3} {tail}")
+        tail = clean_text("; ".join(x for x in (why, *extra) if x), 1000)
+        print(f"{clean_text(model.id, 80):<{width}} {model.kind:<8} {status:<3} {tail}")
     for failure in runtime.registry.failures:
-        print(f"(provider {failure.name} failed to load: {failure.error})")
+        print(clean_text(f"(provider {failure.name} failed to load: {failure.error})", 1000))
     return 0
 
 
 def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
     games = runtime.store.list()
     if not games:
-        print(f"no games yet in {runtime.store.games_dir}")
+        print(f"no games yet in {clean_text(str(runtime.store.games_dir), 0)}")
         return 0
     for g in games:
         cost = f"  {money(g.spent)}" if g.spent else ""
         failed = f"  {plural(g.failed, 'failed attempt')}" if g.failed else ""
-        print(f"{g.name}  {plural(g.rounds, 'round'):>10}{cost}{failed}  {g.prompt[:60]}")
+        name, prompt = clean_text(g.name, 200), clean_text(g.prompt, 60)
+        print(f"{name}  {plural(g.rounds, 'round'):>10}{cost}{failed}  {prompt}")
     return 0
 
 
@@ -645,7 +658,7 @@ def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
     game = GameDir.open(runtime.store.find(args.game))
     out = Path(args.output).expanduser() if args.output else Path.cwd() / game.name
     index = export_html(game, out)
-    print(f"exported {index}")
+    print(f"exported {clean_text(str(index), 0)}")
     return 0
 
 
@@ -655,25 +668,28 @@ def cmd_keys(args: argparse.Namespace) -> int:
     store = KeyStore(keys_path())
     action = args.keys_command
     if action == "path":
-        print(store.path)
+        print(clean_text(str(store.path), 0))
         return 0
     if action == "list":
         sources = KeyRing(store).sources()
         if not sources:
-            print(f"no keys (store one with `telestrations keys set openai`; file: {store.path})")
+            where = clean_text(str(store.path), 0)
+            print(f"no keys (store one with `telestrations keys set openai`; file: {where})")
         for src in sources:
-            print(f"{src.name:<14} {src.source}")
+            print(f"{clean_text(src.name, 80):<14} {clean_text(src.source, 500)}")
         return 0
     allowed = key_names()
     if action == "import":
         names, skipped = store.import_file(Path(args.file).expanduser(), allowed)
-        print(f"imported {', '.join(names) or 'nothing'} into {store.path}")
+        shown = clean_text(f"imported {', '.join(names) or 'nothing'} into {store.path}", 0)
+        print(shown)
         for why in skipped:
-            print(f"skipped {why}", file=sys.stderr)
+            print(f"skipped {clean_text(str(why), 500)}", file=sys.stderr)
         return 0
     if action == "delete":
         found = store.delete(args.name)
-        print(f"deleted {normalise(args.name)}" if found else f"no key named {args.name}")
+        said = f"deleted {normalise(args.name)}" if found else f"no key named {args.name}"
+        print(clean_text(said, 500))
         return 0 if found else EXIT_FAILED
     # set: from a hidden prompt on a terminal, else one line of stdin; never from argv
     name = normalise(args.name)
@@ -684,7 +700,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     else:
         value = sys.stdin.readline()
     store.set(name, value)
-    print(f"stored {name} key in {store.path}")
+    print(clean_text(f"stored {name} key in {store.path}", 0))
     return 0
 
 

@@ -10,19 +10,17 @@ logs, UI, exports) is *redacted*: known secrets are replaced by ``***``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import html
-import io
 import json
 import re
 import sys
 import threading
 import traceback
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MIN_SECRET = 4
@@ -363,53 +361,6 @@ def redact_bytes(data: bytes, secrets: Iterable[str] = ()) -> bytes:
 def redact_json(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A JSON-like value with every string (keys included) redacted."""
     return _with_process(secrets).redact_json(value)
-
-
-class RedactingStream(io.TextIOBase):
-    """``sys.stdout``/``sys.stderr`` for headless commands: every write is redacted, so a print
-    that forgot to redact still cannot put a key on a terminal or into a pipe."""
-
-    def __init__(self, stream: TextIO, secrets: Secrets | None = None) -> None:
-        super().__init__()
-        self.stream = stream
-        self.secrets = SECRETS if secrets is None else secrets
-
-    def write(self, text: str) -> int:
-        self.stream.write(self.secrets.redact(text))
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def fileno(self) -> int:
-        return self.stream.fileno()
-
-    def isatty(self) -> bool:
-        return self.stream.isatty()
-
-    def writable(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.stream, "encoding", "utf-8")
-
-    @property
-    def buffer(self) -> Any:
-        return self.stream.buffer
-
-
-@contextlib.contextmanager
-def redacted_stdio() -> Iterator[None]:
-    """Route ``sys.stdout`` and ``sys.stderr`` through :class:`RedactingStream` for a block."""
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-        sys.stdout, sys.stderr = out, err
 
 
 def redacting_excepthook(

@@ -33,9 +33,9 @@ from telestrations.providers.base import Availability, ModelInfo, ProviderError
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir
+from telestrations.terminal import CleanStream
 from telestrations.text import (
     EDGE_PREFIX,
-    RedactingStream,
     Secrets,
     basic_auth,
     clean,
@@ -174,7 +174,7 @@ def test_process_redactor_reaches_clean_redact_and_records() -> None:
     )
     assert OPENAI_KEY not in json.dumps(redact_record(record).to_json())
     out = io.StringIO()
-    RedactingStream(out).write(f"line {OPENAI_KEY}\n")
+    CleanStream(out).write(f"line {OPENAI_KEY}\n")  # what headless commands print through
     assert out.getvalue() == "line ***\n"
 
 

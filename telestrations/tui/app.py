@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
 
@@ -27,6 +28,7 @@ from telestrations.tui import images as _images  # noqa: F401  (textual-image be
 from telestrations.tui.images import open_in_system_viewer
 from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
 from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.text import NoControlCodes, clean, plain_segments
 from telestrations.tui.textual_fixes import fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
@@ -46,13 +48,15 @@ class TelestrationsApp(App[int]):
 
     def _fatal_error(self) -> None:
         """Textual's crash report lists every frame's local variables, and a frame may hold
-        a key or a caption: report the traceback without them."""
+        a key or a caption: report the traceback without them (and without any control
+        character an exception's message carried)."""
         from rich.segment import Segments
         from rich.traceback import Traceback
 
         self.bell()
         report = Traceback(show_locals=False, width=None)
-        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        segments = plain_segments(self.console.render(report, self.console.options))
+        self._exit_renderables.append(Segments(segments))
         self._close_messages_no_wait()
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
@@ -62,6 +66,12 @@ class TelestrationsApp(App[int]):
         self.launch = launch
         self.main: MainScreen | None = None
         self._quitting = False
+        self._no_control_codes = NoControlCodes()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then one that keeps any control character some widget still
+        let through (a toast, the palette, a label we missed) from reaching the terminal."""
+        return [*super().get_line_filters(), self._no_control_codes]
 
     def on_mount(self) -> None:
         if self.runtime.config.keymap:
@@ -100,9 +110,11 @@ class TelestrationsApp(App[int]):
         async def go() -> None:
             problem = await asyncio.to_thread(open_in_system_viewer, path)
             if problem is None:
-                self.notify(f"Opened {path.name} in the system viewer.", markup=False)
+                shown = clean(path.name, oneline=True, limit=120)
+                self.notify(f"Opened {shown} in the system viewer.", markup=False)
             else:
-                self.notify(problem, severity="warning", markup=False, timeout=8)
+                shown = clean(problem, oneline=True, limit=500)
+                self.notify(shown, severity="warning", markup=False, timeout=8)
 
         self.run_worker(go(), group="open")
 
@@ -169,7 +181,8 @@ class TelestrationsApp(App[int]):
             )
             for provider in self.runtime.registry.providers.values():
                 for model in provider.models():
-                    shown = escape(model.id)  # ids come from config and servers: not markup
+                    # ids come from config and servers: neither markup nor control codes
+                    shown = escape(clean(model.id, oneline=True, limit=80))
                     yield SystemCommand(
                         f"{model.kind}: {shown}",
                         f"Use {shown} as the {model.kind} from the next turn",
@@ -235,5 +248,5 @@ def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     app = TelestrationsApp(runtime, launch_from(args, runtime, state))
     code = app.run()
     if app.game_path is not None:
-        print(f"game kept in {app.game_path}")
+        print(f"game kept in {clean(str(app.game_path), oneline=True, limit=0)}")
     return int(code or 0)

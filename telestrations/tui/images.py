@@ -5,7 +5,8 @@ Everything here that touches pixels or files is blocking and meant to run in a t
 freeze the UI if done on the event loop.
 
 ``textual_image.widget`` is imported at module level on purpose: it asks the terminal for its
-cell size and graphics support, which only works before Textual takes over the terminal.
+cell size and graphics support, which only works before Textual takes over the terminal. The
+terminal's title is saved and restored around that probe (``terminal.title_kept``).
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from pathlib import Path
 from typing import Literal
 
 from PIL import Image as PILImage
-from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
-from textual_image.widget import Image as AutoImage
-from textual_image.widget._base import Image as BaseImage
+
+from telestrations.terminal import title_kept
+
+# The probe's Kitty-graphics query is an APC string, which tmux keeps as the pane title:
+# save the title around it and put it back (DESIGN: the app leaves the terminal as it was).
+with title_kept():
+    from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
+    from textual_image.widget import Image as AutoImage
+    from textual_image.widget._base import Image as BaseImage
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from telestrations.tui.text import plain
+from telestrations.tui.text import clean, plain
 
 
 class KeyDialog(ModalScreen[str | None]):
@@ -43,8 +43,9 @@ class KeyDialog(ModalScreen[str | None]):
                     plain(self.reason, oneline=True, limit=200),
                 )
             )
-            field = Input(password=True, placeholder=f"{self.key_name} key", id="key-input")
-            field.border_title = f"{self.key_name} key"
+            name = clean(self.key_name, oneline=True, limit=40)
+            field = Input(password=True, placeholder=f"{name} key", id="key-input")
+            field.border_title = plain(f"{name} key")
             yield field
             yield Static(
                 Content.assemble(

@@ -378,7 +378,8 @@ class MainScreen(Screen[None]):
             del value  # no frame that can fail later holds the key (crash reports list locals)
             self._checked.clear()
             self._show_models()
-            self.notify(f"Stored the {key_name} key ({shown}).", markup=False)
+            name = clean(key_name, oneline=True, limit=40)
+            self.notify(f"Stored the {name} key ({shown}).", markup=False)
             if then is not None:
                 self.call_later(then)
 
@@ -528,7 +529,8 @@ class MainScreen(Screen[None]):
         self._apply_settings(replace(self.settings, **{kind: model_id}))
         avail = self._availability(model_id, kind)
         self.controls.show_model(kind, model_id, avail)
-        self.notify(f"{kind.capitalize()}: {model_id} (from the next turn)", markup=False)
+        shown = clean(model_id, oneline=True, limit=80)
+        self.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
         if not avail.ok and avail.error().kind == "auth":
             self.ask_key(model_id, avail, then=self._show_models)
 

@@ -18,7 +18,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from telestrations.providers.base import Availability, ModelInfo, ModelKind
-from telestrations.tui.text import plain
+from telestrations.tui.text import PlainInput, plain
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class ModelPicker(ModalScreen[str | None]):
                 ),
                 id="picker-title",
             )
-            yield Input(placeholder="filter…", id="picker-filter")
+            yield PlainInput(placeholder="filter…", id="picker-filter")
             yield OptionList(id="picker-options")
             yield Static("", id="picker-detail")
 

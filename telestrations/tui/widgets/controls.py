@@ -18,7 +18,7 @@ from textual.widgets import Input, Static
 
 from telestrations.game import Settings
 from telestrations.providers.base import Availability, ModelKind
-from telestrations.tui.text import plain
+from telestrations.tui.text import PlainInput, plain
 
 
 class ModelField(Static, can_focus=True):
@@ -83,7 +83,8 @@ class Controls(VerticalScroll):
 
     @staticmethod
     def _input(field_id: str, value: str, title: str, placeholder: str) -> Input:
-        field = Input(value, placeholder=placeholder, id=field_id, select_on_focus=False)
+        # Values come from --prompt, the state file or a past game: one line, no escapes.
+        field = PlainInput(value, placeholder=placeholder, id=field_id, select_on_focus=False)
         field.border_title = title
         return field
 
