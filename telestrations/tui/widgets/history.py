@@ -35,12 +35,33 @@ class History(VerticalScroll, can_focus=True):
 
     BINDING_GROUP_TITLE = "History"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "select(-1)", "Previous", show=False, id="history.previous"),
-        Binding("down,j", "select(1)", "Next", show=False, id="history.next"),
+        Binding(
+            "up,k",
+            "select(-1)",
+            "Previous",
+            show=False,
+            id="history.previous",
+            tooltip="Select the previous round",
+        ),
+        Binding(
+            "down,j",
+            "select(1)",
+            "Next",
+            show=False,
+            id="history.next",
+            tooltip="Select the next round",
+        ),
         Binding(
             "end,G", "newest", "Newest", id="history.newest", tooltip="Jump to the newest round"
         ),
-        Binding("home", "oldest", "Oldest", show=False, id="history.oldest"),
+        Binding(
+            "home",
+            "oldest",
+            "Oldest",
+            show=False,
+            id="history.oldest",
+            tooltip="Jump to the oldest round",
+        ),
     ]
 
     def __init__(self, spec: ThumbSpec, max_cards: int = 60, *, id: str | None = None) -> None:
