@@ -59,7 +59,7 @@ class TelestrationsApp(App[int]):
         Binding(
             "ctrl+p",
             "command_palette",
-            "Commands",
+            "palette",  # as Textual names it in the footer
             show=False,
             priority=True,
             id="command-palette",

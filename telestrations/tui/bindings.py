@@ -8,7 +8,7 @@ letter is written down twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -182,9 +182,9 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _runner(node: DOMNode, action: str) -> Callable[[], Any]:
-    def run() -> Any:
-        return node.run_action(action)
+def _runner(node: DOMNode, action: str) -> Callable[[], Awaitable[bool]]:
+    async def run() -> bool:
+        return await node.app.run_action(action, node)
 
     return run
 
@@ -200,7 +200,7 @@ class Key:
     style: str = "bold"
 
 
-HintPart = str | tuple[str, str] | Key
+HintPart = Content | str | tuple[str, str] | Key
 
 
 class KeyHint(Static):

@@ -28,7 +28,12 @@ class KeyDialog(ModalScreen[str | None]):
             "enter", "save", "Save", priority=True, id="key-dialog.save", tooltip="Store the key"
         ),
         Binding(
-            "escape", "dismiss(None)", "Cancel", id="key-dialog.cancel", tooltip="Store nothing"
+            "escape",
+            "dismiss(None)",
+            "Cancel",
+            priority=True,  # before the key field, whatever key it is moved to
+            id="key-dialog.cancel",
+            tooltip="Store nothing",
         ),
     ]
 

@@ -82,7 +82,14 @@ class ModelPicker(ModalScreen[str | None]):
         Binding(
             "enter", "choose", "Pick", priority=True, id="picker.choose", tooltip="Use this model"
         ),
-        Binding("escape", "dismiss(None)", "Close", id="picker.close", tooltip="Close the menu"),
+        Binding(
+            "escape",
+            "dismiss(None)",
+            "Close",
+            priority=True,  # before the filter field, whatever key it is moved to
+            id="picker.close",
+            tooltip="Close the menu",
+        ),
         Binding("down", "cursor(1)", "Down", show=False, id="picker.down", tooltip="Next model"),
         Binding("up", "cursor(-1)", "Up", show=False, id="picker.up", tooltip="Previous model"),
         Binding(
