@@ -245,3 +245,22 @@ def test_keymap_values_are_checked_when_config_loads(tmp_path: Path) -> None:
             parse_config({"keymap": {"step": bad}}, path)
         message = str(info.value)
         assert str(path) in message and "[keymap] step" in message and word in message
+
+
+async def test_history_paging_lines_name_the_keys(isolated_env: Path) -> None:
+    runtime, fake = make_runtime(isolated_env, max_cards=4, keymap={"history.oldest": "ctrl+home"})
+    fake.delay = 0
+    settings = Settings(drawer="fake:painter", guesser="fake:eye")
+    older = runtime.store.new_game("a long game", settings.__dict__)
+    game = Game(older, runtime.models(), settings)
+    for _ in range(14):
+        await game.step()
+    app = make_app(runtime, resume=older)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await wait_for(pilot, lambda: m.history.lo > 0)
+        line = text_of(app, "#older")
+        assert "scroll up for more, Ctrl+Home for the first round" in line
+        m.history.focus()
+        await pilot.press("ctrl+home")
+        await wait_for(pilot, lambda: m.history.lo == 0)

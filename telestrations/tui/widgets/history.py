@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from telestrations.tui.bindings import key_for
 from telestrations.tui.widgets.cards import (
     Entry,
     ErrorCard,
@@ -205,7 +206,9 @@ class History(VerticalScroll, can_focus=True):
             older.update(
                 Content.assemble(
                     (f"▲ {self.lo} earlier", "bold"),
-                    (" — scroll up for more, Home for the first round", "dim"),
+                    (" — scroll up for more, ", "dim"),
+                    (key_for(self, "history.oldest"), "dim"),
+                    (" for the first round", "dim"),
                 )
             )
         waiting = len(self.entries) - self.hi
@@ -213,7 +216,10 @@ class History(VerticalScroll, can_focus=True):
         if waiting > 0:
             newer.update(
                 Content.assemble(
-                    (f"▼ {waiting} newer", "bold"), (" — scroll down, or End for the newest", "dim")
+                    (f"▼ {waiting} newer", "bold"),
+                    (" — scroll down, or ", "dim"),
+                    (key_for(self, "history.newest"), "dim"),
+                    (" for the newest", "dim"),
                 )
             )
         elif not self.entries:
