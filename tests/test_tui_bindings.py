@@ -159,6 +159,8 @@ async def test_keymap_shows_in_menus_dialogs_and_the_viewer(isolated_env: Path) 
         await pilot.press("ctrl+k")
         await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
         title = text_of(app, "#picker-title")
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert commands["model menu: close the menu"] == "Close · key Ctrl+W"
         assert "Ctrl+W closes" in title and "Enter picks" in title and "↑↓" in title
         assert "Esc" not in title
         assert footer_keys(app).get("Close") is None  # the picker has no footer
@@ -174,6 +176,10 @@ async def test_keymap_shows_in_menus_dialogs_and_the_viewer(isolated_env: Path) 
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, ImageViewer))
         assert footer_keys(app)["Close"] == "c"
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert commands["viewer: close the viewer"] == "Close · key c"
+        assert commands["viewer: next image"] == "Next · key →, l"
+        assert not any(t.startswith("game: ") for t in commands)  # the main screen's stay there
         await pilot.press("c")
         await wait_for(pilot, lambda: app.screen is m)
 
