@@ -52,7 +52,9 @@ def footer_keys(app: TelestrationsApp) -> dict[str, str]:
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
     seen: dict[str, str] = {}
-    for group, cls in binding_classes():
+    for cls in binding_classes():
+        group = cls.BINDING_GROUP_TITLE
+        assert group, cls
         for b in cls.BINDINGS:
             assert isinstance(b, Binding), (group, b)
             assert b.id and b.description and b.tooltip, (group, b)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.markup import escape
 from textual.screen import Screen
 
@@ -24,7 +25,13 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState, load_state
 from telestrations.store import GameDir
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
-from telestrations.tui.bindings import HelpRow, expand_keymap, help_rows, palette_entries
+from telestrations.tui.bindings import (
+    HelpRow,
+    declared,
+    expand_keymap,
+    palette_entries,
+    rows_from,
+)
 from telestrations.tui.images import open_in_system_viewer
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.games import PastGames
@@ -45,6 +52,7 @@ class TelestrationsApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "telestrations"
+    BINDING_GROUP_TITLE = "App"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (the game stays on disk)"),
         Binding(
@@ -87,12 +95,10 @@ class TelestrationsApp(App[int]):
         self._quitting = False
         keymap = dict(runtime.config.keymap)
         if keymap:
-            self.set_keymap(expand_keymap(keymap, (c.BINDINGS for _, c in binding_classes())))
+            self.set_keymap(expand_keymap(keymap, (c.BINDINGS for c in binding_classes())))
 
     def on_mount(self) -> None:
-        known = {
-            b.id for _, cls in binding_classes() for b in cls.BINDINGS if getattr(b, "id", None)
-        }
+        known = {b.id for cls in binding_classes() for b in declared(cls.BINDINGS) if b.id}
         unknown = sorted(set(self.runtime.config.keymap) - known)
         if unknown:
             self.notify(
@@ -148,8 +154,8 @@ class TelestrationsApp(App[int]):
         keymap = self._keymap
         return [
             row
-            for group, cls in binding_classes()
-            for row in help_rows(group, cls.BINDINGS, keymap)
+            for cls in binding_classes()
+            for row in rows_from(cls.BINDING_GROUP_TITLE or cls.__name__, cls.BINDINGS, keymap)
         ]
 
     def action_show_help_screen(self) -> None:
@@ -159,8 +165,8 @@ class TelestrationsApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The bindings of ``screen`` (and the app) by name, then one entry per model."""
-        for entry in palette_entries(screen):
-            yield SystemCommand(entry.title, entry.help, entry.run)
+        for entry in palette_entries(screen):  # keys come from config: never markup
+            yield SystemCommand(escape(entry.title), escape(entry.help), entry.run)
         main = self.main
         if main is not None and screen is main:
             for provider in self.runtime.registry.providers.values():
@@ -175,20 +181,20 @@ class TelestrationsApp(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def binding_classes() -> list[tuple[str, Any]]:
-    """Every class that declares bindings, by help group: the help screen, the keymap check
-    and the docs test read this list."""
+def binding_classes() -> list[type[DOMNode]]:
+    """Every class that declares bindings, in help order (each titles its group): the help
+    screen, the keymap check and the docs test read this list."""
     return [
-        ("Game", MainScreen),
-        ("History", History),
-        ("Model fields", ModelField),
-        ("App", TelestrationsApp),
-        ("Viewer", ImageViewer),
-        ("Model menu", ModelPicker),
-        ("Past games", PastGames),
-        ("Key dialog", KeyDialog),
-        ("Confirm", ConfirmDialog),
-        ("Help", HelpScreen),
+        MainScreen,
+        History,
+        ModelField,
+        TelestrationsApp,
+        ImageViewer,
+        ModelPicker,
+        PastGames,
+        KeyDialog,
+        ConfirmDialog,
+        HelpScreen,
     ]
 
 

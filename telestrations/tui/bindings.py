@@ -8,6 +8,7 @@ letter is written down twice.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -104,10 +105,10 @@ class HelpRow:
     description: str
 
 
-def help_rows(group: str, bindings: Iterable[Any], keymap: Mapping[str, str]) -> list[HelpRow]:
+def rows_from(group: str, bindings: Iterable[Any], keymap: Mapping[str, str]) -> list[HelpRow]:
     """One row per described binding (keys merged as declared), keys as ``keymap`` has them."""
     out = []
-    for b in _declared(bindings):
+    for b in declared(bindings):
         if not b.description and not b.tooltip:
             continue
         keys = (keymap.get(b.id) if b.id else None) or b.key
@@ -115,7 +116,8 @@ def help_rows(group: str, bindings: Iterable[Any], keymap: Mapping[str, str]) ->
     return out
 
 
-def _declared(bindings: Iterable[Any]) -> list[Binding]:
+def declared(bindings: Iterable[Any]) -> list[Binding]:
+    """``BINDINGS`` as :class:`Binding` objects (a tuple entry becomes one), keys unsplit."""
     return [b if isinstance(b, Binding) else Binding(*b) for b in bindings]
 
 
@@ -127,12 +129,12 @@ def expand_keymap(keymap: Mapping[str, str], groups: Iterable[Iterable[Any]]) ->
     """
     out = dict(keymap)
     for bindings in groups:
-        declared = _declared(bindings)
-        for moved in declared:
+        these = declared(bindings)
+        for moved in these:
             if not moved.id or moved.id not in keymap:
                 continue
             moved_keys = set(split_keys(moved.key))
-            for other in declared:
+            for other in these:
                 if other.id and other.id not in out and moved_keys & set(split_keys(other.key)):
                     out[other.id] = other.key
     return out
@@ -151,17 +153,19 @@ class PaletteEntry:
 
 
 def palette_entries(screen: Screen[Any]) -> list[PaletteEntry]:
-    """Every described binding of ``screen``, of its widgets that title a binding group, and
-    of the app, that can run now (``check_action``); titled by group and description."""
+    """Every described binding that can run now (``check_action``) of ``screen``, of the app,
+    and of each widget that titles a binding group and is the only one of its class on the
+    screen (two model fields would make "open its menu" ambiguous); titled by group and
+    tooltip."""
     app = screen.app
-    nodes: list[DOMNode] = [screen]
-    nodes += [w for w in screen.walk_children() if type(w).__dict__.get("BINDING_GROUP_TITLE")]
-    nodes.append(app)
+    widgets = [w for w in screen.walk_children() if type(w).__dict__.get("BINDING_GROUP_TITLE")]
+    count = Counter(type(w) for w in widgets)
+    nodes: list[DOMNode] = [screen, *(w for w in widgets if count[type(w)] == 1), app]
     seen: set[str] = set()
     out = []
     for node in nodes:
         group = getattr(node, "BINDING_GROUP_TITLE", None) or "App"
-        for b in _declared(type(node).BINDINGS):
+        for b in declared(type(node).BINDINGS):
             if not b.id or b.id in seen or not (b.tooltip or b.description):
                 continue
             target, action, params = app._parse_action(b.action, node)

@@ -26,6 +26,7 @@ class ModelField(Static, can_focus=True):
     """Shows the chosen model and whether it can be used; Space, a click or the screen's
     drawer/guesser key opens the menu."""
 
+    BINDING_GROUP_TITLE = "Model fields"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "space",
