@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
@@ -25,9 +26,20 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState, load_state
 from telestrations.store import GameDir
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
+from telestrations.tui.bindings import (
+    HelpRow,
+    declared,
+    expand_keymap,
+    palette_entries,
+    rows_from,
+)
 from telestrations.tui.images import open_in_system_viewer
-from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
+from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
+from telestrations.tui.screens.games import PastGames
+from telestrations.tui.screens.help import HelpScreen
 from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.screens.picker import ModelPicker
+from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
 from telestrations.tui.textual_fixes import fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
@@ -41,9 +53,27 @@ class TelestrationsApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "telestrations"
+    BINDING_GROUP_TITLE = "App"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (the game stays on disk)"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-now"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            id="quit-now",
+            tooltip="Quit, from anywhere (even while typing)",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",  # as Textual names it in the footer
+            show=False,
+            priority=True,
+            id="command-palette",
+            tooltip="Command palette (every action by name)",
+        ),
     ]
 
     def _fatal_error(self) -> None:
@@ -67,6 +97,9 @@ class TelestrationsApp(App[int]):
         self.main: MainScreen | None = None
         self._quitting = False
         self._no_control_codes = NoControlCodes()
+        keymap = dict(runtime.config.keymap)
+        if keymap:
+            self.set_keymap(expand_keymap(keymap, (c.BINDINGS for c in binding_classes())))
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then one that keeps any control character some widget still
@@ -74,8 +107,17 @@ class TelestrationsApp(App[int]):
         return [*super().get_line_filters(), self._no_control_codes]
 
     def on_mount(self) -> None:
-        if self.runtime.config.keymap:
-            self.set_keymap(dict(self.runtime.config.keymap))
+        known = {b.id for cls in binding_classes() for b in declared(cls.BINDINGS) if b.id}
+        unknown = sorted(set(self.runtime.config.keymap) - known)
+        if unknown:
+            self.notify(
+                clean(
+                    f"[keymap] in config.toml: no binding called {', '.join(unknown)}", oneline=True
+                ),
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
         self.main = MainScreen(self.runtime, self.launch)
         self.push_screen(self.main)
 
@@ -119,16 +161,12 @@ class TelestrationsApp(App[int]):
         self.run_worker(go(), group="open")
 
     def help_rows(self) -> list[HelpRow]:
-        keymap = dict(self.runtime.config.keymap)
+        """Every described binding of every screen, keys as the keymap has them now."""
+        keymap = self._keymap
         return [
-            *rows_from("Game", MainScreen.BINDINGS, keymap),  # type: ignore[arg-type]
-            *rows_from("History", History.BINDINGS, keymap),  # type: ignore[arg-type]
-            *rows_from("Model fields", ModelField.BINDINGS, keymap),  # type: ignore[arg-type]
-            *rows_from("App", self.BINDINGS, keymap),  # type: ignore[arg-type]
-            HelpRow("App", "Ctrl+P", "Command palette (every action by name)"),
-            HelpRow("Viewer", "←, →", "Previous / next image"),
-            HelpRow("Viewer", "o", "Open in the system viewer"),
-            HelpRow("Viewer", "Esc, q, v", "Close the viewer"),
+            row
+            for cls in binding_classes()
+            for row in rows_from(cls.BINDING_GROUP_TITLE or cls.__name__, cls.BINDINGS, keymap)
         ]
 
     def action_show_help_screen(self) -> None:
@@ -137,48 +175,11 @@ class TelestrationsApp(App[int]):
     # -- command palette -------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The bindings of ``screen`` (and the app) by name, then one entry per model."""
+        for entry in palette_entries(screen):  # keys come from config: never markup
+            yield SystemCommand(escape(entry.title), escape(entry.help), entry.run)
         main = self.main
         if main is not None and screen is main:
-            run = main.run_action
-            yield from (
-                SystemCommand(
-                    "game: start", "Start a game from the first prompt", lambda: run("start")
-                ),
-                SystemCommand(
-                    "game: pause", "Pause after the turn in flight", lambda: run("pause")
-                ),
-                SystemCommand(
-                    "game: resume", "Resume (retries a failed turn)", lambda: run("resume")
-                ),
-                SystemCommand("game: step one turn", "Play exactly one turn", lambda: run("step")),
-                SystemCommand("game: stop", "Cancel the turn in flight", lambda: run("stop")),
-                SystemCommand(
-                    "game: new game", "Back to the first prompt", lambda: run("new_game")
-                ),
-                SystemCommand("game: past games", "Open a past game", lambda: run("past_games")),
-                SystemCommand("model: choose drawer", "Drawer menu", lambda: run("pick('drawer')")),
-                SystemCommand(
-                    "model: choose guesser", "Guesser menu", lambda: run("pick('guesser')")
-                ),
-                SystemCommand(
-                    "view: image viewer", "Selected or newest image, full size", lambda: run("view")
-                ),
-                SystemCommand(
-                    "view: open in system viewer",
-                    "Selected or newest image",
-                    lambda: run("open_external"),
-                ),
-                SystemCommand(
-                    "view: newest round",
-                    "Jump to the newest round",
-                    lambda: main.history.run_action("newest"),
-                ),
-                SystemCommand(
-                    "view: first prompt", "Edit the first prompt", lambda: run("focus_prompt")
-                ),
-                SystemCommand("app: keys", "Every key binding", self.action_show_help_screen),
-                SystemCommand("app: quit", "Quit; the game stays on disk", self.action_quit),
-            )
             for provider in self.runtime.registry.providers.values():
                 for model in provider.models():
                     # ids come from config and servers: neither markup nor control codes
@@ -190,6 +191,23 @@ class TelestrationsApp(App[int]):
                         discover=False,
                     )
         yield from super().get_system_commands(screen)
+
+
+def binding_classes() -> list[type[DOMNode]]:
+    """Every class that declares bindings, in help order (each titles its group): the help
+    screen, the keymap check and the docs test read this list."""
+    return [
+        MainScreen,
+        History,
+        ModelField,
+        TelestrationsApp,
+        ImageViewer,
+        ModelPicker,
+        PastGames,
+        KeyDialog,
+        ConfirmDialog,
+        HelpScreen,
+    ]
 
 
 def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
 from telestrations.store import GameDir
+from telestrations.tui.bindings import key_for
 from telestrations.tui.messages import (
     CaptionSoFar,
     GameStateChanged,
@@ -398,7 +399,11 @@ class MainScreen(Screen[None]):
             return
         prompt = self.controls.value("prompt").strip()
         if not prompt:
-            self.notify("Type a first prompt, then press Enter.", severity="warning")
+            self.notify(
+                f"Type a first prompt, then press {key_for(self, 'start')}.",
+                severity="warning",
+                markup=False,
+            )
             self.query_one("#prompt", Input).focus()
             return
         if not self._with_keys(self._start_from_prompt):
@@ -648,7 +653,9 @@ class MainScreen(Screen[None]):
     def _update_status(self) -> None:
         game = self.game
         if game is None:
-            status = Status(state="idle", reason="type a first prompt, then Enter")
+            status = Status(
+                state="idle", reason=f"type a first prompt, then {key_for(self, 'start')}"
+            )
         else:
             spent, unknown = game.spent
             state = game.state

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
+from telestrations.tui.bindings import Key, hint
 from telestrations.tui.images import image_class, load_thumbnail, thumbnail_pixels
 from telestrations.tui.text import clean, plain
 from telestrations.turns import TurnRecord, money
@@ -112,8 +113,9 @@ def round_text(entry: RoundEntry) -> Content:
     return Content.assemble(*parts)
 
 
-def error_text(record: TurnRecord) -> Content:
-    """A failed turn: what failed, the provider's message (plain text) and the hint."""
+def error_text(record: TurnRecord, keys: Content | None = None) -> Content:
+    """A failed turn: what failed, the provider's message (plain text), the hint, and
+    ``keys``: what to press next (the card adds it once it knows the keymap)."""
     err = record.error
     kind = err.kind if err else "internal"
     title = ERROR_TITLES.get(kind, kind)
@@ -128,7 +130,8 @@ def error_text(record: TurnRecord) -> Content:
         parts += [plain(err.message, limit=600), "\n"]
     if err and err.hint:
         parts += [("hint: ", "bold"), plain(err.hint, "italic", limit=300), "\n"]
-    parts.append(("Enter retries this turn · d / g change models", "$text-muted"))
+    if keys is not None:
+        parts.append(keys)
     return Content.assemble(*parts)
 
 
@@ -199,6 +202,19 @@ class ErrorCard(Static):
         super().__init__(error_text(entry.record), classes="card error-card", id=f"card-{index}")
         self.index = index
         self.entry = entry
+
+    def on_mount(self) -> None:
+        muted = "$text-muted"
+        keys = hint(
+            self,
+            Key("resume", muted),
+            (" retries this turn · ", muted),
+            Key("pick-drawer", muted),
+            (" / ", muted),
+            Key("pick-guesser", muted),
+            (" change models", muted),
+        )
+        self.update(error_text(self.entry.record, keys))
 
 
 def describe_entry(entry: Entry) -> str:

@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from telestrations.tui.bindings import key_for
 from telestrations.tui.widgets.cards import (
     Entry,
     ErrorCard,
@@ -35,12 +36,33 @@ class History(VerticalScroll, can_focus=True):
 
     BINDING_GROUP_TITLE = "History"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "select(-1)", "Previous", show=False, id="history.previous"),
-        Binding("down,j", "select(1)", "Next", show=False, id="history.next"),
+        Binding(
+            "up,k",
+            "select(-1)",
+            "Previous",
+            show=False,
+            id="history.previous",
+            tooltip="Select the previous round",
+        ),
+        Binding(
+            "down,j",
+            "select(1)",
+            "Next",
+            show=False,
+            id="history.next",
+            tooltip="Select the next round",
+        ),
         Binding(
             "end,G", "newest", "Newest", id="history.newest", tooltip="Jump to the newest round"
         ),
-        Binding("home", "oldest", "Oldest", show=False, id="history.oldest"),
+        Binding(
+            "home",
+            "oldest",
+            "Oldest",
+            show=False,
+            id="history.oldest",
+            tooltip="Jump to the oldest round",
+        ),
     ]
 
     def __init__(self, spec: ThumbSpec, max_cards: int = 60, *, id: str | None = None) -> None:
@@ -184,7 +206,9 @@ class History(VerticalScroll, can_focus=True):
             older.update(
                 Content.assemble(
                     (f"▲ {self.lo} earlier", "bold"),
-                    (" — scroll up for more, Home for the first round", "dim"),
+                    (" — scroll up for more, ", "dim"),
+                    (key_for(self, "history.oldest"), "dim"),
+                    (" for the first round", "dim"),
                 )
             )
         waiting = len(self.entries) - self.hi
@@ -192,7 +216,10 @@ class History(VerticalScroll, can_focus=True):
         if waiting > 0:
             newer.update(
                 Content.assemble(
-                    (f"▼ {waiting} newer", "bold"), (" — scroll down, or End for the newest", "dim")
+                    (f"▼ {waiting} newer", "bold"),
+                    (" — scroll down, or ", "dim"),
+                    (key_for(self, "history.newest"), "dim"),
+                    (" for the newest", "dim"),
                 )
             )
         elif not self.entries:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widgets import Static
 
+from telestrations.tui.bindings import key_for
 from telestrations.tui.text import plain
 from telestrations.turns import money
 
@@ -102,7 +103,7 @@ class StatusLine(Static):
         elif s.pausing:
             parts.append(("the turn in flight finishes, then the game pauses", "$text-muted"))
         elif s.reason and s.state != "running":
-            reason = "Enter resumes" if s.reason == s.state else s.reason
+            reason = f"{key_for(self, 'resume')} resumes" if s.reason == s.state else s.reason
             parts.append(plain(reason, "$text-muted", oneline=True, limit=120))
         parts += [("  │  ", "$text-muted"), f"{s.rounds} round{'s' * (s.rounds != 1)}"]
         spend = "$0" if s.spent == 0 else money(s.spent)
