@@ -23,6 +23,7 @@ from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, load_state
 from telestrations.store import GameDir
+from telestrations.text import clean
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
 from telestrations.tui.images import open_in_system_viewer
 from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
@@ -169,10 +170,14 @@ class TelestrationsApp(App[int]):
             )
             for provider in self.runtime.registry.providers.values():
                 for model in provider.models():
-                    shown = escape(model.id)  # ids come from config and servers: not markup
+                    shown = escape(clean(model.id, oneline=True, limit=80))  # not markup
+                    use = f"Use {shown} as the {model.kind} from the next turn"
+                    avail = provider.availability(model)
+                    if not avail.ok:  # e.g. a plugin that failed: say why, as the menus do
+                        use = f"unusable: {escape(clean(avail.reason, oneline=True, limit=120))}"
                     yield SystemCommand(
                         f"{model.kind}: {shown}",
-                        f"Use {shown} as the {model.kind} from the next turn",
+                        use,
                         _chooser(main, model.kind, model.id),
                         discover=False,
                     )
@@ -236,4 +241,12 @@ def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     code = app.run()
     if app.game_path is not None:
         print(f"game kept in {app.game_path}")
+    return exit_status(app, code)
+
+
+def exit_status(app: App[int], code: int | None) -> int:
+    """The process's exit status: a crash (Textual printed its report and set a return code,
+    while ``run`` returned None) is never 0."""
+    if app.return_code:
+        return app.return_code
     return int(code or 0)
