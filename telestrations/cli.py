@@ -756,7 +756,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         from telestrations.tui.app import run_app
-    except ImportError:
-        build_parser().print_help()
-        return 0
+    except ImportError as exc:  # e.g. a Textual too old or missing: say so, never exit 0
+        print(
+            f"telestrations: the terminal UI cannot start ({type(exc).__name__}: {exc}); "
+            "the headless commands still work (see `telestrations --help`)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return run_app(args, runtime)

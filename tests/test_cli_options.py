@@ -173,3 +173,18 @@ def test_an_option_the_subcommand_cannot_use_is_refused(argv: list[str], flag: s
 def test_options_after_keys_are_refused_by_argparse() -> None:
     out = tele("keys", "list", "--data-dir", "d")
     assert out.returncode == 2 and "unrecognized arguments: --data-dir" in out.stderr
+
+
+def test_a_tui_that_cannot_import_fails_loudly(tmp_path: Path) -> None:
+    """A Textual that cannot be imported (missing, or too old for the UI) is an error with
+    the reason, not the help text and exit status 0."""
+    broken = tmp_path / "broken" / "textual"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("this textual is broken")\n')
+    path = os.pathsep.join([str(broken.parent), os.environ.get("PYTHONPATH", "")])
+    out = tele(env={"PYTHONPATH": path})
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "the terminal UI cannot start" in out.stderr and "this textual is broken" in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+    out = tele("models", "--no-check", env={"PYTHONPATH": path})  # headless still works
+    assert out.returncode == 0 and "doodle:doodle" in out.stdout
