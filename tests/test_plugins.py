@@ -427,6 +427,9 @@ async def test_tui_menus_show_broken_plugins_and_never_crash(
             for name in ("ctor", "listing", "quitter", "badmodels", "missing", "number"):
                 assert not rows[f"{name}:*"].ok, name
             assert "availability check failed" in rows[f"avail:{suffix}"].reason
+            # Discovery ran in the background; its bug makes the plugin's models unusable.
+            await wait_for(pilot, lambda s=suffix: not picker_rows(app)[f"disco:{s}"].ok)
+            assert "discover exploded" in picker_rows(app)[f"disco:{suffix}"].reason
             assert all(SECRET not in a.reason for a in rows.values())
             options = app.screen.query_one("#picker-options", OptionList)
             assert options.option_count > len(rows)
