@@ -57,14 +57,34 @@ class CliError(Exception):
 # -- argument parsing ---------------------------------------------------------------------------
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+# Options accepted both before and after the subcommand. The subcommand's copies default to
+# SUPPRESS, so a value given before the subcommand is not overwritten by the copy's default
+# (`telestrations --data-dir X run` uses X); given in both places, the later one wins, except
+# -v, which counts in both.
+_SUB = argparse.SUPPRESS
+
+
+def _add_common(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     p.add_argument(
-        "--config", metavar="FILE", help="config.toml to read (env TELESTRATIONS_CONFIG)"
+        "--config",
+        metavar="FILE",
+        default=_SUB if sub else None,
+        help="config.toml to read (env TELESTRATIONS_CONFIG)",
     )
     p.add_argument(
-        "--data-dir", metavar="DIR", help="where games are kept (env TELESTRATIONS_DATA_DIR)"
+        "--data-dir",
+        metavar="DIR",
+        default=_SUB if sub else None,
+        help="where games are kept (env TELESTRATIONS_DATA_DIR)",
     )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest="verbose_after" if sub else "verbose",
+        default=_SUB if sub else 0,
+        help="log more (to stderr); -vv for debug",
+    )
 
 
 def _add_no_check(p: argparse.ArgumentParser) -> None:
@@ -75,13 +95,20 @@ def _add_no_check(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_game_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--prompt", help="the first prompt (what the drawer illustrates first)")
-    p.add_argument("--drawer", metavar="ID", help="drawer model id, e.g. doodle:doodle")
-    p.add_argument("--guesser", metavar="ID", help="guesser model id, e.g. ollama:llava")
-    p.add_argument("--style", help='drawer style; the drawer gets "{style}: {prompt}" ("" = none)')
-    p.add_argument("--guesser-system", metavar="TEXT", help="guesser system prompt")
-    p.add_argument("--guesser-prompt", metavar="TEXT", help="what the guesser is asked")
+def _add_game_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    d = _SUB if sub else None
+    p.add_argument(
+        "--prompt", default=d, help="the first prompt (what the drawer illustrates first)"
+    )
+    p.add_argument("--drawer", metavar="ID", default=d, help="drawer model id, e.g. doodle:doodle")
+    p.add_argument("--guesser", metavar="ID", default=d, help="guesser model id, e.g. ollama:llava")
+    p.add_argument(
+        "--style",
+        default=d,
+        help='drawer style; the drawer gets "{style}: {prompt}" ("" = none)',
+    )
+    p.add_argument("--guesser-system", metavar="TEXT", default=d, help="guesser system prompt")
+    p.add_argument("--guesser-prompt", metavar="TEXT", default=d, help="what the guesser is asked")
 
 
 def _default_config() -> str:
@@ -120,14 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="play a game headless, one line per turn",
         description="Play a game without the UI. Ctrl-C stops cleanly; the game stays on disk.",
     )
-    _add_common(run)
+    _add_common(run, sub=True)
     _add_no_check(run)
-    _add_game_options(run)
+    _add_game_options(run, sub=True)
     run.add_argument(
         "--rounds", type=int, default=None, help="rounds to play (0 = endless until Ctrl-C)"
     )
     run.add_argument("--spend-limit", type=float, metavar="USD", help="pause at this known spend")
-    run.add_argument("--resume", metavar="GAME", help="continue a past game from its next turn")
+    run.add_argument(
+        "--resume", metavar="GAME", default=_SUB, help="continue a past game from its next turn"
+    )
     run.add_argument(
         "--pace",
         type=float,
@@ -140,33 +169,33 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
 
     draw = sub.add_parser("draw", help="draw one picture and write it to a file")
-    _add_common(draw)
+    _add_common(draw, sub=True)
     _add_no_check(draw)
     draw.add_argument("text", help="what to draw (sent as is unless --style is given)")
-    draw.add_argument("--drawer", metavar="ID")
-    draw.add_argument("--style", default="", help='prepend "{style}: " to the text')
+    draw.add_argument("--drawer", metavar="ID", default=_SUB)
+    draw.add_argument("--style", default=_SUB, help='prepend "{style}: " to the text')
     draw.add_argument("-o", "--output", required=True, metavar="FILE", help="image file to write")
 
     describe = sub.add_parser("describe", help="describe one image file and print the caption")
-    _add_common(describe)
+    _add_common(describe, sub=True)
     _add_no_check(describe)
     describe.add_argument("image", help="a PNG, JPEG, WebP or GIF file")
-    describe.add_argument("--guesser", metavar="ID")
-    describe.add_argument("--guesser-system", metavar="TEXT")
-    describe.add_argument("--guesser-prompt", metavar="TEXT")
+    describe.add_argument("--guesser", metavar="ID", default=_SUB)
+    describe.add_argument("--guesser-system", metavar="TEXT", default=_SUB)
+    describe.add_argument("--guesser-prompt", metavar="TEXT", default=_SUB)
 
     models = sub.add_parser("models", help="list every model, its kind and whether it works now")
-    _add_common(models)
+    _add_common(models, sub=True)
     models.add_argument(
         "--no-check", action="store_true", help="skip network checks (keys and settings only)"
     )
     models.add_argument("--json", action="store_true", help="JSON output")
 
     games = sub.add_parser("games", help="list past games")
-    _add_common(games)
+    _add_common(games, sub=True)
 
     export = sub.add_parser("export", help="export a game as an HTML page with its images")
-    _add_common(export)
+    _add_common(export, sub=True)
     export.add_argument("game", help="game name, path, unique part of the name, or 'last'")
     export.add_argument(
         "-o", "--output", metavar="DIR", help="folder to write (default ./<game name>)"
@@ -188,14 +217,61 @@ def build_parser() -> argparse.ArgumentParser:
 # -- entry point ----------------------------------------------------------------------------------
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse, so that every option means what it says wherever it is given: an option before
+    the subcommand counts for it, and one that the subcommand does not take is refused."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.verbose += vars(args).pop("verbose_after", 0)
+    _refuse_misplaced(parser, args)
+    if args.command == "draw" and args.style is None:
+        args.style = ""
+    return args
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _refuse_misplaced(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit 2 naming an option given before a subcommand that has no use for it (e.g.
+    `telestrations --images sixel models`), rather than ignoring it silently."""
+    if args.command is None:
+        return
+    subs = _subcommands(parser)
+
+    def takes(sub: argparse.ArgumentParser, dest: str) -> bool:
+        dests = {a.dest for a in sub._actions}
+        return dest in dests or (dest == "verbose" and "verbose_after" in dests)
+
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        if getattr(args, action.dest, None) == action.default:
+            continue  # not given
+        if takes(subs[args.command], action.dest):
+            continue
+        flag = "/".join(action.option_strings)
+        users = [
+            "the terminal UI",
+            *(f"`{n}`" for n, sub in subs.items() if takes(sub, action.dest)),
+        ]
+        parser.error(
+            f"{flag} does not apply to `telestrations {args.command}` "
+            f"(it is an option of {', '.join(users)})"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Everything printed (ours, argparse's echo of a value, log records) goes through one
     # cleaner, which also redacts: text from outside never reaches the terminal as a control
     # sequence, and no key reaches it at all. The TUI writes through its own driver.
     sys.excepthook = redacting_excepthook  # a crash's traceback may quote a key
     with clean_output():
-        parser = build_parser()
-        return _main(parser.parse_args(argv))
+        return _main(parse_args(argv))
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -634,9 +710,7 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
             extra.append(model.note)
         tail = clean_text("; ".join(x for x in (why, *extra) if x), 1000)
         print(f"{clean_text(model.id, 80):<{width}} {model.kind:<8} {status:<3} {tail}")
-    for failure in runtime.registry.failures:
-        print(clean_text(f"(provider {failure.name} failed to load: {failure.error})", 1000))
-    return 0
+    return 0  # a provider that failed to load is a row above: "PROVIDER:*  no  could not start"
 
 
 def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -707,7 +781,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         from telestrations.tui.app import run_app
-    except ImportError:
-        build_parser().print_help()
-        return 0
+    except ImportError as exc:  # e.g. a Textual too old or missing: say so, never exit 0
+        print(
+            f"telestrations: the terminal UI cannot start ({type(exc).__name__}: {exc}); "
+            "the headless commands still work (see `telestrations --help`)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return run_app(args, runtime)

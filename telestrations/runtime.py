@@ -69,7 +69,7 @@ class Runtime:
                 prices=config.prices,
             )
 
-        registry = Registry.load(context_for)
+        registry = Registry.load(context_for, keyring.secrets)
         root = data_dir(config, env, data_dir_flag)
         return cls(config, keyring, registry, Store(root), root, env)
 

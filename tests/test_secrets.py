@@ -578,7 +578,8 @@ def test_hostile_servers_and_plugin_leak_nothing_from_the_command(
     assert "hostileplug:pen" in models.stdout and "check says ***" in models.stdout
     tele("models", "--json")
     broken = tele("models", extra={"HOSTILE_BROKEN": "1"})  # a plugin raising in availability
-    assert "availability blew up with ***" in broken.stderr  # the crash's traceback, redacted
+    # a broken plugin is an unusable row now, not a crash; its reason is redacted
+    assert broken.returncode == 0 and "availability blew up with ***" in broken.stdout
     tele("games")
     tele("export", "last", "-o", str(tmp_path / "export"))
     grep.tree(home / "data")  # keys.json and config.toml are inputs, not outputs

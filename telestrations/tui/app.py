@@ -182,11 +182,14 @@ class TelestrationsApp(App[int]):
         if main is not None and screen is main:
             for provider in self.runtime.registry.providers.values():
                 for model in provider.models():
-                    # ids come from config and servers: neither markup nor control codes
-                    shown = escape(clean(model.id, oneline=True, limit=80))
+                    shown = escape(clean(model.id, oneline=True, limit=80))  # not markup
+                    use = f"Use {shown} as the {model.kind} from the next turn"
+                    avail = provider.availability(model)
+                    if not avail.ok:  # e.g. a plugin that failed: say why, as the menus do
+                        use = f"unusable: {escape(clean(avail.reason, oneline=True, limit=120))}"
                     yield SystemCommand(
                         f"{model.kind}: {shown}",
-                        f"Use {shown} as the {model.kind} from the next turn",
+                        use,
                         _chooser(main, model.kind, model.id),
                         discover=False,
                     )
@@ -267,4 +270,12 @@ def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     code = app.run()
     if app.game_path is not None:
         print(f"game kept in {clean(str(app.game_path), oneline=True, limit=0)}")
+    return exit_status(app, code)
+
+
+def exit_status(app: App[int], code: int | None) -> int:
+    """The process's exit status: a crash (Textual printed its report and set a return code,
+    while ``run`` returned None) is never 0."""
+    if app.return_code:
+        return app.return_code
     return int(code or 0)
