@@ -206,8 +206,9 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
         ),
     )
     prompt = state.prompt or defaults.prompt
-    if getattr(args, "resume", None):
+    if getattr(args, "resume", None) is not None:  # `--resume ""` is an error
         resume = GameDir.open(runtime.store.find(args.resume))
+        resume.lock()  # one writer: refused with one line if another process plays it
         base = Settings.from_saved(resume.header.get("settings"), base)
         prompt = resume.first_prompt
     changes = {
