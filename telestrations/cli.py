@@ -312,10 +312,20 @@ def _turn_line(record: TurnRecord) -> str:
 
 
 def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
+    held: list[GameDir] = []
+    try:
+        return _cmd_run(args, runtime, held)
+    finally:
+        for game_dir in held:  # the process may go on (tests, embedding): let others play
+            game_dir.unlock()
+
+
+def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) -> int:
     defaults = runtime.config.game
     if args.resume is not None:  # `--resume ""` is an error, not a new game
         game_dir = GameDir.open(runtime.store.find(args.resume))
         game_dir.lock()  # one writer: a second `run` or app gets one line naming the first
+        held.append(game_dir)
         for warning in game_dir.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         saved = game_dir.header.get("settings", {})
@@ -343,6 +353,7 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
         if not prompt.strip():
             raise CliError("the first prompt is empty; give one with --prompt")
         game_dir = runtime.store.new_game(prompt, _settings_dict(settings), lock=True)
+        held.append(game_dir)
     return asyncio.run(_run_game(runtime, game_dir, settings, rounds, spend, args))
 
 

@@ -1,0 +1,79 @@
+"""The UI matches the journal: a stop that lands while a finished turn is being written."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from telestrations.tui.widgets.cards import ErrorCard, RoundCard
+
+from .test_tui_app import SIZE, journal
+from .test_tui_support import main_screen, make_app, make_runtime, wait_for
+
+
+@pytest.fixture
+def slow_journal_fsync(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """fsync of the journal takes 0.6 s (a slow disk), and says when it began. This slows the
+    OS call, not our code: the store's real write path runs unchanged."""
+    began = threading.Event()
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        try:
+            name = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            name = ""
+        if name.endswith("journal.jsonl") and not began.is_set():
+            began.set()
+            time.sleep(0.6)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return began
+
+
+async def test_a_stop_during_the_write_still_shows_the_turn(
+    isolated_env: Path, slow_journal_fsync: threading.Event
+) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        m.history.focus()
+        await pilot.press("s")  # one step: the draw
+        await wait_for(pilot, slow_journal_fsync.is_set)
+        await pilot.press("x")  # the stop lands while the finished draw is being written
+        await wait_for(pilot, lambda: not m.running)
+        await pilot.pause(0.2)
+        assert m.game is not None
+        on_disk = journal(m.game.dir.path)
+        shown = len(m.history.query(RoundCard))
+        # Either it is on disk and shown, or it is neither: never on disk but missing.
+        assert [r["kind"] for r in on_disk] == ["draw"]
+        assert shown == 1
+        await pilot.press("s")  # the describe of that round
+        await wait_for(pilot, lambda: len(journal(m.game.dir.path)) == 2 and not m.running)
+        await pilot.pause(0.2)
+        assert journal(m.game.dir.path)[1]["status"] == "ok"
+        assert not m.history.query(ErrorCard)  # a successful describe is not "failed"
+        entry = m.history.round_entries()[0]
+        assert entry.describe is not None and entry.describe.output
+        assert len(fake.draws) == 1
+
+
+async def test_the_history_never_shows_a_journalled_turn_twice(isolated_env: Path) -> None:
+    runtime, _fake = make_runtime(isolated_env)
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        m.history.focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: m.game is not None and m.game.records and not m.running)
+        record = m.game.records[0]
+        await m.history.add(record)  # a late duplicate event
+        await m._catch_up()
+        assert len(m.history.entries) == 1 and len(m.history.query(RoundCard)) == 1
