@@ -273,6 +273,18 @@ class GameDir:
         except OSError:  # a full disk: the lock itself still holds
             pass
         self._lock = fh
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of writes a kill interrupted: only the writer (us, now) makes them."""
+        try:
+            with os.scandir(self.path) as it:
+                stale = [e.path for e in it if e.name.startswith(".") and e.name.endswith(".tmp")]
+        except OSError:
+            return
+        for path in stale:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def unlock(self) -> None:
         """Let another process play this game (the lock file stays; it is only a name)."""
