@@ -27,6 +27,7 @@ from telestrations.providers.base import (
     sniff_format,
 )
 from telestrations.store import GameDir, utc_now
+from telestrations.text import clean
 from telestrations.turns import (
     NextTurn,
     TurnError,
@@ -489,7 +490,7 @@ class Game:
             what = "is missing" if isinstance(exc, FileNotFoundError) else "cannot be read"
             raise ProviderError(
                 "not_found",
-                f"the picture of round {round_no} ({name or 'no name'}) {what}",
+                f"the picture of round {round_no} ({clean(name, oneline=True, limit=80)}) {what}",
                 hint=f"resume to draw round {round_no} again",
             ) from None
         return Picture(data, fmt, width, height)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from telestrations.atomic import fsync_dir, write_all, write_atomic
+from telestrations.text import clean
 from telestrations.turns import SCHEMA_VERSION, TurnRecord, rounds_done, total_cost
 
 log = logging.getLogger(__name__)
@@ -328,22 +329,23 @@ def _confine_images(path: Path, records: list[TurnRecord], warnings: list[str]) 
 
     out: list[TurnRecord] = []
     for r in records:
-        changes: dict[str, str] = {}
-        if r.image and escapes(r.image):
-            changes["image"] = ""
-        if r.kind == "draw" and r.output and escapes(r.output):
-            changes["output"] = ""
-        if changes:
-            bad = r.output if "output" in changes else r.image
+        bad_image = bool(r.image) and escapes(r.image)
+        bad_output = r.kind == "draw" and bool(r.output) and escapes(r.output)
+        if bad_image or bad_output:
+            bad = r.output if bad_output else r.image
             warnings.append(
                 f"{path / JOURNAL}: turn {r.seq} names a picture outside the game folder "
-                f"({bad!r}); ignored"
+                f"({clean(bad, oneline=True, limit=80)}); ignored"
             )
-            r = replace(r, **changes)
+            r = replace(
+                r,
+                image="" if bad_image else r.image,
+                output="" if bad_output else r.output,
+            )
         out.append(r)
     pending = next((r for r in reversed(out) if r.ok), None)
     if pending is not None and pending.kind == "draw" and pending.output not in entries:
-        shown = pending.output or "a name outside the folder"
+        shown = clean(pending.output, oneline=True, limit=80) or "a name outside the folder"
         warnings.append(
             f"{path}: the picture of round {pending.round} is missing ({shown}); "
             f"round {pending.round} will be drawn again"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from telestrations.store import GameDir
+from telestrations.tui.screens.games import PastGames
 from telestrations.tui.widgets.cards import ErrorCard, RoundCard
 
 from .test_tui_app import SIZE, journal
@@ -77,3 +81,43 @@ async def test_the_history_never_shows_a_journalled_turn_twice(isolated_env: Pat
         await m.history.add(record)  # a late duplicate event
         await m._catch_up()
         assert len(m.history.entries) == 1 and len(m.history.query(RoundCard)) == 1
+
+
+async def test_a_game_another_process_plays_is_refused_with_a_notice(isolated_env: Path) -> None:
+    runtime, _ = make_runtime(isolated_env)
+    older = runtime.store.new_game("an old boat", {})
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(older.path), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        line = await asyncio.wait_for(holder.stdout.readline(), 30)
+        assert line.strip() == b"locked"
+        app = make_app(runtime)
+        async with app.run_test(size=SIZE) as pilot:
+            m = main_screen(app)
+            m.history.focus()
+            await pilot.press("p")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, PastGames) and bool(app.screen.games)
+            )
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: bool(app._notifications))
+            notes = [str(n.message) for n in app._notifications]
+            assert f"game {older.name} is being played by process {holder.pid}" in notes[-1]
+            assert m.game is None  # refused: not opened, nothing written
+        assert [r for r in GameDir.open(older.path).records] == []
+    finally:
+        holder.kill()
+        await asyncio.wait_for(holder.wait(), 30)
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from telestrations.store import GameDir
+game = GameDir.open(Path(sys.argv[1]))
+game.lock()
+print("locked", flush=True)
+time.sleep(60)
+"""
