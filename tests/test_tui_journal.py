@@ -1,4 +1,6 @@
-"""The UI matches the journal: a stop that lands while a finished turn is being written."""
+"""The UI matches the journal (a stop that lands while a finished turn is being written), a
+game another process plays is refused, and a journal naming a picture outside its folder is a
+notice and a redraw, not a read outside the folder."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from telestrations.store import GameDir
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.widgets.cards import ErrorCard, RoundCard
+from telestrations.turns import TurnRecord
 
 from .test_tui_app import SIZE, journal
 from .test_tui_support import main_screen, make_app, make_runtime, wait_for
@@ -116,8 +119,47 @@ HOLD_LOCK = """
 import sys, time
 from pathlib import Path
 from telestrations.store import GameDir
+from telestrations.turns import TurnRecord
 game = GameDir.open(Path(sys.argv[1]))
 game.lock()
 print("locked", flush=True)
 time.sleep(60)
 """
+
+
+async def test_a_picture_named_outside_the_folder_is_a_notice_and_the_round_is_drawn_again(
+    isolated_env: Path,
+) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    game_dir = runtime.store.new_game("a red house", {})
+    secret = isolated_env / "secret.png"
+    secret.write_bytes(b"\x89PNG not yours")
+    outside = "../../../secret.png"  # an edited or hostile journal
+    game_dir.append(
+        TurnRecord(
+            seq=1,
+            round=1,
+            kind="draw",
+            model="fake:painter",
+            status="ok",
+            input="a red house",
+            image=outside,
+            output=outside,
+        )
+    )
+    app = make_app(runtime, resume=GameDir.open(game_dir.path))
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await wait_for(pilot, lambda: m.game is not None)
+        notes = " ".join(str(n.message) for n in app._notifications)
+        assert "outside the game folder" in notes and "drawn again" in notes
+        m.history.focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(m.game.records) == 2 and not m.running)
+        assert [(r.round, r.kind, r.ok) for r in m.game.records] == [
+            (1, "draw", True),
+            (1, "draw", True),
+        ]
+        assert m.game.records[1].output == "r0001-draw.png" and len(fake.draws) == 1
+        assert not m.history.query(ErrorCard)
+    assert secret.read_bytes() == b"\x89PNG not yours"
