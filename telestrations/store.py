@@ -255,7 +255,8 @@ class GameDir:
             return
         import fcntl
 
-        fh = open(self.path / LOCK, "a+", encoding="utf-8")
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

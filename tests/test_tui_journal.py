@@ -163,3 +163,25 @@ async def test_a_picture_named_outside_the_folder_is_a_notice_and_the_round_is_d
         assert m.game.records[1].output == "r0001-draw.png" and len(fake.draws) == 1
         assert not m.history.query(ErrorCard)
     assert secret.read_bytes() == b"\x89PNG not yours"
+
+
+async def test_a_game_on_read_only_media_opens_with_a_warning(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, _ = make_runtime(isolated_env)
+    game_dir = runtime.store.new_game("an old boat", {})
+    real_open = os.open
+
+    def read_only(path: str | os.PathLike[str], flags: int, *args: int, **kw: int) -> int:
+        if os.fspath(path).startswith(str(game_dir.path)) and flags & os.O_CREAT:
+            raise OSError(30, "Read-only file system", os.fspath(path))  # EROFS
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", read_only)
+    app = make_app(runtime, resume=GameDir.open(game_dir.path))
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await wait_for(pilot, lambda: m.game is not None)
+        notes = " ".join(str(n.message) for n in app._notifications)
+        assert f"{game_dir.name} is read-only here: Read-only file system" in notes
+        assert m.game.dir.path == game_dir.path and not m.game.dir.locked

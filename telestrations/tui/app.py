@@ -208,7 +208,10 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
     prompt = state.prompt or defaults.prompt
     if getattr(args, "resume", None) is not None:  # `--resume ""` is an error
         resume = GameDir.open(runtime.store.find(args.resume))
-        resume.lock()  # one writer: refused with one line if another process plays it
+        try:
+            resume.lock()  # one writer: refused with one line if another process plays it
+        except OSError:
+            pass  # read-only media: the main screen shows it with a warning
         base = Settings.from_saved(resume.header.get("settings"), base)
         prompt = resume.first_prompt
     changes = {

@@ -317,11 +317,17 @@ class MainScreen(Screen[None]):
             self.game.dir.unlock()  # the same game read again: this object takes the lock
         try:
             await asyncio.to_thread(game_dir.lock)
-        except (GameLocked, OSError) as exc:
+        except GameLocked as exc:
             self.notify(
                 clean(str(exc), oneline=True), title="Not opened", severity="error", markup=False
             )
             return
+        except OSError as exc:  # read-only media: nobody can write it, so show it anyway
+            self.notify(
+                clean(f"{game_dir.name} is read-only here: {exc.strerror or exc}", oneline=True),
+                severity="warning",
+                markup=False,
+            )
         self._release(keep=game_dir)
         settings = Settings.from_saved(game_dir.header.get("settings"), self.settings)
         for field, name in _SETTING_FIELDS.items():
