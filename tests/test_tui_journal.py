@@ -185,3 +185,35 @@ async def test_a_game_on_read_only_media_opens_with_a_warning(
         notes = " ".join(str(n.message) for n in app._notifications)
         assert f"{game_dir.name} is read-only here: Read-only file system" in notes
         assert m.game.dir.path == game_dir.path and not m.game.dir.locked
+
+
+async def test_a_turn_the_app_cannot_save_is_kept_for_resume_and_named_at_exit(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    real_open = os.open
+    full = True
+
+    def disk(path: str | os.PathLike[str], flags: int, *args: int, **kw: int) -> int:
+        if full and "draw.png" in os.fspath(path) and flags & os.O_CREAT:
+            raise OSError(28, "No space left on device", os.fspath(path))  # ENOSPC
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", disk)
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        m.history.focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: m.game is not None and not m.running and m.game.unsaved)
+        assert m.game.reason.startswith("cannot save the turn: No space left on device")
+        assert not m.history.query(RoundCard)  # not on disk, so not shown
+        note = app.unsaved_note
+        assert note is not None and "was not kept" in note
+        assert "resuming will call fake:painter again" in note
+        full = False  # room again: resuming writes the kept picture, no new drawing
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not m.running and m.game.unsaved is None)
+        await wait_for(pilot, lambda: len(m.history.query(RoundCard)) == 1)
+        assert len(fake.draws) == 1 and app.unsaved_note is None
+        assert [r["kind"] for r in journal(m.game.dir.path)] == ["draw"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -91,6 +92,20 @@ class TelestrationsApp(App[int]):
         if self.main is not None and self.main.game is not None:
             return self.main.game.dir.path
         return None
+
+    @property
+    def unsaved_note(self) -> str | None:
+        """What to say at exit when a finished turn could not be saved (it dies with us)."""
+        game = self.main.game if self.main is not None else None
+        record = game.unsaved if game is not None else None
+        if game is None or record is None:
+            return None
+        what = "picture" if record.kind == "draw" else "caption"
+        return (
+            f"the round {record.round} {record.kind} finished but could not be saved: "
+            f"{game.save_error}; the {what} was not kept, and resuming will call "
+            f"{record.model} again"
+        )
 
     # -- helpers used by screens -----------------------------------------------------------
 
@@ -238,6 +253,9 @@ def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     state = load_state(runtime.state_file)
     app = TelestrationsApp(runtime, launch_from(args, runtime, state))
     code = app.run()
+    note = app.unsaved_note
+    if note is not None:
+        print(f"telestrations: {note}", file=sys.stderr)
     if app.game_path is not None:
         print(f"game kept in {app.game_path}")
     return int(code or 0)
