@@ -197,9 +197,9 @@ class Game:
         self._wake = asyncio.Event()
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
         self._unreadable: set[str] = set()
+        """Pictures that failed to load for a describe: their rounds are drawn again."""
         self.save_error = ""
         """Why the turn in :attr:`unsaved` could not be written."""
-        """Pictures that failed to load for a describe: their rounds are drawn again."""
 
     # -- observation -----------------------------------------------------------------------
 
@@ -518,6 +518,8 @@ class Game:
             if self.records and self.records[-1] is record:
                 self._unsaved = None
                 self._emit(event)
+            else:  # the write failed as the stop came: say so, as for any failed save
+                self._unsaved = (record, picture, event)
             raise
         except OSError as exc:
             log.error("saving turn %s failed: %s", record.seq, exc)
@@ -551,6 +553,8 @@ class Game:
                     raise
             break
         if cancelled:
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("a stop landed while turn %s failed to save", record.seq)
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, OSError):
+                log.warning("a stop landed while turn %s failed to save: %s", record.seq, error)
+                self.save_error = SaveFailed(record, error).why
             raise asyncio.CancelledError

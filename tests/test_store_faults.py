@@ -348,3 +348,38 @@ def test_temp_names_are_unique_per_write_and_a_stale_one_is_harmless(tmp_path: P
     write_atomic(target, b"new")
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".r0001-draw.png.tmp", target.name]
+
+
+async def test_a_stop_while_a_save_fails_still_says_the_turn_was_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+    import time
+
+    models = Models()
+    game_dir = Store(tmp_path).new_game("a red house", {})
+    game = Game(game_dir, models, Settings(drawer="d", guesser="g"), Limits())  # type: ignore[arg-type]
+    began = threading.Event()
+    real_fsync = os.fsync
+
+    def slow_failing_fsync(fd: int) -> None:
+        if "-draw.png" in _path_of(fd):
+            began.set()
+            time.sleep(0.3)
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_failing_fsync)
+    game.start()
+    for _ in range(200):
+        if began.is_set():
+            break
+        await asyncio.sleep(0.01)
+    game.stop("stopped by you")
+    game.stop("stopped by you")  # a stop and a worker cancel: two cancels
+    await game.wait()
+    assert game.state == "stopped" and game.records == []
+    assert game.unsaved is not None and game.unsaved.kind == "draw"
+    assert game.save_error.startswith("Input/output error")
+    assert [p.name for p in game_dir.path.iterdir() if p.name.endswith(".tmp")] == []
