@@ -67,9 +67,6 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug[:limit].rstrip("-") or "game"
 
 
-_fsync_dir = fsync_dir
-
-
 def _whole_object(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line), dict)
