@@ -258,7 +258,7 @@ class GameDir:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            holder = " ".join(fh.read(500).split()) or "another process"
+            holder = clean(fh.read(500), oneline=True, limit=120) or "another process"
             fh.close()
             raise GameLocked(f"game {self.name} is being played by {holder}") from None
         except BaseException:

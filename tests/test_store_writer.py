@@ -201,3 +201,18 @@ def test_run_resume_redraws_a_missing_picture_without_a_traceback(isolated_env: 
     records = GameDir.open(folder).records
     assert [(r.round, r.kind) for r in records] == [(1, "draw"), (1, "draw"), (1, "describe")]
     assert (folder / "r0001-draw.png").is_file()
+
+
+def test_a_hostile_lock_file_cannot_reach_the_terminal(tmp_path: Path) -> None:
+    game = Store(tmp_path).new_game("a cat", {}, lock=True)
+    assert game._lock is not None
+    game._lock.seek(0)
+    game._lock.truncate()
+    game._lock.write("\x1b]0;pwned\x07process 1 \x1b[31m(evil)\n\n" + "x" * 1000)
+    game._lock.flush()
+    with pytest.raises(GameLocked) as err:
+        GameDir.open(game.path).lock()
+    message = str(err.value)
+    assert "\x1b" not in message and "\x07" not in message and "\n" not in message
+    assert message.startswith(f"game {game.name} is being played by process 1 (evil)")
+    assert len(message) < 200
