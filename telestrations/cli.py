@@ -37,7 +37,7 @@ from telestrations.keys import KNOWN, KeysError, KeyStore, keys_path
 from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
-from telestrations.store import GameDir, GameNotFound
+from telestrations.store import GameDir, GameLocked, GameNotFound
 from telestrations.terminal import clean_output, json_line
 from telestrations.text import clean, clean_text, redacting_excepthook
 from telestrations.turns import TurnRecord, money, next_turn, plural
@@ -298,7 +298,7 @@ def _main(args: argparse.Namespace) -> int:
             "export": cmd_export,
         }[args.command]
         return handler(args, runtime)
-    except (ConfigError, KeysError, CliError, GameNotFound) as exc:
+    except (ConfigError, KeysError, CliError, GameNotFound, GameLocked) as exc:
         print(f"telestrations: {clean_text(str(exc), 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a path the user gave (or a data dir) that cannot be used
@@ -400,9 +400,20 @@ def _turn_line(record: TurnRecord) -> str:
 
 
 def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
+    held: list[GameDir] = []
+    try:
+        return _cmd_run(args, runtime, held)
+    finally:
+        for game_dir in held:  # the process may go on (tests, embedding): let others play
+            game_dir.unlock()
+
+
+def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) -> int:
     defaults = runtime.config.game
-    if args.resume:
+    if args.resume is not None:  # `--resume ""` is an error, not a new game
         game_dir = GameDir.open(runtime.store.find(args.resume))
+        game_dir.lock()  # one writer: a second `run` or app gets one line naming the first
+        held.append(game_dir)
         for warning in game_dir.warnings:
             print(f"warning: {clean_text(warning, 1000)}", file=sys.stderr)
         saved = game_dir.header.get("settings", {})
@@ -429,7 +440,8 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
         prompt = args.prompt if args.prompt is not None else defaults.prompt
         if not prompt.strip():
             raise CliError("the first prompt is empty; give one with --prompt")
-        game_dir = runtime.store.new_game(prompt, _settings_dict(settings))
+        game_dir = runtime.store.new_game(prompt, _settings_dict(settings), lock=True)
+        held.append(game_dir)
     return asyncio.run(_run_game(runtime, game_dir, settings, rounds, spend, args))
 
 
@@ -507,6 +519,18 @@ async def _run_game(
     spent, unknown = game.spent
     if exit_code == 0 and game.state == "paused" and game.records and not game.records[-1].ok:
         exit_code = EXIT_FAILED
+    unsaved = game.unsaved
+    if unsaved is not None:
+        # The process ends here, and the finished result with it: say so plainly.
+        if exit_code in (0, EXIT_PIPE):
+            exit_code = EXIT_FAILED
+        what = "picture" if unsaved.kind == "draw" else "caption"
+        print(
+            f"telestrations: the round {unsaved.round} {unsaved.kind} finished but could not "
+            f"be saved: {game.save_error}; the {what} was not kept, and resuming will call "
+            f"{unsaved.model} again",
+            file=sys.stderr,
+        )
     summary = {
         "type": "end",
         "folder": str(game_dir.path),

@@ -526,6 +526,8 @@ async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env:
         m.action_pause()
         fake.talk_gate.set()
         await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
+        # The engine is paused before the UI has handled its last message: wait for that.
+        await wait_for(pilot, lambda: m.history.round_entries()[0].describe is not None)
         (text,) = card_texts(m.history)
         assert "is saying" not in text and "talker is [b]half way there" in text
         assert m.game.records[-1].output == "talker is [b]half way there"

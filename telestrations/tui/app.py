@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -144,6 +145,20 @@ class TelestrationsApp(App[int]):
             return self.main.game.dir.path
         return None
 
+    @property
+    def unsaved_note(self) -> str | None:
+        """What to say at exit when a finished turn could not be saved (it dies with us)."""
+        game = self.main.game if self.main is not None else None
+        record = game.unsaved if game is not None else None
+        if game is None or record is None:
+            return None
+        what = "picture" if record.kind == "draw" else "caption"
+        return (
+            f"the round {record.round} {record.kind} finished but could not be saved: "
+            f"{game.save_error}; the {what} was not kept, and resuming will call "
+            f"{record.model} again"
+        )
+
     # -- helpers used by screens -----------------------------------------------------------
 
     def open_external(self, path: Path) -> None:
@@ -240,8 +255,12 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
         ),
     )
     prompt = state.prompt or defaults.prompt
-    if getattr(args, "resume", None):
+    if getattr(args, "resume", None) is not None:  # `--resume ""` is an error
         resume = GameDir.open(runtime.store.find(args.resume))
+        try:
+            resume.lock()  # one writer: refused with one line if another process plays it
+        except OSError:
+            pass  # read-only media: the main screen shows it with a warning
         base = Settings.from_saved(resume.header.get("settings"), base)
         prompt = resume.first_prompt
     changes = {
@@ -268,6 +287,9 @@ def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     state = load_state(runtime.state_file)
     app = TelestrationsApp(runtime, launch_from(args, runtime, state))
     code = app.run()
+    note = app.unsaved_note
+    if note is not None:
+        print(f"telestrations: {note}", file=sys.stderr)
     if app.game_path is not None:
         print(f"game kept in {clean(str(app.game_path), oneline=True, limit=0)}")
     return exit_status(app, code)

@@ -30,7 +30,7 @@ from telestrations.providers.base import Availability, ModelKind
 from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
-from telestrations.store import GameDir
+from telestrations.store import GameDir, GameLocked
 from telestrations.tui.bindings import key_for
 from telestrations.tui.messages import (
     CaptionSoFar,
@@ -288,7 +288,9 @@ class MainScreen(Screen[None]):
             return None if self.running else True
         return True
 
-    def _new_game_object(self, game_dir: GameDir) -> Game:
+    def _new_game_object(self, game_dir: GameDir, *, same: bool = False) -> Game:
+        """A game object on ``game_dir``; ``same``: it continues the current one (after a
+        stop), so late events of the old object still count: they are journalled turns."""
         game = Game(
             game_dir,
             self.runtime.models(),
@@ -296,15 +298,38 @@ class MainScreen(Screen[None]):
             self.runtime.config.game.limits(),
             price_of=self.runtime.price_of,
         )
-        self.serial += 1
+        if not same:
+            self.serial += 1
         serial = self.serial
         game.subscribe(lambda event: self.post_message(to_message(serial, event)))
         self.game = game
         return game
 
+    def _release(self, keep: GameDir | None = None) -> None:
+        """Let other processes play the game this screen held (unless it is ``keep``)."""
+        if self.game is not None and self.game.dir is not keep:
+            self.game.dir.unlock()
+
     async def open_game(self, game_dir: GameDir) -> None:
         """Show a game from disk, paused and ready to continue (Enter) with the models and
-        prompts it was played with (as ``--resume`` does); changing them still works."""
+        prompts it was played with (as ``--resume`` does); changing them still works.
+        A game another process is playing is refused with a notice naming it."""
+        if self.game is not None and self.game.dir.path == game_dir.path:
+            self.game.dir.unlock()  # the same game read again: this object takes the lock
+        try:
+            await asyncio.to_thread(game_dir.lock)
+        except GameLocked as exc:
+            self.notify(
+                clean(str(exc), oneline=True), title="Not opened", severity="error", markup=False
+            )
+            return
+        except OSError as exc:  # read-only media: nobody can write it, so show it anyway
+            self.notify(
+                clean(f"{game_dir.name} is read-only here: {exc.strerror or exc}", oneline=True),
+                severity="warning",
+                markup=False,
+            )
+        self._release(keep=game_dir)
         settings = Settings.from_saved(game_dir.header.get("settings"), self.settings)
         for field, name in _SETTING_FIELDS.items():
             self.controls.set_value(field, getattr(settings, name))
@@ -323,7 +348,7 @@ class MainScreen(Screen[None]):
     def _run(self, *, step: bool = False) -> None:
         assert self.game is not None
         if self.game.state == "stopped":  # a stopped engine cannot run again: reopen it
-            self._new_game_object(self.game.dir)
+            self._new_game_object(self.game.dir, same=True)
         game = self.game
         assert game is not None
         self._resume_pending = False
@@ -414,7 +439,9 @@ class MainScreen(Screen[None]):
     async def _start_new(self, prompt: str) -> bool:
         settings = {k: getattr(self.settings, k) for k in Settings.__dataclass_fields__}
         try:
-            game_dir = await asyncio.to_thread(self.runtime.store.new_game, prompt, settings)
+            game_dir = await asyncio.to_thread(
+                self.runtime.store.new_game, prompt, settings, lock=True
+            )
         except OSError as exc:
             where = exc.filename or self.runtime.store.games_dir
             self.notify(
@@ -425,6 +452,7 @@ class MainScreen(Screen[None]):
                 markup=False,
             )
             return False
+        self._release()
         self._new_game_object(game_dir)
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
         await self.history.reset(spec)
@@ -492,6 +520,7 @@ class MainScreen(Screen[None]):
             if not confirmed:
                 return
             await self.stop_and_wait()
+            self._release()
             self.game = None
             self.serial += 1  # drop late events from the old game
             await self.history.reset(
@@ -640,6 +669,7 @@ class MainScreen(Screen[None]):
             )
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self.status_line.set_turn(None)
+            self.call_later(self._catch_up)
             if (
                 event.state == WorkerState.SUCCESS
                 and self._resume_pending
@@ -648,6 +678,15 @@ class MainScreen(Screen[None]):
             ):
                 self._run()
             self._resume_pending = False
+        self._update_status()
+
+    async def _catch_up(self) -> None:
+        """Show any journalled turn the history lacks (its event was lost to a stop)."""
+        if self.game is None:
+            return
+        for record in list(self.game.records):
+            if not self.history.has(record):
+                await self.history.add(record)
         self._update_status()
 
     def _update_status(self) -> None:

@@ -72,6 +72,8 @@ class History(VerticalScroll, can_focus=True):
         self.page = max(2, self.max_cards // 3)
         self.entries: list[Entry] = []
         self._rounds: dict[int, RoundEntry] = {}
+        self._seen: set[int] = set()
+        """Journal positions (``seq``) shown: a turn is never shown twice."""
         self._cards: dict[int, Widget] = {}
         self.lo = 0
         """First mounted entry."""
@@ -101,7 +103,7 @@ class History(VerticalScroll, can_focus=True):
         """Forget everything and show ``records`` (a resumed game) from the newest end."""
         self.spec = spec
         await self._unmount(list(self._cards))
-        self.entries, self._rounds = [], {}
+        self.entries, self._rounds, self._seen = [], {}, set()
         self.selected = None
         for record in records:
             self._add_entry(record)
@@ -113,8 +115,13 @@ class History(VerticalScroll, can_focus=True):
         self._update_more()
         self.scroll_end(animate=False)
 
+    def has(self, record: TurnRecord) -> bool:
+        """This journalled turn is shown already."""
+        return record.seq in self._seen
+
     def _add_entry(self, record: TurnRecord) -> int | None:
         """Record a turn; returns the index of a new entry, or None when one was updated."""
+        self._seen.add(record.seq)
         if record.ok and record.kind == "draw":
             entry: Entry = RoundEntry(record.round, record)
             self._rounds[record.round] = entry
@@ -146,6 +153,8 @@ class History(VerticalScroll, can_focus=True):
 
     async def add(self, record: TurnRecord) -> None:
         """Show a journalled turn: a new card, a caption on its round's card, or an error."""
+        if self.has(record):
+            return
         pending = self._rounds.get(record.round)
         if record.kind == "describe" and pending is not None and pending.partial is not None:
             pending.partial = None  # finished or failed: the half caption goes
