@@ -28,12 +28,14 @@ from textual.content import Content
 from textual.widgets import Input, Static
 
 from telestrations.cli import build_parser
+from telestrations.cli.commands import choices_from
 from telestrations.providers.base import ModelInfo, ProviderContext
 from telestrations.providers.registry import Registry
+from telestrations.session import resolve
 from telestrations.state import load_state, state_path
 from telestrations.store import GameDir, Store
 from telestrations.terminal import CleanStream, json_line, title_kept
-from telestrations.tui.app import TelestrationsApp, launch_from
+from telestrations.tui.app import TelestrationsApp
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.viewer import ImageViewer
@@ -384,7 +386,7 @@ async def test_hostile_launch_values_fill_one_line_fields(isolated_env: Path) ->
     hostile_state = {"prompt": HOSTILE, "style": HOSTILE, "guesser_system": HOSTILE}
     state_file.write_bytes(tomli_w.dumps(hostile_state).encode())
     args = build_parser().parse_args(["--guesser-prompt", HOSTILE])
-    launch = launch_from(args, runtime, load_state(state_file))
+    launch = resolve(runtime, choices_from(args), load_state(state_file))
     assert launch.prompt == HOSTILE  # read as it was written
     app = TelestrationsApp(runtime, launch)
     async with app.run_test(size=SIZE) as pilot:

@@ -6,7 +6,6 @@ so it can still ask the terminal about graphics support and cell size.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import sys
@@ -21,11 +20,9 @@ from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
 
-from telestrations.game import Settings
 from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
-from telestrations.state import UiState, load_state
-from telestrations.store import GameDir
+from telestrations.session import Launch
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
 from telestrations.tui.bindings import (
     HelpRow,
@@ -38,7 +35,7 @@ from telestrations.tui.images import open_in_system_viewer
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.help import HelpScreen
-from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.screens.main import MainScreen
 from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
@@ -238,54 +235,10 @@ def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[
 # -- entry point ----------------------------------------------------------------------------
 
 
-def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> Launch:
-    """Command line first, then (for a resumed game) its header, then the state file, then
-    config defaults."""
-    defaults = runtime.config.game
-    resume = None
-    base = Settings(
-        drawer=state.drawer or defaults.drawer,
-        guesser=state.guesser or defaults.guesser,
-        style=defaults.style if state.style is None else state.style,
-        guesser_system=(
-            defaults.guesser_system if state.guesser_system is None else state.guesser_system
-        ),
-        guesser_prompt=(
-            defaults.guesser_prompt if state.guesser_prompt is None else state.guesser_prompt
-        ),
-    )
-    prompt = state.prompt or defaults.prompt
-    if getattr(args, "resume", None) is not None:  # `--resume ""` is an error
-        resume = GameDir.open(runtime.store.find(args.resume))
-        try:
-            resume.lock()  # one writer: refused with one line if another process plays it
-        except OSError:
-            pass  # read-only media: the main screen shows it with a warning
-        base = Settings.from_saved(resume.header.get("settings"), base)
-        prompt = resume.first_prompt
-    changes = {
-        name: getattr(args, name)
-        for name in ("drawer", "guesser", "style", "guesser_system", "guesser_prompt")
-        if getattr(args, name, None) is not None
-    }
-    settings = Settings(**{**base.__dict__, **changes, "pace": runtime.config.ui.pace})
-    if getattr(args, "prompt", None):
-        prompt = args.prompt
-    images_flag = getattr(args, "images", None)
-    images = images_flag or state.images or runtime.config.ui.images
-    return Launch(
-        prompt=prompt,
-        settings=settings,
-        images=images,
-        remember_images=images_flag or state.images,
-        resume=resume,
-    )
-
-
-def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
-    """Run the TUI until the person quits; returns the exit status."""
-    state = load_state(runtime.state_file)
-    app = TelestrationsApp(runtime, launch_from(args, runtime, state))
+def run_app(runtime: Runtime, launch: Launch) -> int:
+    """Run the TUI, built from resolved choices (:func:`telestrations.session.resolve`),
+    until the person quits; returns the exit status."""
+    app = TelestrationsApp(runtime, launch)
     code = app.run()
     note = app.unsaved_note
     if note is not None:
