@@ -1,0 +1,155 @@
+"""The session layer both front ends use: choices resolved once, the key and model checks.
+
+The checks that ask a service ask a protocol-faithful Ollama on 127.0.0.1 (tests/fakes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from telestrations import session
+from telestrations.game import Settings
+from telestrations.runtime import Runtime
+from telestrations.session import Checks, Choices, Unusable, resolve
+from telestrations.state import UiState
+from tests.fakes.ollama_api import FakeModel, FakeOllama
+from tests.fakes.server import Reply, json_reply
+
+CONFIG = """
+[game]
+prompt = "config prompt"
+drawer = "doodle:doodle"
+guesser = "doodle:doodle"
+style = "config style"
+guesser_prompt = "config question"
+
+[ui]
+images = "unicode"
+pace = 1.5
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOllama]:
+    api = FakeOllama(
+        [
+            FakeModel("llava:latest"),
+            FakeModel("minicpm-v:8b"),
+            FakeModel(
+                "llama3.2:3b", families=["llama"], capabilities=["completion"], projector=False
+            ),
+        ]
+    ).start()
+    yield api
+    api.stop()
+
+
+def runtime_for(home: Path, **env: str) -> Runtime:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(CONFIG, "utf-8")
+    return Runtime.load(env={**os.environ, **env})
+
+
+def test_precedence_flags_over_state_over_config(isolated_env: Path) -> None:
+    runtime = runtime_for(isolated_env)
+    launch = resolve(runtime, Choices())
+    assert launch.prompt == "config prompt" and launch.settings.style == "config style"
+    assert (launch.images, launch.remember_images, launch.settings.pace) == ("unicode", "", 1.5)
+
+    state = UiState(prompt="state prompt", guesser="doodle:other", style="", images="halfcell")
+    launch = resolve(runtime, Choices(), state)
+    assert (launch.prompt, launch.settings.guesser) == ("state prompt", "doodle:other")
+    assert launch.settings.style == ""  # an empty style remembered is a choice, not "unset"
+    assert launch.settings.drawer == "doodle:doodle"  # "" in the state: not remembered
+    assert launch.settings.guesser_prompt == "config question"
+    assert (launch.images, launch.remember_images) == ("halfcell", "halfcell")
+
+    flags = Choices(prompt="flag prompt", guesser="doodle:flag", images="sixel", style="ink")
+    launch = resolve(runtime, flags, state, pace=0.0)
+    assert (launch.prompt, launch.settings.guesser, launch.settings.style) == (
+        "flag prompt",
+        "doodle:flag",
+        "ink",
+    )
+    assert (launch.images, launch.remember_images, launch.settings.pace) == ("sixel", "sixel", 0)
+
+
+def test_a_resumed_game_sits_between_flags_and_state(isolated_env: Path) -> None:
+    runtime = runtime_for(isolated_env)
+    game = runtime.store.new_game("a fox", {"guesser": "doodle:saved", "style": "saved style"})
+    state = UiState(prompt="state prompt", guesser="doodle:state", style="state style")
+    launch = resolve(runtime, Choices(resume=game.name, style="flag style"), state)
+    assert launch.resume is not None and launch.resume.path == game.path
+    assert launch.resume.locked  # one writer: this process holds it now
+    assert launch.prompt == "a fox"  # the game's own, not the state's
+    assert launch.settings.guesser == "doodle:saved" and launch.settings.style == "flag style"
+    launch.resume.unlock()
+
+
+def test_choices_from_any_mapping_ignore_other_names() -> None:
+    choices = Choices.of({"drawer": "a:b", "rounds": 3, "command": "run"})
+    assert choices == Choices(drawer="a:b")
+    base = Settings(drawer="x:y", guesser="g:h", style="s")
+    assert choices.over(base) == Settings(drawer="a:b", guesser="g:h", style="s")
+
+
+def test_key_needed_names_the_model_without_its_key(isolated_env: Path) -> None:
+    settings = Settings(drawer="openai:gpt-image-1", guesser="doodle:doodle")
+    needed = session.key_needed(runtime_for(isolated_env), settings)
+    assert needed is not None
+    kind, model_id, avail = needed
+    assert (kind, model_id, avail.error().kind) == ("drawer", "openai:gpt-image-1", "auth")
+    keyed = runtime_for(isolated_env, OPENAI_API_KEY="sk-test-" + "k" * 40)
+    assert session.key_needed(keyed, settings) is None
+
+
+def test_preflight_quick_refuses_an_unknown_model_in_one_line(isolated_env: Path) -> None:
+    runtime = runtime_for(isolated_env)
+    with pytest.raises(Unusable) as caught:
+        session.preflight(runtime, Settings(drawer="nope:thing"), ("drawer",), network=False)
+    assert str(caught.value).startswith("cannot use drawer nope:thing: ")
+    assert "\n" not in str(caught.value)
+
+
+def test_preflight_asks_the_service(isolated_env: Path, fake: FakeOllama) -> None:
+    runtime = runtime_for(isolated_env, OLLAMA_HOST=fake.url)
+    warnings: list[str] = []
+    ok = Settings(guesser="ollama:llava")
+    session.preflight(runtime, ok, ("guesser",), warn=warnings.append)
+    assert warnings == []
+    for model, why in (("llama3.2:3b", "cannot see images"), ("moondream", "is not pulled")):
+        with pytest.raises(Unusable, match=why):
+            session.preflight(runtime, Settings(guesser=f"ollama:{model}"), ("guesser",))
+    # a busy service (503, still after retries) only warns: the turn itself will retry
+    fake.script.extend([fake_busy()] * 20)
+    session.preflight(runtime, ok, ("guesser",), warn=warnings.append)
+    assert len(warnings) == 1 and "cannot use guesser ollama:llava" in warnings[0]
+
+
+def fake_busy() -> Reply:
+    return json_reply(503, {"error": "server busy"})
+
+
+def test_checks_discover_and_remember(isolated_env: Path, fake: FakeOllama) -> None:
+    runtime = runtime_for(isolated_env, OLLAMA_HOST=fake.url)
+    checks = Checks(runtime, timeout=5.0)
+
+    async def go() -> None:
+        try:
+            await checks.discover()
+            await checks.check_all(("guesser",))
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(go())
+    rows = {model.id: avail for _title, model, avail in checks.rows("guesser")}
+    assert rows["ollama:llava"].ok
+    assert any("minicpm-v" in model_id for model_id in rows)  # discovered: pulled, can see
+    assert not rows["ollama:moondream"].ok and "not pulled" in rows["ollama:moondream"].reason
+    assert checks.availability("ollama:llava", "guesser").ok
+    assert ("guesser", "ollama:llava") in checks.checked
+    assert not any(k[0] == "drawer" for k in checks.checked)  # only the kind asked for
