@@ -278,6 +278,14 @@ class GameControl:
         if not avail.ok and avail.error().kind == "auth":
             self.ask_key(model_id, avail)
 
+    def provider_failures(self) -> list[str]:
+        """One line per provider that could not start (shown when the app opens)."""
+        return [
+            f"provider {f.name} could not start: {f.error} (check [providers.{f.name}] in "
+            "config.toml)"
+            for f in self.runtime.registry.failures
+        ]
+
     async def background_checks(self) -> None:
         """Discover models (e.g. pulled in Ollama) and check the chosen pair, never blocking."""
         await self.checks.discover()

@@ -8,7 +8,6 @@ Every turn an engine message shows is already journalled. Settings changes repla
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -27,14 +26,12 @@ from telestrations.providers.base import Availability, ModelKind
 from telestrations.runtime import Runtime
 from telestrations.session import Launch
 from telestrations.store import GameDir
+from telestrations.tui import menus
 from telestrations.tui.bindings import key_for
 from telestrations.tui.game_control import GameControl, Then
 from telestrations.tui.messages import CaptionSoFar, GameStateChanged, TurnBegan, TurnRecorded
 from telestrations.tui.screens.dialogs import ConfirmDialog
-from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.main_bindings import MAIN_BINDINGS
-from telestrations.tui.screens.picker import ModelPicker, PickerRow
-from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import clean
 from telestrations.tui.widgets.cards import Thumb, ThumbSpec
 from telestrations.tui.widgets.controls import Controls, ModelField
@@ -66,7 +63,7 @@ class MainScreen(Screen[None]):
         self.images = launch.images
         self.control = GameControl(self, runtime, launch.settings)
         self._save_timer = None
-        self._picker: ModelPicker | None = None
+        self.menu = menus.ModelMenu(self)
         self._bindings_signature: tuple[str, bool] | None = None
 
     @property
@@ -114,17 +111,8 @@ class MainScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.show_models()
-        for failure in self.runtime.registry.failures:
-            self.notify(
-                clean(
-                    f"provider {failure.name} could not start: {failure.error} "
-                    f"(check [providers.{failure.name}] in config.toml)",
-                    oneline=True,
-                ),
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
+        for line in self.control.provider_failures():
+            self.notify(clean(line, oneline=True), severity="error", timeout=15, markup=False)
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
@@ -143,7 +131,7 @@ class MainScreen(Screen[None]):
             model_id = getattr(self.settings, kind)
             self.controls.show_model(kind, model_id, self.control.availability(model_id, kind))
 
-    def _apply_settings(self, settings: Settings) -> None:
+    def apply_settings(self, settings: Settings) -> None:
         """The next turn uses ``settings``; remembered in the state file shortly after."""
         self.control.apply(settings)
         self._schedule_save()
@@ -152,7 +140,7 @@ class MainScreen(Screen[None]):
     def _field_changed(self, event: Input.Changed) -> None:
         field = event.input.id or ""
         if field in _SETTING_FIELDS:
-            self._apply_settings(replace(self.settings, **{_SETTING_FIELDS[field]: event.value}))
+            self.apply_settings(replace(self.settings, **{_SETTING_FIELDS[field]: event.value}))
         elif field == "prompt":
             self._schedule_save()
 
@@ -299,41 +287,15 @@ class MainScreen(Screen[None]):
     # -- models ----------------------------------------------------------------------------
 
     def action_pick(self, kind: ModelKind) -> None:
-        current = getattr(self.settings, kind)
-        picker = ModelPicker(kind, current, self._picker_rows(kind))
-        self._picker = picker
-
-        def chosen(model_id: str | None) -> None:
-            self._picker = None
-            if model_id:
-                self.choose_model(kind, model_id)
-
-        self.app.push_screen(picker, chosen)
-        self.run_worker(self._check_kind(kind), group="checks-picker", exit_on_error=False)
-
-    async def _check_kind(self, kind: ModelKind) -> None:
-        await self.control.checks.check_all((kind,))
-        if self._picker is not None and self._picker.kind == kind and self._picker.is_attached:
-            self._picker.update_rows(self._picker_rows(kind))
+        self.menu.open(kind)
 
     def choose_model(self, kind: ModelKind, model_id: str) -> None:
         """Use ``model_id`` from the next turn; ask for its key if it has none."""
-        if model_id == getattr(self.settings, kind):
-            return
-        self._apply_settings(replace(self.settings, **{kind: model_id}))
-        avail = self.control.availability(model_id, kind)
-        self.controls.show_model(kind, model_id, avail)
-        shown = clean(model_id, oneline=True, limit=80)
-        self.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
-        if not avail.ok and avail.error().kind == "auth":
-            self.ask_key(model_id, avail, then=self.show_models)
+        self.menu.choose(kind, model_id)
 
     def ask_key(self, model_id: str, availability: Availability, then: Then | None = None) -> None:
         """Ask for the key ``model_id`` lacks, then call ``then`` (the control's dialog flow)."""
         self.control.ask_key(model_id, availability, then=then)
-
-    def _picker_rows(self, kind: ModelKind) -> list[PickerRow]:
-        return [PickerRow(*row) for row in self.control.checks.rows(kind)]
 
     @on(ModelField.Open)
     def _open_picker(self, event: ModelField.Open) -> None:
@@ -409,41 +371,16 @@ class MainScreen(Screen[None]):
     # -- view ------------------------------------------------------------------------------
 
     def action_view(self, index: int | None = None) -> None:
-        if self.game is None:
-            self.notify("No image yet.", markup=False)
-            return
-        rounds = self.history.round_entries()
-        entry = self.history.image_entry() if index is None else self.history.entries[index]
-        if entry is None or entry not in rounds:
-            self.notify("No image yet.", markup=False)
-            return
-        # The viewer uses the best protocol the terminal has (half-block or unicode without one).
-        viewer = ImageViewer(self.game.dir.path, rounds, rounds.index(entry), "auto")
-        self.app.push_screen(viewer)
+        menus.view_image(self, index)
 
     def on_thumb_clicked(self, message: Thumb.Clicked) -> None:
         self.action_view(message.index)
 
     def action_open_external(self) -> None:
-        entry = self.history.image_entry() if self.game is not None else None
-        if entry is None or self.game is None:
-            self.notify("No image yet.", markup=False)
-            return
-        self.app.open_external(self.game.dir.path / entry.image)  # type: ignore[attr-defined]
+        menus.open_external(self)
 
     def action_past_games(self) -> None:
-        async def chosen(path: Path | None) -> None:
-            if path is None:
-                return
-            await self.control.stop_and_wait()
-            try:
-                game_dir = await asyncio.to_thread(GameDir.open, path)
-            except (OSError, LookupError) as exc:
-                self.notify(clean(str(exc), oneline=True), severity="error", markup=False)
-                return
-            await self.open_game(game_dir)
-
-        self.app.push_screen(PastGames(self.runtime.store), chosen)
+        menus.past_games(self)
 
     def action_focus_prompt(self) -> None:
         self.prompt_field.focus()
