@@ -74,7 +74,7 @@ def base_settings(runtime: Runtime, state: UiState | None = None) -> Settings:
     defaults = runtime.config.game.settings()
     if state is None:
         return defaults
-    remembered: dict[str, str] = {}
+    remembered: dict[str, Any] = {}
     for name in SETTING_NAMES:
         value = getattr(state, name)
         # drawer/guesser: "" means "not remembered"; the texts may be chosen empty

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from textual.worker import Worker, WorkerState
 
 from telestrations import session
-from telestrations.game import Game, Settings
+from telestrations.game import Event, Game, Settings
 from telestrations.keys import mask
 from telestrations.providers.base import Availability, ModelKind
 from telestrations.providers.registry import split_id
@@ -90,7 +90,11 @@ class GameControl:
             self.serial += 1
         serial = self.serial
         screen = self.screen
-        game.subscribe(lambda event: screen.post_message(to_message(serial, event)))
+
+        def bridge(event: Event) -> None:  # engine event → message, on the screen's queue
+            screen.post_message(to_message(serial, event))
+
+        game.subscribe(bridge)
         self.game = game
         return game
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telestrations.providers.base import ModelKind
 from telestrations.store import GameDir
@@ -54,7 +54,8 @@ class ModelMenu:
         screen = self.screen
         if model_id == getattr(screen.settings, kind):
             return
-        screen.apply_settings(replace(screen.settings, **{kind: model_id}))
+        change: dict[str, Any] = {kind: model_id}
+        screen.apply_settings(replace(screen.settings, **change))
         avail = screen.control.availability(model_id, kind)
         screen.controls.show_model(kind, model_id, avail)
         shown = clean(model_id, oneline=True, limit=80)

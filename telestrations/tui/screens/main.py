@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -62,7 +63,7 @@ class MainScreen(Screen[None]):
         self.launch = launch
         self.images = launch.images
         self.control = GameControl(self, runtime, launch.settings)
-        self._save_timer = None
+        self._save_timer: Timer | None = None
         self.menu = menus.ModelMenu(self)
         self._bindings_signature: tuple[str, bool] | None = None
 
@@ -140,7 +141,8 @@ class MainScreen(Screen[None]):
     def _field_changed(self, event: Input.Changed) -> None:
         field = event.input.id or ""
         if field in _SETTING_FIELDS:
-            self.apply_settings(replace(self.settings, **{_SETTING_FIELDS[field]: event.value}))
+            change: dict[str, Any] = {_SETTING_FIELDS[field]: event.value}
+            self.apply_settings(replace(self.settings, **change))
         elif field == "prompt":
             self._schedule_save()
 
