@@ -151,6 +151,19 @@ def make_game(
     )
 
 
+def unsaved_note(game: Game) -> str | None:
+    """What to say when the process ends holding a finished turn it could not save."""
+    record = game.unsaved
+    if record is None:
+        return None
+    what = "picture" if record.kind == "draw" else "caption"
+    return (
+        f"the round {record.round} {record.kind} finished but could not be saved: "
+        f"{game.save_error}; the {what} was not kept, and resuming will call "
+        f"{record.model} again"
+    )
+
+
 def branch(runtime: Runtime, game_dir: GameDir, round_no: int) -> GameDir:
     """A new game continuing ``game_dir`` from ``round_no`` (a hook point: not built yet)."""
     raise NotImplementedError("branching a game from a round is not supported yet")

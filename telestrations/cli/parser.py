@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_run(sub)
+    _add_one_shots(sub)
+    _add_keys(sub)
+    return parser
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
         help="play a game headless, one line per turn",
@@ -120,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
 
+
+def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     draw = sub.add_parser("draw", help="draw one picture and write it to a file")
     _add_common(draw, sub=True)
     _add_no_check(draw)
@@ -153,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="DIR", help="folder to write (default ./<game name>)"
     )
 
+
+def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     kset = ksub.add_parser("set", help="store a key, read from a prompt or stdin (never argv)")
@@ -163,7 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     kimp.add_argument("file")
     kdel = ksub.add_parser("delete", help="remove a stored key")
     kdel.add_argument("name")
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -15,6 +15,7 @@ from telestrations.cli.commands import EXIT_FAILED, EXIT_PIPE, CliError, _warn, 
 from telestrations.game import (
     CaptionReady,
     Event,
+    Game,
     Limits,
     PictureReady,
     Settings,
@@ -146,21 +147,22 @@ async def _run_game(
         await game.wait()
     finally:
         await runtime.aclose()
+    return _report_end(game, exit_code, args)
+
+
+def _report_end(game: Game, exit_code: int, args: argparse.Namespace) -> int:
+    """The final line (or JSON object), and the exit status the game ended with."""
+    game_dir = game.dir
     spent, unknown = game.spent
     if exit_code == 0 and game.state == "paused" and game.records and not game.records[-1].ok:
         exit_code = EXIT_FAILED
-    unsaved = game.unsaved
-    if unsaved is not None:
+    note = session.unsaved_note(game)
+    if note is not None:
         # The process ends here, and the finished result with it: say so plainly.
         if exit_code in (0, EXIT_PIPE):
             exit_code = EXIT_FAILED
-        what = "picture" if unsaved.kind == "draw" else "caption"
-        print(
-            f"telestrations: the round {unsaved.round} {unsaved.kind} finished but could not "
-            f"be saved: {game.save_error}; the {what} was not kept, and resuming will call "
-            f"{unsaved.model} again",
-            file=sys.stderr,
-        )
+        print(f"telestrations: {note}", file=sys.stderr)
+    out = sys.stdout
     summary = {
         "type": "end",
         "folder": str(game_dir.path),

@@ -22,7 +22,7 @@ from textual.screen import Screen
 
 from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
-from telestrations.session import Launch
+from telestrations.session import Launch, unsaved_note
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
 from telestrations.tui.bindings import (
     HelpRow,
@@ -146,15 +146,7 @@ class TelestrationsApp(App[int]):
     def unsaved_note(self) -> str | None:
         """What to say at exit when a finished turn could not be saved (it dies with us)."""
         game = self.main.game if self.main is not None else None
-        record = game.unsaved if game is not None else None
-        if game is None or record is None:
-            return None
-        what = "picture" if record.kind == "draw" else "caption"
-        return (
-            f"the round {record.round} {record.kind} finished but could not be saved: "
-            f"{game.save_error}; the {what} was not kept, and resuming will call "
-            f"{record.model} again"
-        )
+        return unsaved_note(game) if game is not None else None
 
     # -- helpers used by screens -----------------------------------------------------------
 
