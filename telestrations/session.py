@@ -165,8 +165,26 @@ def unsaved_note(game: Game) -> str | None:
 
 
 def branch(runtime: Runtime, game_dir: GameDir, round_no: int) -> GameDir:
-    """A new game continuing ``game_dir`` from ``round_no`` (a hook point: not built yet)."""
-    raise NotImplementedError("branching a game from a round is not supported yet")
+    """A new game holding ``game_dir``'s turns of rounds 1..``round_no`` (journal lines as
+    they were, images copied), locked for us: playing it continues from the next turn, with
+    the settings the original was played with. Blocking I/O."""
+    saved = Settings.from_saved(game_dir.header.get("settings"), runtime.config.game.settings())
+    new = new_game(runtime, game_dir.first_prompt, saved)
+    try:
+        for record in game_dir.records:
+            if record.round > round_no:
+                continue
+            if (
+                record.image
+                and game_dir.has_image(record.image)
+                and not new.has_image(record.image)
+            ):
+                new.save_image(record.image, game_dir.read_image(record.image))
+            new.append(record)
+    except BaseException:
+        new.unlock()
+        raise
+    return new
 
 
 # -- keys and models -----------------------------------------------------------------------

@@ -16,8 +16,16 @@ from telestrations.game import Settings
 from telestrations.runtime import Runtime
 from telestrations.session import Checks, Choices, Unusable, resolve
 from telestrations.state import UiState
+from telestrations.store import GameDir
+from telestrations.turns import TurnRecord
 from tests.fakes.ollama_api import FakeModel, FakeOllama
 from tests.fakes.server import Reply, json_reply
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+    b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01"
+    b"\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 CONFIG = """
 [game]
@@ -153,3 +161,29 @@ def test_checks_discover_and_remember(isolated_env: Path, fake: FakeOllama) -> N
     assert checks.availability("ollama:llava", "guesser").ok
     assert ("guesser", "ollama:llava") in checks.checked
     assert not any(k[0] == "drawer" for k in checks.checked)  # only the kind asked for
+
+
+def test_branch_keeps_the_rounds_up_to_the_one_chosen(isolated_env: Path) -> None:
+    runtime = runtime_for(isolated_env)
+    original = runtime.store.new_game("a fox", {"guesser": "doodle:saved"}, lock=True)
+    for n in (1, 2):
+        image = f"round-{n}.png"
+        original.save_image(image, PNG)
+        original.append(
+            TurnRecord(2 * n - 1, n, "draw", "doodle:doodle", "ok", "x", output=image, image=image)
+        )
+        original.append(
+            TurnRecord(
+                2 * n, n, "describe", "doodle:saved", "ok", "?", image=image, output=f"caption {n}"
+            )
+        )
+    original.unlock()
+    copy = session.branch(runtime, original, 1)
+    assert copy.path != original.path and copy.locked
+    assert [(r.round, r.kind) for r in copy.records] == [(1, "draw"), (1, "describe")]
+    assert copy.read_image("round-1.png") == PNG and not copy.has_image("round-2.png")
+    reopened = GameDir.open(copy.path)  # on disk, not only in memory
+    assert [r.output for r in reopened.records] == ["round-1.png", "caption 1"]
+    assert reopened.first_prompt == "a fox"
+    assert session.make_game(runtime, copy, resolve(runtime, Choices()).settings).rounds_done == 1
+    copy.unlock()
