@@ -187,3 +187,23 @@ def test_branch_keeps_the_rounds_up_to_the_one_chosen(isolated_env: Path) -> Non
     assert reopened.first_prompt == "a fox"
     assert session.make_game(runtime, copy, resolve(runtime, Choices()).settings).rounds_done == 1
     copy.unlock()
+
+
+def test_cli_run_refuses_what_the_session_cannot_start(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from telestrations import cli
+
+    runtime = runtime_for(isolated_env)
+    assert cli.main(["run", "--prompt", "", "--no-check"]) == 2
+    assert "the first prompt is empty" in capsys.readouterr().err
+    game = runtime.store.new_game("a fox", {})
+    assert cli.main(["run", "--resume", game.name, "--prompt", "a cat", "--no-check"]) == 2
+    assert "--prompt cannot be used with --resume" in capsys.readouterr().err
+    again = GameDir.open(game.path)
+    again.lock()  # refused, and the lock it took is given back: GameLocked otherwise
+    again.unlock()
+    assert cli.main(["run", "--guesser", "nope:x", "--no-check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("telestrations: cannot use guesser nope:x: ") and err.count("\n") == 1
+    assert [g.name for g in runtime.store.list()] == [game.name]  # none made by a refusal
