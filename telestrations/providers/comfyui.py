@@ -760,20 +760,23 @@ class ComfyUIProvider(CatalogProvider):
             secrets=(key,) if key else (),
             error_mapper=self._map_failure,
         )
-        self._models += [
-            ModelInfo(
-                NAME,
-                flow.name,
-                "drawer",
-                label=flow.label or f"{flow.name} (workflow)",
-                options={"workflow": flow.name},
-                price=self.ctx.prices.get(f"{NAME}:{flow.name}", 0.0),
-                note=flow.note or f"ComfyUI workflow {Path(flow.file).name}",
-            )
-            for flow in self.conf.workflows.values()
-            if not any(m.name == flow.name for m in self._models)
-        ]
+        for flow in self.conf.workflows.values():
+            self._add_workflow(flow)
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _add_workflow(self, flow: Workflow) -> None:
+        """``comfyui:NAME`` for a workflow; a ``[[models]]`` entry of that name adds options."""
+        given = next((m for m in self._models if m.name == flow.name), None)
+        model = ModelInfo(
+            NAME,
+            flow.name,
+            "drawer",
+            label=(given.label if given else "") or flow.label or f"{flow.name} (workflow)",
+            options={**(given.options if given else {}), "workflow": flow.name},
+            price=given.price if given and given.price is not None else 0.0,
+            note=(given.note if given else "") or flow.note or f"workflow {Path(flow.file).name}",
+        )
+        self._models = [m for m in self._models if m.name != flow.name] + [self._priced(model)]
 
     def path_of(self, flow: Workflow) -> Path:
         return Path(flow.file).expanduser()

@@ -31,7 +31,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
-from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
@@ -172,7 +171,12 @@ class FakeComfyUI(FakeAPI):
             return True
         client_id = parse_qs(parts.query).get("clientId", [""])[0] or uuid.uuid4().hex
         protocol = ServerProtocol()
-        response = protocol.accept(WsRequest(handler.path, Headers(headers.items())))
+        # http.server has read the request already: hand the same bytes to the protocol.
+        lines = [f"GET {handler.path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
+        protocol.receive_data(("\r\n".join(lines) + "\r\n\r\n").encode())
+        (request,) = protocol.events_received()
+        assert isinstance(request, WsRequest)
+        response = protocol.accept(request)
         protocol.send_response(response)
         sock = handler.connection
         sock.sendall(b"".join(protocol.data_to_send()))
