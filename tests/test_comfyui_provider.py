@@ -630,3 +630,32 @@ def test_a_full_game_through_the_command(fake: FakeComfyUI, isolated_env: Path) 
     texts = [b["prompt"]["2"]["inputs"]["text"] for b in prompts(fake)]
     assert texts[0] == "Illustrate in black & white doodle style: a cat on a bicycle"
     assert texts[1].endswith(lines[1]["output"])  # round 2 draws round 1's caption
+
+
+async def test_the_status_line_shows_the_step(isolated_env: Path) -> None:
+    from tests.test_tui_support import main_screen, make_app, make_runtime, wait_for
+
+    api = FakeComfyUI(step_delay=0.05).start()
+    registry = Registry([make(api.url), doodle_provider(ProviderContext())])
+    runtime, _ = make_runtime(isolated_env, registry=registry)
+    app = make_app(runtime, drawer=f"comfyui:{CKPT}", guesser="doodle:doodle")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            m = main_screen(app)
+            await pilot.press("enter")
+            status = m.status_line
+
+            def mid_draw() -> bool:
+                return status.progress.startswith("step ") and status.progress != "step 20/20"
+
+            await wait_for(pilot, mid_draw)
+            line = status.render_content().plain
+            assert "drawing" in line and f"comfyui:{CKPT}" in line
+            assert f"· {status.progress}" in line and "/20" in line
+            await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
+            m.game.stop()
+            await wait_for(pilot, lambda: not m.running)
+            assert "step " not in status.render_content().plain  # cleared with the turn
+    finally:
+        await registry.aclose()
+        api.stop()
