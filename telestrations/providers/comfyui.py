@@ -90,6 +90,19 @@ class Workflow:
     note: str = ""
 
 
+WORKFLOW_KEYS = (
+    "file",
+    "prompt_node",
+    "negative_node",
+    "seed_node",
+    "size_node",
+    "output_node",
+    "label",
+    "note",
+)
+"""What a ``[providers.comfyui.workflows.NAME]`` table may hold (the fields of Workflow)."""
+
+
 @dataclass(frozen=True)
 class ComfySettings:
     """``[providers.comfyui]``: the server, the default workflow's knobs, and user workflows."""
@@ -128,6 +141,12 @@ class ComfySettings:
                 raise ValueError(f"providers.comfyui.{key} must be a string")
             return value
 
+        def flag(key: str, default: bool) -> bool:
+            value = s.get(key, default)
+            if not isinstance(value, bool):
+                raise ValueError(f"providers.comfyui.{key} must be true or false")
+            return value
+
         flows: dict[str, Workflow] = {}
         table = s.get("workflows", {})
         if not isinstance(table, Mapping):
@@ -135,7 +154,7 @@ class ComfySettings:
         for name, entry in table.items():
             if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):
                 raise ValueError(f'providers.comfyui.workflows.{name} needs file = "..."')
-            known = set(Workflow.__dataclass_fields__) - {"name"}
+            known = set(WORKFLOW_KEYS)
             unknown = set(entry) - known
             if unknown:
                 raise ValueError(
@@ -156,7 +175,7 @@ class ComfySettings:
             negative_prompt=text("negative_prompt", ""),
             filename_prefix=text("filename_prefix", "telestrations"),
             job_timeout=num("job_timeout", float, 600.0),
-            websocket=bool(s.get("websocket", True)),
+            websocket=flag("websocket", True),
             poll_interval=num("poll_interval", float, 1.0),
             check_timeout=num("check_timeout", float, 5.0),
             workflows=flows,
