@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,14 @@ from PIL import Image
 
 from telestrations.game import Game, Limits, Settings, TurnProgress
 from telestrations.keys import ENV_VARS
+from telestrations.providers import comfyui
 from telestrations.providers.base import Progress, ProviderContext, ProviderError, progress_reports
 from telestrations.providers.comfyui import ComfyUIProvider, default_workflow, provider
 from telestrations.providers.doodle import provider as doodle_provider
 from telestrations.providers.registry import BUILTIN, Registry
 from telestrations.store import GameDir, Store
 from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI
-from tests.fakes.server import free_port
+from tests.fakes.server import Reply, Request, free_port, json_reply
 
 TEXT = "Illustrate in black & white doodle style: a lighthouse at night"
 CKPT = CHECKPOINTS[0]
@@ -289,7 +291,7 @@ async def test_polling_history_when_there_is_no_websocket(how: str) -> None:
     assert pic.width == 512 and api.ws_clients == []
     assert sum(r.path.startswith("/history/") for r in api.requests) >= 2
     assert all(p.done is None for p in seen)  # no step counter without the websocket
-    assert any(p.note in ("running", "queued (1 ahead)") for p in seen)
+    assert any(p.note in ("running", "queued (1 ahead)", "queued (0 ahead)") for p in seen)
 
 
 # -- stopping ---------------------------------------------------------------------------------
@@ -328,6 +330,53 @@ async def test_a_stop_interrupts_the_run_and_drops_it_from_the_queue() -> None:
     finally:
         await p.aclose()
         api.stop()
+
+
+async def test_a_stop_while_queueing_cancels_the_run_once_its_id_arrives(
+    fake: FakeComfyUI,
+) -> None:
+    fake.step_delay = 0.05
+
+    def slow_queue(req: Request) -> Reply:
+        time.sleep(0.3)  # the answer (and with it the prompt id) is still on its way
+        return fake.handle(req)
+
+    p = make(fake.url)
+    try:
+        task = asyncio.ensure_future(draw(p))
+        for _ in range(200):
+            if fake.ws_clients:
+                break
+            await asyncio.sleep(0.01)
+        fake.script.append(slow_queue)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(300):
+            if fake.interrupts:
+                break
+            await asyncio.sleep(0.01)
+        pid = next(iter(fake.history), None) or fake.interrupts[0]["prompt_id"]
+        assert fake.interrupts == [{"prompt_id": pid}] and fake.deleted == [pid]
+    finally:
+        await p.aclose()
+
+
+@pytest.mark.parametrize("websocket", [True, False])
+async def test_a_prompt_the_server_forgot_is_an_error(
+    fake: FakeComfyUI, websocket: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(comfyui, "SILENCE", 0.05)  # no event for that long: ask around
+    fake.script.append(json_reply(200, {"prompt_id": "ghost", "number": 1, "node_errors": {}}))
+    p = make(fake.url, {"websocket": websocket})
+    try:
+        with pytest.raises(ProviderError) as err:
+            await draw(p)
+    finally:
+        await p.aclose()
+    assert err.value.kind == "server" and "no longer knows the prompt" in err.value.message
+    assert sum(r.path == "/queue" for r in fake.requests) == 3
 
 
 async def test_interrupted_from_elsewhere_is_an_error(fake: FakeComfyUI) -> None:

@@ -66,6 +66,10 @@ AUTH_HINT = (
 )
 CHECKPOINT_HINT = "put it in ComfyUI's models/checkpoints, or pick one `telestrations models` lists"
 CANCEL_TIMEOUT = 5.0
+LOST_AFTER = 3
+"""Polls in a row that find the prompt nowhere (queue or history) before giving up."""
+SILENCE = 10.0
+"""Seconds without a websocket event after which ``/history`` is asked whether it is done."""
 SAMPLERS = ("KSampler", "KSamplerAdvanced")
 SIZE_NODES = ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanLatentVideo")
 WS_MAX_FRAME = 64 * 1024 * 1024
@@ -548,10 +552,14 @@ class ComfyDrawer:
         run = Run()
         ws = await p.open_socket(client_id) if p.conf.websocket else None
         try:
-            result = await p.call("POST", "/prompt", json={"prompt": graph, "client_id": client_id})
-            answer = result.json()
-            if not isinstance(answer, dict) or not isinstance(answer.get("prompt_id"), str):
-                raise ProviderError("bad_response", "ComfyUI queued the prompt without an id")
+            submit = asyncio.ensure_future(self._submit(graph, client_id))
+            try:
+                answer = await asyncio.shield(submit)
+            except asyncio.CancelledError:
+                # Stopped while queueing: the prompt id comes only with the answer. Cancel
+                # the run once it is known, so a stop never leaves the GPU drawing.
+                p.keep(asyncio.ensure_future(self._cancel_when_known(submit)))
+                raise
             run.prompt_id = answer["prompt_id"]
             errors = prompt_error(answer) if answer.get("node_errors") else None
             if errors is not None:
@@ -581,6 +589,23 @@ class ComfyDrawer:
             cost=self.model.price if self.model.price is not None else 0.0,
         )
 
+    async def _submit(self, graph: dict[str, Any], client_id: str) -> dict[str, Any]:
+        result = await self.provider.call(
+            "POST", "/prompt", json={"prompt": graph, "client_id": client_id}
+        )
+        answer = result.json()
+        if not isinstance(answer, dict) or not isinstance(answer.get("prompt_id"), str):
+            raise ProviderError("bad_response", "ComfyUI queued the prompt without an id")
+        return answer
+
+    async def _cancel_when_known(self, submit: asyncio.Future[dict[str, Any]]) -> None:
+        try:
+            answer = await submit
+        except Exception as exc:  # it was never queued: nothing to cancel
+            log.debug("ComfyUI submission ended with %s after a stop", exc)
+            return
+        await self.provider.cancel(answer["prompt_id"])
+
     async def _follow(self, ws: Any, run: Run, deadline: float) -> dict[str, Any]:
         """Wait for the run to end (websocket, else polling); its ``/history`` entry."""
         if ws is not None:
@@ -595,14 +620,24 @@ class ComfyDrawer:
         from websockets.exceptions import ConnectionClosed
 
         started = False
+        lost = 0
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self._timeout()
             try:
-                frame = await asyncio.wait_for(ws.recv(), left)
+                frame = await asyncio.wait_for(ws.recv(), min(left, SILENCE))
             except TimeoutError:
-                raise self._timeout() from None
+                if time.monotonic() >= deadline:
+                    raise self._timeout() from None
+                # Quiet for a while: a proxy may be swallowing events; ask the history.
+                if await self.provider.history(run.prompt_id) is not None:
+                    run.finished = True
+                    return
+                lost = 0 if await self._queue_note(run) else lost + 1
+                if lost >= LOST_AFTER:
+                    raise self._lost() from None
+                continue
             except ConnectionClosed as exc:
                 raise _SocketLost(str(exc)) from None
             if isinstance(frame, bytes):
@@ -663,6 +698,7 @@ class ComfyDrawer:
         said "done": the server writes the history just before that message)."""
         p = self.provider
         pause = 0.05 if run.finished else p.conf.poll_interval
+        lost = 0
         while True:
             entry = await p.history(run.prompt_id)
             if entry is not None:
@@ -682,29 +718,45 @@ class ComfyDrawer:
                 if status.get("completed", True) or entry.get("outputs"):
                     return entry
             elif not run.finished:
-                await self._queue_note(run)
+                lost = 0 if await self._queue_note(run) else lost + 1
+                if lost >= LOST_AFTER:
+                    raise self._lost()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self._timeout()
             await asyncio.sleep(min(pause, left))
             pause = p.conf.poll_interval if run.finished else pause
 
-    async def _queue_note(self, run: Run) -> None:
-        """Polling has no step counter; ``/queue`` at least says queued or running."""
+    async def _queue_note(self, run: Run) -> bool:
+        """Polling has no step counter; ``/queue`` at least says queued or running. False
+        when the prompt is in neither list (it may just have finished: the caller asks the
+        history again before giving up)."""
         try:
             queue = (await self.provider.call("GET", "/queue", retry=False)).json()
         except ProviderError:
-            return
+            return True
         if not isinstance(queue, dict):
-            return
-        for position, item in enumerate(queue.get("queue_pending") or []):
-            if isinstance(item, list) and len(item) > 1 and item[1] == run.prompt_id:
-                run.report(None, None, f"queued ({position + 1} ahead)")
-                return
-        for item in queue.get("queue_running") or []:
-            if isinstance(item, list) and len(item) > 1 and item[1] == run.prompt_id:
-                run.report(None, None, "running")
-                return
+            return True
+        running = [i for i in queue.get("queue_running") or [] if _item(i)]
+        pending = [i for i in queue.get("queue_pending") or [] if _item(i)]
+        if any(len(i) > 1 and i[1] == run.prompt_id for i in running):
+            run.report(None, None, "running")
+            return True
+        ours = next((i for i in pending if len(i) > 1 and i[1] == run.prompt_id), None)
+        if ours is None:
+            return False
+        # The pending list is ComfyUI's heap, not in order: count who comes first.
+        ahead = len(running) + sum(1 for i in pending if i[0] < ours[0])
+        run.report(None, None, f"queued ({ahead} ahead)")
+        return True
+
+    @staticmethod
+    def _lost() -> ProviderError:
+        return ProviderError(
+            "server",
+            "ComfyUI no longer knows the prompt (neither queued, running nor done)",
+            hint="it may have restarted or its queue was cleared; resume to draw again",
+        )
 
     def _timeout(self) -> ProviderError:
         return ProviderError(
@@ -733,6 +785,11 @@ class ComfyDrawer:
             "ComfyUI finished without an image",
             hint="the workflow needs a SaveImage (or PreviewImage) node fed by the decoder",
         )
+
+
+def _item(entry: Any) -> bool:
+    """A ``/queue`` entry: ``[number, prompt_id, prompt, extra_data, outputs]``."""
+    return isinstance(entry, list) and len(entry) > 1 and isinstance(entry[0], int | float)
 
 
 class _SocketLost(Exception):
@@ -781,7 +838,7 @@ class ComfyUIProvider(CatalogProvider):
         )
         for flow in self.conf.workflows.values():
             self._add_workflow(flow)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     def _add_workflow(self, flow: Workflow) -> None:
         """``comfyui:NAME`` for a workflow; a ``[[models]]`` entry of that name adds options."""
@@ -977,6 +1034,11 @@ class ComfyUIProvider(CatalogProvider):
             )
             return None
 
+    def keep(self, task: asyncio.Future[Any]) -> None:
+        """Hold a background task (a cancel after a stop) until it ends."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def cancel(self, prompt_id: str) -> None:
         """``/interrupt`` it if running, drop it from ``/queue`` if pending; best effort,
         finishes even when the turn is cancelled again."""
@@ -999,8 +1061,7 @@ class ComfyUIProvider(CatalogProvider):
                     log.debug("ComfyUI %s failed: %s", path, exc)
 
         task = asyncio.ensure_future(both())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.keep(task)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), 2 * CANCEL_TIMEOUT + 1.0)
 
