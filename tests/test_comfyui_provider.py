@@ -17,9 +17,9 @@ import httpx
 import pytest
 from PIL import Image
 
+import telestrations.providers.comfyui.drawer
 from telestrations.game import Game, Limits, Settings, TurnProgress
 from telestrations.keys import ENV_VARS
-from telestrations.providers import comfyui
 from telestrations.providers.base import Progress, ProviderContext, ProviderError, progress_reports
 from telestrations.providers.comfyui import ComfyUIProvider, default_workflow, provider
 from telestrations.providers.doodle import provider as doodle_provider
@@ -367,7 +367,9 @@ async def test_a_stop_while_queueing_cancels_the_run_once_its_id_arrives(
 async def test_a_prompt_the_server_forgot_is_an_error(
     fake: FakeComfyUI, websocket: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(comfyui, "SILENCE", 0.05)  # no event for that long: ask around
+    monkeypatch.setattr(
+        telestrations.providers.comfyui.drawer, "SILENCE", 0.05
+    )  # no event for that long: ask around
     fake.script.append(json_reply(200, {"prompt_id": "ghost", "number": 1, "node_errors": {}}))
     p = make(fake.url, {"websocket": websocket})
     try:
