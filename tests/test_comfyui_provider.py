@@ -448,6 +448,12 @@ async def test_basic_auth_with_a_username() -> None:
         nokey = make(api.url, {"username": "ada"})
         avail = nokey.availability(nokey.model(CKPT, "drawer"))
         assert not avail.ok and avail.kind == "auth"
+        in_url = make(api.url.replace("http://", f"http://ada:{TOKEN}@"))  # user:pass@host
+        try:
+            assert (await draw(in_url)).width == 512
+            assert api.ws_headers[-1]["Authorization"] == expected
+        finally:
+            await in_url.aclose()
     finally:
         await p.aclose()
         api.stop()
@@ -590,6 +596,10 @@ async def test_workflow_file_problems(fake: FakeComfyUI, tmp_path: Path) -> None
 def test_bad_settings_name_the_key(fake: FakeComfyUI) -> None:
     with pytest.raises(ValueError, match=r"providers\.comfyui\.steps"):
         make(fake.url, {"steps": "many"})
+    with pytest.raises(ValueError, match=r"unknown key\(s\) in \[providers\.comfyui\]: stpes"):
+        make(fake.url, {"stpes": 20})
+    with pytest.raises(ValueError, match=r"websocket must be true or false"):
+        make(fake.url, {"websocket": "no"})
     with pytest.raises(ValueError, match=r"workflows\.x"):
         make(fake.url, {"workflows": {"x": {"file": "a.json", "prompt": "1"}}})
 

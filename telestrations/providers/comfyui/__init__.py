@@ -25,7 +25,7 @@ import base64
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -121,7 +121,12 @@ class ComfySettings:
 
     @classmethod
     def read(cls, s: Mapping[str, Any]) -> ComfySettings:
-        """From the config table; a wrong type raises ValueError naming the key."""
+        """From the config table; a typo or a wrong type raises ValueError naming the key."""
+        known = {f for f in cls.__dataclass_fields__} | {"models", "timeout"}
+        known |= {f.name for f in fields(HttpSettings)}
+        unknown = sorted(set(s) - known)
+        if unknown:
+            raise ValueError(f"unknown key(s) in [providers.comfyui]: {', '.join(unknown)}")
 
         def num(key: str, kind: type, default: Any) -> Any:
             value = s.get(key, default)
