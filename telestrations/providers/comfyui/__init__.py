@@ -124,9 +124,9 @@ class ComfySettings:
         """From the config table; a typo or a wrong type raises ValueError naming the key."""
         known = {f for f in cls.__dataclass_fields__} | {"models", "timeout"}
         known |= {f.name for f in fields(HttpSettings)}
-        unknown = sorted(set(s) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) in [providers.comfyui]: {', '.join(unknown)}")
+        typos = sorted(set(s) - known)
+        if typos:
+            raise ValueError(f"unknown key(s) in [providers.comfyui]: {', '.join(typos)}")
 
         def num(key: str, kind: type, default: Any) -> Any:
             value = s.get(key, default)
@@ -153,14 +153,13 @@ class ComfySettings:
         for name, entry in table.items():
             if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):
                 raise ValueError(f'providers.comfyui.workflows.{name} needs file = "..."')
-            known = set(WORKFLOW_KEYS)
-            unknown = set(entry) - known
+            unknown = set(entry) - set(WORKFLOW_KEYS)
             if unknown:
                 raise ValueError(
                     f"unknown key(s) in providers.comfyui.workflows.{name}: {sorted(unknown)}"
                 )
             flows[str(name)] = Workflow(
-                name=str(name), **{k: str(v) for k, v in entry.items() if k in known}
+                name=str(name), **{k: str(v) for k, v in entry.items() if k in WORKFLOW_KEYS}
             )
         return cls(
             base_url=text("base_url", DEFAULT_BASE_URL).rstrip("/") or DEFAULT_BASE_URL,
