@@ -3,15 +3,16 @@
 Like the real server: ``POST /prompt`` validates the API-format graph node by node (unknown
 class → ``invalid_prompt``; no output node → ``prompt_no_outputs``; a checkpoint, sampler or
 scheduler not installed → ``value_not_in_list`` under ``prompt_outputs_failed_validation``;
-links checked for target and type) and answers 400 with ``{error, node_errors}``; a worker
-thread runs one prompt at a time and reports it over ``/ws?clientId=`` (``status`` with
-``sid`` on connect, ``execution_start``, ``execution_cached``, ``executing``, ``progress``
-per sampler step, binary preview frames, ``executed``, ``execution_success``, final
-``executing`` with ``node: null``; ``execution_error`` for out-of-memory or an injected
-failure; ``execution_interrupted`` after ``/interrupt``), writes ``/history`` before the final
-message, caches identical graphs, and serves the PNG through ``/view``. Every route also
-answers under ``/api``. Optional ``auth`` (a full ``Authorization`` value) guards every route,
-the websocket included, as a reverse proxy would.
+links checked for target and type) and answers 400 with ``{error, node_errors}``. A worker
+thread runs one prompt at a time and reports it over ``/ws?clientId=``: ``status`` with
+``sid`` on connect, ``execution_start``, ``execution_cached``, ``executing``, ``progress`` and
+``progress_state`` per sampler step, a custom node's own event, binary preview frames,
+``executed``, ``execution_success``, the final ``executing`` with ``node: null``;
+``execution_error`` for out-of-memory or an injected failure; ``execution_interrupted`` after
+``/interrupt``. It writes ``/history`` before the final message, caches identical graphs and
+serves the PNG through ``/view``. Every route also answers under ``/api``. Optional ``auth``
+(a full ``Authorization`` value) guards every route, the websocket included, as a reverse
+proxy would.
 """
 
 from __future__ import annotations
@@ -671,6 +672,27 @@ class FakeComfyUI(FakeAPI):
                     "progress",
                     {"value": step, "max": steps, "prompt_id": job.prompt_id, "node": nid},
                 )
+                emit(  # newer servers send both
+                    "progress_state",
+                    {
+                        "prompt_id": job.prompt_id,
+                        "nodes": {
+                            nid: {
+                                "value": step,
+                                "max": steps,
+                                "state": "running",
+                                "node_id": nid,
+                                "prompt_id": job.prompt_id,
+                                "display_node_id": nid,
+                                "parent_node_id": None,
+                                "real_node_id": nid,
+                            }
+                        },
+                    },
+                )
+                # A custom node's own event (e.g. a system monitor): clients ignore it.
+                if job.client_id is not None:
+                    self.send(job.client_id, {"type": "crystools.monitor", "data": {"cpu": 1.5}})
                 if self.previews and job.client_id is not None and step % 5 == 0:
                     self.send(job.client_id, struct.pack(">II", 1, 1) + b"\xff\xd8\xff" + b"0" * 64)
             if job.interrupted:

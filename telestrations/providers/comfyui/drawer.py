@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from telestrations.providers.base import ModelInfo, Picture, ProviderError, report_progress
 from telestrations.providers.comfyui.errors import execution_error, interrupted, prompt_error
@@ -220,11 +220,10 @@ class ComfyDrawer:
             kind, data = event.get("type"), event["data"]
             pid = data.get("prompt_id")
             if kind == "status" and not started:
-                info = data.get("status", {})
+                info = data.get("status")
+                exec_info = info.get("exec_info") if isinstance(info, dict) else None
                 left_in_queue = (
-                    info.get("exec_info", {}).get("queue_remaining")
-                    if isinstance(info, dict)
-                    else None
+                    exec_info.get("queue_remaining") if isinstance(exec_info, dict) else None
                 )
                 if isinstance(left_in_queue, int) and left_in_queue > 1:
                     run.report(None, None, f"queued ({left_in_queue} in the queue)")
@@ -239,17 +238,16 @@ class ComfyDrawer:
                 run.cached = [str(n) for n in nodes] if isinstance(nodes, list) else []
             elif kind == "progress":
                 value, most = data.get("value"), data.get("max")
-                if isinstance(value, int) and isinstance(most, int) and most > 0:
+                if _number(value) and _number(most) and most > 0:
                     started = True
-                    run.report(value, most)
+                    run.report(int(value), int(most))
             elif kind == "progress_state":
                 nodes = data.get("nodes")
                 for state in nodes.values() if isinstance(nodes, dict) else []:
                     if isinstance(state, dict) and state.get("state") == "running":
                         value, most = state.get("value"), state.get("max")
-                        if isinstance(value, int | float) and isinstance(most, int | float):
-                            if most > 1:
-                                run.report(int(value), int(most))
+                        if _number(value) and _number(most) and most > 1:
+                            run.report(int(value), int(most))
             elif kind == "executed":
                 output = data.get("output")
                 if isinstance(output, dict):
@@ -354,6 +352,10 @@ class ComfyDrawer:
             "ComfyUI finished without an image",
             hint="the workflow needs a SaveImage (or PreviewImage) node fed by the decoder",
         )
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _item(entry: Any) -> bool:
