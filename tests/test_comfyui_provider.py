@@ -103,6 +103,8 @@ async def test_a_round_with_the_built_in_workflow(
     assert isinstance(pic.extras["prompt_id"], str) and 0 <= seed < 2**32
     steps = [(p.done, p.total) for p in seen if p.done is not None]
     assert steps == [(k, 20) for k in range(1, 21)]  # binary preview frames were skipped
+    pid = pic.extras["prompt_id"]
+    assert [r.path for r in fake.requests] == ["/prompt", f"/history/{pid}", "/view"]  # + /ws
     views = [r for r in fake.requests if r.path == "/view"]
     assert len(views) == 1 and views[0].query["type"] == ["output"]
     assert views[0].query["filename"][0].startswith("telestrations_")
