@@ -126,6 +126,8 @@ class FakeComfyUI(FakeAPI):
     fail_node: str | None = None
     """Class whose execution raises (an execution_error with a traceback)."""
     previews: bool = True
+    preview_bytes: int = 64
+    """Size of each binary preview frame's image part (real ones are JPEGs of some KB)."""
     history: dict[str, Any] = field(default_factory=dict)
     files: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     interrupts: list[Any] = field(default_factory=list)
@@ -694,7 +696,10 @@ class FakeComfyUI(FakeAPI):
                 if job.client_id is not None:
                     self.send(job.client_id, {"type": "crystools.monitor", "data": {"cpu": 1.5}})
                 if self.previews and job.client_id is not None and step % 5 == 0:
-                    self.send(job.client_id, struct.pack(">II", 1, 1) + b"\xff\xd8\xff" + b"0" * 64)
+                    self.send(
+                        job.client_id,
+                        struct.pack(">II", 1, 1) + b"\xff\xd8\xff" + b"0" * self.preview_bytes,
+                    )
             if job.interrupted:
                 return "execution_interrupted", {}
         if cls in OUTPUT_NODES:

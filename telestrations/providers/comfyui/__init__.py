@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -392,10 +393,11 @@ class ComfyUIProvider(CatalogProvider):
 
     async def open_socket(self, client_id: str) -> Any:
         """The websocket for ``client_id``, or None (then the run is followed by polling)."""
-        try:
-            from websockets.asyncio.client import connect
+        try:  # imported in a thread: the first import takes ~25 ms, too long for the loop
+            module = await asyncio.to_thread(importlib.import_module, "websockets.asyncio.client")
         except ImportError:  # pragma: no cover - a dependency; polling still works
             return None
+        connect = module.connect
         parts = urlsplit(self.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         host = parts.netloc.rpartition("@")[2]
