@@ -32,6 +32,7 @@ from telestrations.game import (
     Settings,
     StateChanged,
     TurnFailed,
+    TurnProgress,
 )
 from telestrations.keys import KNOWN, KeysError, KeyStore, keys_path
 from telestrations.logs import setup_logging
@@ -497,6 +498,8 @@ async def _run_game(
                 game.stop("output closed")
         if isinstance(event, StateChanged):
             log.info("state: %s %s", event.state, event.reason)
+        if isinstance(event, TurnProgress):
+            log.info("round %d %s: %s", event.round, event.model, event.progress.text)
 
     game.subscribe(on_event)
     loop = asyncio.get_running_loop()

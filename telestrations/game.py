@@ -22,8 +22,10 @@ from telestrations.providers.base import (
     Drawer,
     Guesser,
     Picture,
+    Progress,
     ProviderError,
     partial_captions,
+    progress_reports,
     sniff_format,
 )
 from telestrations.store import GameDir, utc_now
@@ -133,6 +135,16 @@ class CaptionGrowing:
 
 
 @dataclass(frozen=True)
+class TurnProgress:
+    """How far the call in flight has got, when its service says (not journalled)."""
+
+    round: int
+    kind: TurnKind
+    model: str
+    progress: Progress
+
+
+@dataclass(frozen=True)
 class CaptionReady:
     record: TurnRecord
 
@@ -149,7 +161,15 @@ class StateChanged:
     reason: str = ""
 
 
-Event = TurnStarted | PictureReady | CaptionGrowing | CaptionReady | TurnFailed | StateChanged
+Event = (
+    TurnStarted
+    | PictureReady
+    | CaptionGrowing
+    | TurnProgress
+    | CaptionReady
+    | TurnFailed
+    | StateChanged
+)
 Subscriber = Callable[[Event], None]
 
 
@@ -425,16 +445,21 @@ class Game:
         )
         picture: Picture | None = None
         caption: Caption | None = None
+
+        def progressed(p: Progress, rnd: int = nxt.round, who: str = model) -> None:
+            self._emit(TurnProgress(rnd, nxt.kind, who, p))
+
         try:
             if nxt.kind == "draw":
-                picture = await self.models.drawer(model).draw(text)
+                with progress_reports(progressed):
+                    picture = await self.models.drawer(model).draw(text)
             else:
                 source = await asyncio.to_thread(self._load_picture, nxt.image, nxt.round)
 
                 def growing(so_far: str, rnd: int = nxt.round, who: str = model) -> None:
                     self._emit(CaptionGrowing(rnd, who, self.secrets.redact(so_far)))
 
-                with partial_captions(growing):
+                with partial_captions(growing), progress_reports(progressed):
                     caption = await self.models.guesser(model).describe(source, system, text)
         except ProviderError as exc:
             return await self._fail(base, exc, t0)

@@ -42,6 +42,7 @@ BUILTIN: dict[str, str] = {
     "ollama": "telestrations.providers.ollama:provider",
     "runpod": "telestrations.providers.runpod:provider",
     "automatic1111": "telestrations.providers.automatic1111:provider",
+    "comfyui": "telestrations.providers.comfyui:provider",
 }
 
 

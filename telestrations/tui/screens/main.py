@@ -36,6 +36,7 @@ from telestrations.tui.messages import (
     CaptionSoFar,
     GameStateChanged,
     TurnBegan,
+    TurnProgressed,
     TurnRecorded,
     to_message,
 )
@@ -629,6 +630,11 @@ class MainScreen(Screen[None]):
             return
         e = message.event
         self.status_line.set_turn(Turn(e.round, e.kind, e.model, e.started_at))
+
+    def on_turn_progressed(self, message: TurnProgressed) -> None:
+        if message.game_serial != self.serial:
+            return
+        self.status_line.set_progress(message.event.progress.text)
 
     def on_caption_so_far(self, message: CaptionSoFar) -> None:
         if message.game_serial != self.serial:
