@@ -452,7 +452,12 @@ async def _play_attacks(world: World, home: Path, grep: Grep) -> int:
         for kind in ("draw", "describe"):
             await turn("hostileplug:pen", "hostileplug:eye", kind, world.openai, None)
         avail = [await p.check(m) for p in runtime.registry.providers.values() for m in p.models()]
-        found = [await p.discover() for p in runtime.registry.providers.values()]
+        found = []
+        for p in runtime.registry.providers.values():
+            try:
+                found.append(await p.discover())
+            except ProviderError as exc:  # a service this world does not run (e.g. ComfyUI)
+                grep.text("discover failure", clean(str(exc)))
         assert avail and found  # listings and checks were asked (shown only via clean())
         for a in avail:
             grep.text("availability", clean(f"{a.reason} {a.hint}"))
