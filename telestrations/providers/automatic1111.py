@@ -41,6 +41,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:7860"
 DEFAULT_MODEL = "default"
 CHECK_TIMEOUT = 5.0
 READ_TIMEOUT = 600.0
+DRAW_DEADLINE = 900.0
+"""A local web UI runs one job at a time, maybe behind someone's own: more room than cloud."""
 """Calls queue behind a global lock, so one can wait minutes for another (PROTOCOLS.md 5.4)."""
 START_HINT = "start the web UI with --api (e.g. ./webui.sh --api), or fix base_url"
 AUTH_HINT = (
@@ -101,6 +103,10 @@ class A1111Drawer:
         return body
 
     async def draw(self, text: str) -> Picture:
+        async with self.provider.http.deadline("draw", self.provider.name):
+            return await self._draw(text)
+
+    async def _draw(self, text: str) -> Picture:
         body = self.request_body(text)
         result = await self.provider.call("POST", "/sdapi/v1/txt2img", json=body)
         data = result.json()
@@ -174,7 +180,11 @@ class A1111Provider(CatalogProvider):
             user, key = key.split(":", 1)
         self.username, self._password = user, key
         self.http_settings = HttpSettings.from_settings(
-            s, base_url=self.base_url, read_timeout=READ_TIMEOUT, max_retries=1
+            s,
+            base_url=self.base_url,
+            read_timeout=READ_TIMEOUT,
+            max_retries=1,
+            draw_deadline=DRAW_DEADLINE,
         )
         self.check_timeout = float(s.get("check_timeout", CHECK_TIMEOUT))
         self.http = HttpClient(
@@ -283,7 +293,7 @@ class A1111Provider(CatalogProvider):
                     f"AUTOMATIC1111 not reachable at {shown_url(self.base_url)}",
                     hint=START_HINT,
                 ) from None
-            if exc.kind == "timeout" and not exc.status:
+            if exc.kind == "timeout" and not exc.status and "_deadline" not in exc.hint:
                 exc.hint = (
                     "the web UI runs one job at a time and may be busy; raise read_timeout "
                     "under [providers.automatic1111]"

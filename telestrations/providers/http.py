@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import email.utils
 import io
 import json as jsonlib
@@ -20,10 +21,11 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -64,6 +66,10 @@ class HttpSettings:
     """A server asking us to wait longer than this means: don't retry."""
     max_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 40_000_000
+    draw_deadline: float = 600.0
+    """Seconds one drawing may take in all: every attempt, backoff, poll and download."""
+    describe_deadline: float = 180.0
+    """The same for one description (streamed or not)."""
 
     @classmethod
     def from_settings(
@@ -88,6 +94,8 @@ class HttpSettings:
             ("max_retries", int),
             ("max_bytes", int),
             ("max_pixels", int),
+            ("draw_deadline", float),
+            ("describe_deadline", float),
         ):
             if key in settings:
                 values[key] = _positive(settings, key, kind, allow_zero=key == "max_retries")
@@ -318,6 +326,44 @@ class _TooLarge(Exception):
     pass
 
 
+TurnKind = Literal["draw", "describe"]
+
+
+@dataclass
+class _Deadline:
+    """The wall-clock budget of the turn in progress, seen by every request made inside it.
+
+    httpx's read timeout is per read: a body that trickles a byte at a time never trips it,
+    and retries multiply it. This bounds the whole turn instead.
+    """
+
+    when: float
+    """``loop.time()`` at which the turn fails."""
+    seconds: float
+    kind: TurnKind
+    title: str
+    setting: str
+    last: str = ""
+    """The last failure that was retried, said when the deadline passes."""
+
+    def left(self) -> float:
+        return self.when - asyncio.get_running_loop().time()
+
+    def error(self, redactor: Callable[[str], str]) -> ProviderError:
+        what = "the drawing" if self.kind == "draw" else "the description"
+        message = f"{self.title} did not finish {what} within {self.seconds:g} s"
+        if self.last:
+            message += f" (last: {self.last})"
+        return ProviderError(
+            "timeout",
+            clean_text(redactor(message), 500),
+            hint=f"raise {self.setting} if the model is just slow; resuming tries again",
+        )
+
+
+_TURN: ContextVar[_Deadline | None] = ContextVar("telestrations_turn_deadline", default=None)
+
+
 class HttpClient:
     """One provider's connection pool plus its retry, cap and redaction policy.
 
@@ -400,6 +446,31 @@ class HttpClient:
         return delay * (1.0 - 0.25 * random.random())
 
     # -- public API ----------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def deadline(self, kind: TurnKind, section: str) -> AsyncIterator[None]:
+        """Bound everything inside (retries, backoff, polls, trickling bodies) by the
+        ``draw_deadline`` or ``describe_deadline`` setting; past it, ProviderError "timeout".
+
+        Expiry cancels the work inside, so cancellation reaches the request (and a provider's
+        clean-up on cancel, such as RunPod's job cancel, still runs). ``section`` names the
+        ``[providers.NAME]`` table for the hint.
+        """
+        seconds = self.settings.draw_deadline if kind == "draw" else self.settings.describe_deadline
+        when = asyncio.get_running_loop().time() + seconds
+        setting = f"{kind}_deadline under [providers.{section}]"
+        scope = _Deadline(when, seconds, kind, self.title, setting)
+        token = _TURN.set(scope)
+        try:
+            async with asyncio.timeout_at(when) as limit:
+                yield
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            log.warning("%s: %s deadline of %gs passed", self.title, kind, seconds)
+            raise scope.error(self._redact) from None
+        finally:
+            _TURN.reset(token)
+
     async def request(
         self,
         method: str,
@@ -508,6 +579,7 @@ class HttpClient:
                 if last or not isinstance(exc, _RETRY_EXC):
                     raise error from None
                 delay = self.backoff(attempt)
+                self._before_retry(error.message, delay)
                 log.warning(
                     "%s: %s; retry %d/%d in %.1fs",
                     self.title,
@@ -534,6 +606,8 @@ class HttpClient:
             delay = None if last else self._retry_delay(failure, attempt)
             if delay is None:
                 raise self._map(failure, download=download and not same_origin)
+            said = f"HTTP {status}" + (f": {clean_text(failure.text, 120)}" if failure.text else "")
+            self._before_retry(said, delay)
             log.warning(
                 "%s answered HTTP %d (request id %s); retry %d/%d in %.1fs",
                 self.title,
@@ -545,6 +619,16 @@ class HttpClient:
             )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns/raises
+
+    def _before_retry(self, failure: str, delay: float) -> None:
+        """Note ``failure`` for the turn's deadline; a wait that would outlast it ends the
+        turn now, as the timeout it would become, rather than sleeping into it."""
+        scope = _TURN.get()
+        if scope is None:
+            return
+        scope.last = self._redact(failure)
+        if delay >= scope.left():
+            raise scope.error(self._redact)
 
     async def _once(
         self,

@@ -56,6 +56,8 @@ DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_KEEP_ALIVE = "10m"
 DEFAULT_NUM_PREDICT = 100
 CHECK_TIMEOUT = 5.0
+DESCRIBE_DEADLINE = 300.0
+"""Loading a vision model cold on a CPU takes minutes before the first word."""
 SEND_FORMATS = ("png", "jpeg")
 """Formats every Ollama runner decodes; anything else (webp, gif) is sent as PNG."""
 
@@ -359,6 +361,10 @@ class OllamaGuesser:
         }
 
     async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        async with self.provider.http.deadline("describe", self.provider.name):
+            return await self._describe(picture, system, prompt)
+
+    async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         image_b64 = await asyncio.to_thread(_encode_image, picture)
         body = self.request_body(image_b64, system, prompt)
         watch = StreamWatcher(report_partial) if body["stream"] else None
@@ -392,7 +398,9 @@ class OllamaProvider(CatalogProvider):
         headers = {"Authorization": f"Bearer {key}"} if key else None
         self.http = HttpClient(
             "Ollama",
-            HttpSettings.from_settings(self.settings, base_url=self.endpoint.url),
+            HttpSettings.from_settings(
+                self.settings, base_url=self.endpoint.url, describe_deadline=DESCRIBE_DEADLINE
+            ),
             headers=headers,
             secrets=self._secrets,
             error_mapper=self._map_failure,

@@ -281,6 +281,10 @@ class OpenAIDrawer:
         return body
 
     async def draw(self, text: str) -> Picture:
+        async with self.provider.http.deadline("draw", self.provider.name):
+            return await self._draw(text)
+
+    async def _draw(self, text: str) -> Picture:
         body = self.request_body(text)
         try:
             result = await self.provider.post("/images/generations", body, self.model)
@@ -591,6 +595,10 @@ class OpenAIGuesser:
         return body
 
     async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        async with self.provider.http.deadline("describe", self.provider.name):
+            return await self._describe(picture, system, prompt)
+
+    async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         uri = await asyncio.to_thread(_data_uri, picture)
         body = self.request_body(uri, system, prompt)
         for attempt in range(3):  # at most one fix of the token field and one of streaming
