@@ -33,6 +33,7 @@ from PIL import Image
 
 from telestrations import __version__
 from telestrations.providers.base import ErrorKind, Picture, ProviderError, sniff_format
+from telestrations.providers.pixels import decode_reduced
 from telestrations.text import MIN_SECRET, clean_text, redact, redact_bytes, redact_json
 
 __all__ = ["MIN_SECRET", "clean_text", "redact"]
@@ -856,7 +857,11 @@ def _is_local(hostname: str) -> bool:
 
 
 def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
-    """Open (headers only), check the pixel count, then decode: runs in a worker thread."""
+    """Open (headers only), check the pixel count, then decode: runs in a worker thread.
+
+    The decode is reduced (a strip at a time): every row is checked, but a small file with
+    huge dimensions never costs its whole decoded size in memory.
+    """
     try:
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
@@ -872,7 +877,7 @@ def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
                 raise ProviderError(
                     "bad_response", f"the image says {fmt} but decodes as {im.format}"
                 )
-            im.load()
+        decode_reduced(data, (64, 64), max_pixels=max_pixels)
     except Image.DecompressionBombError as exc:
         raise ProviderError(
             "bad_response", f"the image is too large to decode safely ({exc})"
