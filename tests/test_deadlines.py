@@ -307,3 +307,31 @@ async def test_a_turn_past_its_deadline_fails_and_pauses_the_game(
         ("draw", "ok"),
         ("describe", "ok"),
     ]
+
+
+async def test_ollama_and_a1111_keep_the_deadline_hint_when_a_wait_would_outlast_it() -> None:
+    """Their own timeout advice ("raise timeout/read_timeout") is for a single slow read."""
+    ollama_api, a1111_api = FakeOllama().start(), FakeA1111().start()
+    try:
+        busy = json_reply(503, {"error": "busy"}, **{"Retry-After": "30"})
+        ollama_api.script.append(busy)
+        a1111_api.script.append(busy)
+        ollama = OllamaProvider(
+            ProviderContext(settings={"host": ollama_api.url, "describe_deadline": DEADLINE})
+        )
+        err = await timed_failure(describe_with(ollama, "llava"), within=0.5)
+        assert_deadline(err, "describe", "ollama")
+        assert "last: HTTP 503" in err.message
+        a1111 = A1111Provider(
+            ProviderContext(settings={"base_url": a1111_api.url, "draw_deadline": DEADLINE})
+        )
+        model = a1111.model("default", "drawer")
+        assert model is not None
+        try:
+            err = await timed_failure(a1111.drawer(model).draw(TEXT), within=0.5)
+        finally:
+            await a1111.aclose()
+        assert_deadline(err, "draw", "automatic1111")
+    finally:
+        ollama_api.stop()
+        a1111_api.stop()

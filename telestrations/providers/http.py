@@ -580,7 +580,9 @@ class HttpClient:
                 if last or not isinstance(exc, _RETRY_EXC):
                     raise error from None
                 delay = self.backoff(attempt)
-                self._before_retry(error.message, delay)
+                too_late = self._before_retry(error.message, delay)
+                if too_late is not None:
+                    raise too_late from None
                 log.warning(
                     "%s: %s; retry %d/%d in %.1fs",
                     self.title,
@@ -608,7 +610,9 @@ class HttpClient:
             if delay is None:
                 raise self._map(failure, download=download and not same_origin)
             said = f"HTTP {status}" + (f": {clean_text(failure.text, 120)}" if failure.text else "")
-            self._before_retry(said, delay)
+            too_late = self._before_retry(said, delay)
+            if too_late is not None:
+                raise too_late
             log.warning(
                 "%s answered HTTP %d (request id %s); retry %d/%d in %.1fs",
                 self.title,
@@ -621,15 +625,15 @@ class HttpClient:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns/raises
 
-    def _before_retry(self, failure: str, delay: float) -> None:
+    def _before_retry(self, failure: str, delay: float) -> ProviderError | None:
         """Note ``failure`` for the turn's deadline; a wait that would outlast it ends the
-        turn now, as the timeout it would become, rather than sleeping into it."""
+        turn now (the returned error), as the timeout it would become, rather than sleeping
+        into it."""
         scope = _TURN.get()
         if scope is None:
-            return
+            return None
         scope.last = self._redact(failure)
-        if delay >= scope.left():
-            raise scope.error(self._redact)
+        return scope.error(self._redact) if delay >= scope.left() else None
 
     async def _once(
         self,

@@ -454,7 +454,7 @@ class OllamaProvider(CatalogProvider):
             if exc.kind == "unreachable" and exc.status is None:
                 reason, hint = self.endpoint.not_running
                 raise ProviderError("unreachable", reason, hint=hint) from None
-            if exc.kind == "timeout" and exc.status is None:
+            if exc.kind == "timeout" and exc.status is None and "_deadline" not in exc.hint:
                 exc.hint = (
                     "loading a model can take minutes; raise timeout under [providers.ollama]"
                 )
