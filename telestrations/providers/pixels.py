@@ -51,8 +51,10 @@ def decode_reduced(
     A picture of at most :data:`WHOLE_BUDGET` pixels comes back whole (JPEGs drafted to
     ``size``), exactly as ``Image.open`` then ``load`` would give it. Bigger ones come back
     reduced, in ``RGB``, ``RGBA`` or ``L``, having cost about :data:`STRIP_BYTES` a strip
-    rather than the whole decoded picture. ``max_pixels`` refuses bigger pictures before
-    any pixel is decoded (:class:`Image.DecompressionBombError`); Pillow's own cap stays.
+    rather than the whole decoded picture (an interlaced PNG comes back from its first pass,
+    at 1/8 scale, even when less reduction was asked for). ``max_pixels`` refuses bigger
+    pictures before any pixel is decoded (:class:`Image.DecompressionBombError`); Pillow's
+    own cap stays.
     """
     with _open(source) as fh:
         with Image.open(fh) as im:
