@@ -230,6 +230,30 @@ async def test_runpod_job_that_never_finishes_ends_at_the_deadline_and_is_cancel
         api.stop()
 
 
+async def test_runpod_deadline_during_runsync_still_cancels_the_job() -> None:
+    """The job id only arrives with runsync's answer: the cancel follows it there."""
+    api = FakeRunPod(key=KEY).start()
+    try:
+        api.plan = ["IN_PROGRESS"] * 10_000
+        api.sync_hold = DEADLINE + 0.5  # runsync still holds the request at the deadline
+        settings = {"base_url": f"{api.url}/v2", "draw_deadline": DEADLINE}
+        p = RunPodProvider(
+            ProviderContext(settings=settings, get_key=lambda n: KEY if n == "runpod" else None)
+        )
+        model = p.model("sdxl", "drawer")
+        assert model is not None
+        try:
+            err = await timed_failure(p.drawer(model).draw(TEXT))
+            assert_deadline(err, "draw", "runpod")
+        finally:
+            await p.aclose()  # waits (briefly) for the late cancel
+        (job_id,) = api.jobs
+        assert api.cancelled == [job_id]
+        assert api.calls("status") == []
+    finally:
+        api.stop()
+
+
 # -- settings --------------------------------------------------------------------------------
 
 
