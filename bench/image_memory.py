@@ -48,9 +48,8 @@ def write_png(path: Path, width: int, height: int, mode: str = "RGBA") -> int:
     chunks: list[bytes] = []
     frame = max(1, width // 200)
     for y in range(height):
-        if y < frame or y >= height - frame:
-            row = black * width
-        else:
+        row = bytearray(black * width)
+        if frame <= y < height - frame:
             row = bytearray(white * width)
             row[: frame * bpp] = black * frame
             row[(width - frame) * bpp :] = black * frame
@@ -62,7 +61,6 @@ def write_png(path: Path, width: int, height: int, mode: str = "RGBA") -> int:
                 x0, x1 = width * 3 // 4 - half, width * 3 // 4 + half
                 x0, x1 = max(frame, x0), min(width - frame, x1)
                 row[x0 * bpp : x1 * bpp] = blue * (x1 - x0)
-            row = bytes(row)
         chunks.append(squeeze.compress(b"\x00" + row))
     chunks.append(squeeze.flush())
     idat = b"".join(chunks)

@@ -78,7 +78,8 @@ def assert_deadline(err: ProviderError, kind: str, section: str) -> None:
 
 @pytest.fixture
 def fake() -> Iterator[FakeOpenAI]:
-    api = FakeOpenAI(key=KEY, models=GPT_IMAGE + CHAT).start()
+    api = FakeOpenAI(key=KEY, models=GPT_IMAGE + CHAT)
+    api.start()
     yield api
     api.stop()
 
@@ -170,7 +171,8 @@ async def test_within_the_deadline_nothing_changes(fake: FakeOpenAI) -> None:
 
 
 async def test_ollama_ndjson_stream_that_hangs_ends_at_the_describe_deadline() -> None:
-    api = FakeOllama().start()
+    api = FakeOllama()
+    api.start()
     try:
         api.token_delay = 0.4
         p = OllamaProvider(
@@ -186,7 +188,8 @@ async def test_ollama_ndjson_stream_that_hangs_ends_at_the_describe_deadline() -
 
 
 async def test_a1111_trickle_names_the_deadline_not_read_timeout() -> None:
-    api = FakeA1111().start()
+    api = FakeA1111()
+    api.start()
     try:
         api.script.append(Reply(200, b'{"images": ["iVBOR', trickle=0.05))
         p = A1111Provider(
@@ -205,7 +208,8 @@ async def test_a1111_trickle_names_the_deadline_not_read_timeout() -> None:
 
 
 async def test_runpod_job_that_never_finishes_ends_at_the_deadline_and_is_cancelled() -> None:
-    api = FakeRunPod(key=KEY).start()
+    api = FakeRunPod(key=KEY)
+    api.start()
     try:
         api.plan = ["IN_QUEUE"] + ["IN_PROGRESS"] * 10_000
         settings = {
@@ -232,7 +236,8 @@ async def test_runpod_job_that_never_finishes_ends_at_the_deadline_and_is_cancel
 
 async def test_runpod_deadline_during_runsync_still_cancels_the_job() -> None:
     """The job id only arrives with runsync's answer: the cancel follows it there."""
-    api = FakeRunPod(key=KEY).start()
+    api = FakeRunPod(key=KEY)
+    api.start()
     try:
         api.plan = ["IN_PROGRESS"] * 10_000
         api.sync_hold = DEADLINE + 0.5  # runsync still holds the request at the deadline
@@ -335,7 +340,9 @@ async def test_a_turn_past_its_deadline_fails_and_pauses_the_game(
 
 async def test_ollama_and_a1111_keep_the_deadline_hint_when_a_wait_would_outlast_it() -> None:
     """Their own timeout advice ("raise timeout/read_timeout") is for a single slow read."""
-    ollama_api, a1111_api = FakeOllama().start(), FakeA1111().start()
+    ollama_api, a1111_api = FakeOllama(), FakeA1111()
+    ollama_api.start()
+    a1111_api.start()
     try:
         busy = json_reply(503, {"error": "busy"}, **{"Retry-After": "30"})
         ollama_api.script.append(busy)

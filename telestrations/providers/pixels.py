@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 WHOLE_BUDGET = 4_000_000
 """Pictures up to this many pixels (16 MB decoded) are decoded whole, as Pillow does."""
@@ -76,7 +76,7 @@ def decode_reduced(
             if im.format == "JPEG":
                 im.load()
                 return _reduce_bands(im, max(1, im.width // math.ceil(width / factor)))
-            if im.format == "PNG" and im.tile:
+            if isinstance(im, ImageFile.ImageFile) and im.format == "PNG" and im.tile:
                 reduced = _png_reduced(fh, im, factor)
                 if reduced is not None:
                     return reduced
@@ -127,7 +127,7 @@ def _strip_rows(width: int, factor: int) -> int:
 # -- PNG, a strip at a time ---------------------------------------------------------------------
 
 
-def _png_reduced(fh: BinaryIO, im: Image.Image, factor: int) -> Image.Image | None:
+def _png_reduced(fh: BinaryIO, im: ImageFile.ImageFile, factor: int) -> Image.Image | None:
     """``im`` reduced by ``factor`` from its compressed rows; ``None`` when this layout is
     not handled here (16-bit colour), so the caller decodes it whole."""
     fh.seek(0)
