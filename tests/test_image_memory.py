@@ -230,3 +230,24 @@ def test_the_doodle_guesser_sees_the_same_picture_reduced(strips: None) -> None:
 
 def test_every_variant_is_tested() -> None:
     assert set(VARIANTS) == set(variants())
+
+
+def test_pictures_re_encoded_for_a_guesser_are_reduced(strips: None) -> None:
+    """A GIF (which not every server decodes) is sent as a PNG of at most 2048 px a side,
+    made from a reduced decode rather than the whole picture in RGBA."""
+    import base64
+
+    from telestrations.providers.base import Picture
+    from telestrations.providers.ollama import _encode_image
+    from telestrations.providers.openai import _data_uri
+
+    wide = scene((4200, 300)).quantize(32)
+    gif = Picture(encoded(wide, "GIF", transparency=0), "gif", 4200, 300)
+    sent = [
+        base64.b64decode(_encode_image(gif)),
+        base64.b64decode(_data_uri(gif).split(",", 1)[1]),
+    ]
+    for data in sent:
+        with Image.open(io.BytesIO(data)) as im:
+            assert (im.format, im.mode) == ("PNG", "RGBA")
+            assert im.size == (2048, 146)

@@ -26,8 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
-
 from telestrations.providers.base import (
     Availability,
     Caption,
@@ -48,6 +46,7 @@ from telestrations.providers.http import (
     redact,
     shown_url,
 )
+from telestrations.providers.pixels import decode_reduced
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,8 @@ DESCRIBE_DEADLINE = 300.0
 """Loading a vision model cold on a CPU takes minutes before the first word."""
 SEND_FORMATS = ("png", "jpeg")
 """Formats every Ollama runner decodes; anything else (webp, gif) is sent as PNG."""
+RESEND_SIDE = 2048
+"""A picture re-encoded to be sent is at most this wide and high (vision models see less)."""
 
 _NOT_FOUND = re.compile(r"""model ['"]([^'"]+)['"] not found""")
 _VISION_FAMILIES = ("clip", "mllama")
@@ -316,11 +317,13 @@ def caption_extras(final: Mapping[str, Any]) -> dict[str, Any]:
 def _encode_image(picture: Picture) -> str:
     """Raw base64 (no ``data:`` prefix), re-encoded as PNG when Ollama might not decode it."""
     data = picture.data
-    if picture.format not in SEND_FORMATS:
-        with Image.open(io.BytesIO(data)) as im:
-            buf = io.BytesIO()
-            im.convert("RGBA" if "A" in im.getbands() else "RGB").save(buf, "PNG")
-            data = buf.getvalue()
+    if picture.format not in SEND_FORMATS:  # reduced while decoding, if it is huge
+        im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))
+        im.thumbnail((RESEND_SIDE, RESEND_SIDE))
+        buf = io.BytesIO()
+        alpha = "A" in im.getbands() or "transparency" in im.info
+        im.convert("RGBA" if alpha else "RGB").save(buf, "PNG")
+        data = buf.getvalue()
     return base64.b64encode(data).decode("ascii")
 
 
