@@ -10,6 +10,7 @@ set grew over the process's steady state (after imports and reading the file):
 - viewer:  the TUI's full-size viewer (``load_scaled``, 1600×1000).
 
     python bench/image_memory.py [--size 6000] [--mode RGBA|RGB|P] [--only guesser]
+                                 [--format png|jpeg|gif|webp]
                                  [--src /path/to/another/checkout]
 
 ``--json`` prints one JSON object per consumer instead (the tests read it).
@@ -31,6 +32,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMERS = ("guesser", "check", "thumb", "viewer")
+FORMAT_OPTIONS: dict[str, dict[str, object]] = {
+    "png": {},
+    "jpeg": {"quality": 85},
+    "gif": {},
+    "webp": {"lossless": True},
+}
+"""The picture is also written in these formats (``--format``), from the PNG."""
 
 
 def write_png(path: Path, width: int, height: int, mode: str = "RGBA") -> int:
@@ -80,30 +88,37 @@ def write_png(path: Path, width: int, height: int, mode: str = "RGBA") -> int:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident set, in MiB.
+
+    Linux's ``VmHWM`` belongs to the running program; ``ru_maxrss`` survives fork and exec,
+    so it would count this script's parent (which wrote the picture) too.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def child(what: str, path: Path) -> dict[str, object]:
     """Run one consumer in this (fresh) process; peak RSS growth over the steady state."""
-    from telestrations.providers.doodle.guesser import describe_bytes
-    from telestrations.providers.http import _verify_image
+    import importlib
 
+    # The steady state: everything imported, the file read.
+    for module in ("doodle.guesser", "http", "base"):
+        importlib.import_module(f"telestrations.providers.{module}")
     if what in ("thumb", "viewer"):
-        from telestrations.tui.images import load_scaled, load_thumbnail
+        importlib.import_module("telestrations.tui.images")
     data = path.read_bytes()
     before = _peak_mb()
     t0 = time.perf_counter()
     result: object
-    if what == "guesser":
-        result = describe_bytes(data, "", "Describe what happens in this image in up to 10 words")[
-            0
-        ]
-    elif what == "check":
-        result = _verify_image(data, "png", 40_000_000)
-    elif what == "thumb":
-        result = load_thumbnail(path.parent, path.name, 80).size
-    else:
-        result = load_scaled(path, 1600, 1000).size
+    try:
+        result = _consume(what, path, data)
+    except Exception as exc:  # a refusal is a result too
+        result = f"refused: {type(exc).__name__}: {exc}"
     took = time.perf_counter() - t0
     after = _peak_mb()
     return {
@@ -114,6 +129,28 @@ def child(what: str, path: Path) -> dict[str, object]:
         "seconds": round(took, 2),
         "result": str(result),
     }
+
+
+def _consume(what: str, path: Path, data: bytes) -> object:
+    from telestrations.providers.base import sniff_format
+    from telestrations.providers.doodle.guesser import describe_bytes
+    from telestrations.providers.http import _verify_image
+
+    result: object
+    if what == "guesser":
+        prompt = "Describe what happens in this image in up to 10 words"
+        result = describe_bytes(data, "", prompt)[0]
+    elif what == "check":
+        result = _verify_image(data, sniff_format(data) or "png", 40_000_000)
+    elif what == "thumb":
+        from telestrations.tui.images import load_thumbnail
+
+        result = load_thumbnail(path.parent, path.name, 80).size
+    else:
+        from telestrations.tui.images import load_scaled
+
+        result = load_scaled(path, 1600, 1000).size
+    return result
 
 
 def measure(what: str, path: Path, src: Path = ROOT) -> dict[str, object]:
@@ -134,6 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=6000)
     parser.add_argument("--mode", choices=("RGBA", "RGB", "P"), default="RGBA")
+    parser.add_argument("--format", choices=tuple(FORMAT_OPTIONS), default="png")
     parser.add_argument("--only", choices=CONSUMERS, action="append")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -147,10 +185,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="telestrations-mem-") as tmp:
         path = Path(tmp) / "huge.png"
         size = write_png(path, args.size, args.size, args.mode)
+        if args.format != "png":  # made from the PNG here, whole: only the children count
+            from PIL import Image
+
+            with Image.open(path) as im:
+                again = path.with_suffix(f".{args.format}")
+                im.save(again, args.format.upper(), **FORMAT_OPTIONS[args.format])
+            path, size = again, again.stat().st_size
         if not args.json:
             mpx = args.size * args.size / 1e6
-            kb = size / 1024
-            print(f"image: {args.size}×{args.size} {args.mode} PNG ({mpx:.0f} Mpx), {kb:.0f} KB")
+            what = f"{args.mode} {args.format.upper()}"
+            print(f"image: {args.size}×{args.size} {what} ({mpx:.0f} Mpx), {size / 1024:.0f} KB")
         for what in args.only or CONSUMERS:
             figures = measure(what, path, args.src)
             if args.json:

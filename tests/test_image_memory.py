@@ -251,3 +251,31 @@ def test_pictures_re_encoded_for_a_guesser_are_reduced(strips: None) -> None:
         with Image.open(io.BytesIO(data)) as im:
             assert (im.format, im.mode) == ("PNG", "RGBA")
             assert im.size == (2048, 146)
+
+
+def _webp_header(width: int, height: int) -> bytes:
+    """A VP8X WebP header claiming ``width``×``height`` (enough for a size check)."""
+    vp8x = (
+        b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    )
+    body = b"WEBP" + b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+async def test_a_webp_too_big_to_decode_reduced_is_refused_before_pillow_allocates_it() -> None:
+    big = _webp_header(6000, 6000)
+    assert pixels.webp_size(big[:30]) == (6000, 6000)
+    with pytest.raises(pixels.PictureTooLarge, match="WebP"):
+        decode_reduced(big, (64, 64))
+    with pytest.raises(ValueError):  # what the TUI's picture loaders catch
+        decode_reduced(big, (64, 64))
+    with pytest.raises(ProviderError) as err:
+        await picture_from_bytes(big, max_pixels=40_000_000)
+    assert err.value.kind == "bad_response" and "too large" in err.value.message
+    with pytest.raises(ProviderError):
+        describe_bytes(big)
+    small = encoded(scene(), "WEBP", lossless=True)
+    assert pixels.webp_size(small[:30]) == (301, 203)
+    picture = await picture_from_bytes(small, max_pixels=40_000_000)
+    assert (picture.format, picture.width) == ("webp", 301)
+    assert describe_bytes(small)[0]

@@ -33,7 +33,7 @@ from PIL import Image
 
 from telestrations import __version__
 from telestrations.providers.base import ErrorKind, Picture, ProviderError, sniff_format
-from telestrations.providers.pixels import decode_reduced
+from telestrations.providers.pixels import check_webp, decode_reduced
 from telestrations.text import MIN_SECRET, clean_text, redact, redact_bytes, redact_json
 
 __all__ = ["MIN_SECRET", "clean_text", "redact"]
@@ -867,6 +867,7 @@ def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
     huge dimensions never costs its whole decoded size in memory.
     """
     try:
+        check_webp(data[:30])  # before Pillow opens it: opening a WebP allocates it whole
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
             if width <= 0 or height <= 0:

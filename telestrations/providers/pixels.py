@@ -31,6 +31,10 @@ WHOLE_BUDGET = 4_000_000
 STRIP_BYTES = 4 * 1024 * 1024
 """Decoded bytes per strip (or band) of a bigger picture."""
 _INFLATE_STEP = 1024 * 1024
+WEBP_MAX_PIXELS = 6_000_000
+"""WebP cannot be decoded reduced: Pillow's decoder holds a canvas, a copy and the image,
+about 16 bytes a pixel in all (90 MB at this limit). Bigger WebP pictures are refused (real
+drawers make 1-2 Mpx)."""
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _Strip = Callable[[int, int, bytes], Image.Image]
@@ -53,16 +57,18 @@ def decode_reduced(
     reduced, in ``RGB``, ``RGBA`` or ``L``, having cost about :data:`STRIP_BYTES` a strip
     rather than the whole decoded picture (an interlaced PNG comes back from its first pass,
     at 1/8 scale, even when less reduction was asked for). ``max_pixels`` refuses bigger
-    pictures before any pixel is decoded (:class:`Image.DecompressionBombError`); Pillow's
+    pictures before any pixel is decoded (:class:`PictureTooLarge`); Pillow's
     own cap stays.
     """
     with _open(source) as fh:
+        check_webp(fh.read(30))
+        fh.seek(0)
         with Image.open(fh) as im:
             width, height = im.size
             if width <= 0 or height <= 0:
                 raise ValueError("the image has no pixels")
             if max_pixels is not None and width * height > max_pixels:
-                raise Image.DecompressionBombError(
+                raise PictureTooLarge(
                     f"{width}×{height} pixels is over the limit of {max_pixels:,}"
                 )
             want_w, want_h = max(1, size[0]), max(1, size[1])
@@ -83,6 +89,39 @@ def decode_reduced(
             im.seek(0)
             im.load()
             return _reduce_bands(im, factor)
+
+
+class PictureTooLarge(Image.DecompressionBombError, ValueError):
+    """Refused before decoding; a ValueError too, which callers showing pictures handle."""
+
+
+def webp_size(head: bytes) -> tuple[int, int] | None:
+    """A WebP picture's size from its first 30 bytes, without decoding; ``None`` if not
+    WebP (or not a layout known here)."""
+    if len(head) < 30 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return None
+    kind = head[12:16]
+    if kind == b"VP8X":
+        return int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1
+    if kind == b"VP8L" and head[20] == 0x2F:
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+        return (
+            int.from_bytes(head[26:28], "little") & 0x3FFF,
+            int.from_bytes(head[28:30], "little") & 0x3FFF,
+        )
+    return None
+
+
+def check_webp(head: bytes) -> None:
+    """Refuse a WebP picture over :data:`WEBP_MAX_PIXELS` before Pillow allocates it."""
+    size = webp_size(head)
+    if size is not None and size[0] * size[1] > WEBP_MAX_PIXELS:
+        raise PictureTooLarge(
+            f"a {size[0]}×{size[1]} WebP picture is decoded whole; the limit for WebP is "
+            f"{WEBP_MAX_PIXELS:,} pixels"
+        )
 
 
 def _open(source: bytes | Path) -> BinaryIO:
