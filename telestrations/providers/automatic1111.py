@@ -46,6 +46,8 @@ CHECK_TIMEOUT = 5.0
 PROGRESS_INTERVAL = 1.0
 """Seconds between ``/sdapi/v1/progress`` polls while a ``txt2img`` call runs."""
 READ_TIMEOUT = 600.0
+DRAW_DEADLINE = 900.0
+"""A local web UI runs one job at a time, maybe behind someone's own: more room than cloud."""
 """Calls queue behind a global lock, so one can wait minutes for another (PROTOCOLS.md 5.4)."""
 START_HINT = "start the web UI with --api (e.g. ./webui.sh --api), or fix base_url"
 AUTH_HINT = (
@@ -106,6 +108,10 @@ class A1111Drawer:
         return body
 
     async def draw(self, text: str) -> Picture:
+        async with self.provider.http.deadline("draw", self.provider.name):
+            return await self._draw(text)
+
+    async def _draw(self, text: str) -> Picture:
         body = self.request_body(text)
         watch = asyncio.ensure_future(self.provider.watch_progress())
         try:
@@ -206,7 +212,11 @@ class A1111Provider(CatalogProvider):
             user, key = key.split(":", 1)
         self.username, self._password = user, key
         self.http_settings = HttpSettings.from_settings(
-            s, base_url=self.base_url, read_timeout=READ_TIMEOUT, max_retries=1
+            s,
+            base_url=self.base_url,
+            read_timeout=READ_TIMEOUT,
+            max_retries=1,
+            draw_deadline=DRAW_DEADLINE,
         )
         self.check_timeout = float(s.get("check_timeout", CHECK_TIMEOUT))
         self.http = HttpClient(
@@ -315,7 +325,7 @@ class A1111Provider(CatalogProvider):
                     f"AUTOMATIC1111 not reachable at {shown_url(self.base_url)}",
                     hint=START_HINT,
                 ) from None
-            if exc.kind == "timeout" and not exc.status:
+            if exc.kind == "timeout" and not exc.status and "_deadline" not in exc.hint:
                 exc.hint = (
                     "the web UI runs one job at a time and may be busy; raise read_timeout "
                     "under [providers.automatic1111]"

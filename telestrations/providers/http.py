@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import email.utils
 import io
 import json as jsonlib
@@ -20,10 +21,11 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,6 +33,7 @@ from PIL import Image
 
 from telestrations import __version__
 from telestrations.providers.base import ErrorKind, Picture, ProviderError, sniff_format
+from telestrations.providers.pixels import check_webp, decode_reduced
 from telestrations.text import (
     MIN_SECRET,
     SECRETS,
@@ -72,6 +75,10 @@ class HttpSettings:
     """A server asking us to wait longer than this means: don't retry."""
     max_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 40_000_000
+    draw_deadline: float = 600.0
+    """Seconds one drawing may take in all: every attempt, backoff, poll and download."""
+    describe_deadline: float = 180.0
+    """The same for one description (streamed or not)."""
 
     @classmethod
     def from_settings(
@@ -96,6 +103,8 @@ class HttpSettings:
             ("max_retries", int),
             ("max_bytes", int),
             ("max_pixels", int),
+            ("draw_deadline", float),
+            ("describe_deadline", float),
         ):
             if key in settings:
                 values[key] = _positive(settings, key, kind, allow_zero=key == "max_retries")
@@ -326,6 +335,44 @@ class _TooLarge(Exception):
     pass
 
 
+TurnKind = Literal["draw", "describe"]
+
+
+@dataclass
+class _Deadline:
+    """The wall-clock budget of the turn in progress, seen by every request made inside it.
+
+    httpx's read timeout is per read: a body that trickles a byte at a time never trips it,
+    and retries multiply it. This bounds the whole turn instead.
+    """
+
+    when: float
+    """``loop.time()`` at which the turn fails."""
+    seconds: float
+    kind: TurnKind
+    title: str
+    setting: str
+    last: str = ""
+    """The last failure that was retried, said when the deadline passes."""
+
+    def left(self) -> float:
+        return self.when - asyncio.get_running_loop().time()
+
+    def error(self, redactor: Callable[[str], str]) -> ProviderError:
+        what = "the drawing" if self.kind == "draw" else "the description"
+        message = f"{self.title} did not finish {what} within {self.seconds:g} s"
+        if self.last:
+            message += f" (last: {self.last})"
+        return ProviderError(
+            "timeout",
+            clean_text(redactor(message), 500),
+            hint=f"raise {self.setting} if the model is just slow; resuming tries again",
+        )
+
+
+_TURN: ContextVar[_Deadline | None] = ContextVar("telestrations_turn_deadline", default=None)
+
+
 class HttpClient:
     """One provider's connection pool plus its retry, cap and redaction policy.
 
@@ -406,6 +453,31 @@ class HttpClient:
         return delay * (1.0 - 0.25 * random.random())
 
     # -- public API ----------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def deadline(self, kind: TurnKind, section: str) -> AsyncIterator[None]:
+        """Bound everything inside (retries, backoff, polls, trickling bodies) by the
+        ``draw_deadline`` or ``describe_deadline`` setting; past it, ProviderError "timeout".
+
+        Expiry cancels the work inside, so cancellation reaches the request (and a provider's
+        clean-up on cancel, such as RunPod's job cancel, still runs). ``section`` names the
+        ``[providers.NAME]`` table for the hint.
+        """
+        seconds = self.settings.draw_deadline if kind == "draw" else self.settings.describe_deadline
+        when = asyncio.get_running_loop().time() + seconds
+        setting = f"{kind}_deadline under [providers.{section}]"
+        scope = _Deadline(when, seconds, kind, self.title, setting)
+        token = _TURN.set(scope)
+        try:
+            async with asyncio.timeout_at(when) as limit:
+                yield
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            log.warning("%s: %s deadline of %gs passed", self.title, kind, seconds)
+            raise scope.error(self._redact) from None
+        finally:
+            _TURN.reset(token)
+
     async def request(
         self,
         method: str,
@@ -514,6 +586,9 @@ class HttpClient:
                 if last or not isinstance(exc, _RETRY_EXC):
                     raise error from None
                 delay = self.backoff(attempt)
+                too_late = self._before_retry(error.message, delay)
+                if too_late is not None:
+                    raise too_late from None
                 log.warning(
                     "%s: %s; retry %d/%d in %.1fs",
                     self.title,
@@ -540,6 +615,10 @@ class HttpClient:
             delay = None if last else self._retry_delay(failure, attempt)
             if delay is None:
                 raise self._map(failure, download=download and not same_origin)
+            said = f"HTTP {status}" + (f": {clean_text(failure.text, 120)}" if failure.text else "")
+            too_late = self._before_retry(said, delay)
+            if too_late is not None:
+                raise too_late
             log.warning(
                 "%s answered HTTP %d (request id %s); retry %d/%d in %.1fs",
                 self.title,
@@ -551,6 +630,16 @@ class HttpClient:
             )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns/raises
+
+    def _before_retry(self, failure: str, delay: float) -> ProviderError | None:
+        """Note ``failure`` for the turn's deadline; a wait that would outlast it ends the
+        turn now (the returned error), as the timeout it would become, rather than sleeping
+        into it."""
+        scope = _TURN.get()
+        if scope is None:
+            return None
+        scope.last = self._redact(failure)
+        return scope.error(self._redact) if delay >= scope.left() else None
 
     async def _once(
         self,
@@ -778,8 +867,13 @@ def _is_local(hostname: str) -> bool:
 
 
 def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
-    """Open (headers only), check the pixel count, then decode: runs in a worker thread."""
+    """Open (headers only), check the pixel count, then decode: runs in a worker thread.
+
+    The decode is reduced (a strip at a time): every row is checked, but a small file with
+    huge dimensions never costs its whole decoded size in memory.
+    """
     try:
+        check_webp(data[:30])  # before Pillow opens it: opening a WebP allocates it whole
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
             if width <= 0 or height <= 0:
@@ -794,7 +888,7 @@ def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
                 raise ProviderError(
                     "bad_response", f"the image says {fmt} but decodes as {im.format}"
                 )
-            im.load()
+        decode_reduced(data, (64, 64), max_pixels=max_pixels)
     except Image.DecompressionBombError as exc:
         raise ProviderError(
             "bad_response", f"the image is too large to decode safely ({exc})"

@@ -26,8 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
-
 from telestrations.providers.base import (
     Availability,
     Caption,
@@ -48,6 +46,7 @@ from telestrations.providers.http import (
     redact,
     shown_url,
 )
+from telestrations.providers.pixels import decode_reduced
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +55,12 @@ DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_KEEP_ALIVE = "10m"
 DEFAULT_NUM_PREDICT = 100
 CHECK_TIMEOUT = 5.0
+DESCRIBE_DEADLINE = 300.0
+"""Loading a vision model cold on a CPU takes minutes before the first word."""
 SEND_FORMATS = ("png", "jpeg")
 """Formats every Ollama runner decodes; anything else (webp, gif) is sent as PNG."""
+RESEND_SIDE = 2048
+"""A picture re-encoded to be sent is at most this wide and high (vision models see less)."""
 
 _NOT_FOUND = re.compile(r"""model ['"]([^'"]+)['"] not found""")
 _VISION_FAMILIES = ("clip", "mllama")
@@ -314,11 +317,13 @@ def caption_extras(final: Mapping[str, Any]) -> dict[str, Any]:
 def _encode_image(picture: Picture) -> str:
     """Raw base64 (no ``data:`` prefix), re-encoded as PNG when Ollama might not decode it."""
     data = picture.data
-    if picture.format not in SEND_FORMATS:
-        with Image.open(io.BytesIO(data)) as im:
-            buf = io.BytesIO()
-            im.convert("RGBA" if "A" in im.getbands() else "RGB").save(buf, "PNG")
-            data = buf.getvalue()
+    if picture.format not in SEND_FORMATS:  # reduced while decoding, if it is huge
+        im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))
+        im.thumbnail((RESEND_SIDE, RESEND_SIDE))
+        buf = io.BytesIO()
+        alpha = "A" in im.getbands() or "transparency" in im.info
+        im.convert("RGBA" if alpha else "RGB").save(buf, "PNG")
+        data = buf.getvalue()
     return base64.b64encode(data).decode("ascii")
 
 
@@ -359,6 +364,10 @@ class OllamaGuesser:
         }
 
     async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        async with self.provider.http.deadline("describe", self.provider.name):
+            return await self._describe(picture, system, prompt)
+
+    async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         image_b64 = await asyncio.to_thread(_encode_image, picture)
         body = self.request_body(image_b64, system, prompt)
         watch = StreamWatcher(report_partial) if body["stream"] else None
@@ -392,7 +401,9 @@ class OllamaProvider(CatalogProvider):
         headers = {"Authorization": f"Bearer {key}"} if key else None
         self.http = HttpClient(
             "Ollama",
-            HttpSettings.from_settings(self.settings, base_url=self.endpoint.url),
+            HttpSettings.from_settings(
+                self.settings, base_url=self.endpoint.url, describe_deadline=DESCRIBE_DEADLINE
+            ),
             headers=headers,
             secrets=self._secrets,
             error_mapper=self._map_failure,
@@ -446,7 +457,7 @@ class OllamaProvider(CatalogProvider):
             if exc.kind == "unreachable" and exc.status is None:
                 reason, hint = self.endpoint.not_running
                 raise ProviderError("unreachable", reason, hint=hint) from None
-            if exc.kind == "timeout" and exc.status is None:
+            if exc.kind == "timeout" and exc.status is None and "_deadline" not in exc.hint:
                 exc.hint = (
                     "loading a model can take minutes; raise timeout under [providers.ollama]"
                 )

@@ -32,7 +32,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from PIL import Image
 
 from telestrations.providers.base import (
     Availability,
@@ -60,6 +59,7 @@ from telestrations.providers.http import (
     redact,
     shown_url,
 )
+from telestrations.providers.pixels import decode_reduced
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ DEFAULT_DETAIL = "low"
 SEND_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 """What every vision server takes; anything else (gif) is sent as PNG (Ollama's /v1 rejects
 GIF, PROTOCOLS.md 2.6)."""
+RESEND_SIDE = 2048
+"""A picture re-encoded to be sent is at most this wide and high (OpenAI's high detail)."""
 
 Family = Literal["gpt-image", "dall-e-3", "dall-e-2", "compatible"]
 FAMILIES: tuple[Family, ...] = ("gpt-image", "dall-e-3", "dall-e-2", "compatible")
@@ -281,6 +283,10 @@ class OpenAIDrawer:
         return body
 
     async def draw(self, text: str) -> Picture:
+        async with self.provider.http.deadline("draw", self.provider.name):
+            return await self._draw(text)
+
+    async def _draw(self, text: str) -> Picture:
         body = self.request_body(text)
         try:
             result = await self.provider.post("/images/generations", body, self.model)
@@ -534,10 +540,11 @@ def _data_uri(picture: Picture) -> str:
     """``data:image/<fmt>;base64,...``; formats not every server takes are sent as PNG."""
     mime = SEND_FORMATS.get(picture.format)
     data = picture.data
-    if mime is None:
-        with Image.open(io.BytesIO(data)) as im:
-            buf = io.BytesIO()
-            im.convert("RGBA").save(buf, "PNG")
+    if mime is None:  # reduced while decoding: a huge GIF never sits whole in RGBA
+        im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))
+        im.thumbnail((RESEND_SIDE, RESEND_SIDE))
+        buf = io.BytesIO()
+        im.convert("RGBA").save(buf, "PNG")
         data, mime = buf.getvalue(), "image/png"
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -591,6 +598,10 @@ class OpenAIGuesser:
         return body
 
     async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        async with self.provider.http.deadline("describe", self.provider.name):
+            return await self._describe(picture, system, prompt)
+
+    async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         uri = await asyncio.to_thread(_data_uri, picture)
         body = self.request_body(uri, system, prompt)
         for attempt in range(3):  # at most one fix of the token field and one of streaming

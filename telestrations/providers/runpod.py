@@ -52,6 +52,8 @@ DEFAULT_SYNC_WAIT = 90.0
 """Seconds runsync may hold the request (RunPod's own default; ``?wait`` allows 1–300 s)."""
 POLL_FIRST, POLL_MAX, POLL_GROWTH = 1.0, 5.0, 1.5
 STATUS_TIMEOUT, CANCEL_TIMEOUT = 30.0, 5.0
+DEADLINE_MARGIN = 120.0
+"""Seconds the default ``draw_deadline`` adds to ``job_timeout``: download and checks."""
 PENDING = frozenset({"IN_QUEUE", "IN_PROGRESS", "RUNNING"})
 KEY_HINT = "run `telestrations keys set runpod` or set RUNPOD_API_KEY"
 LEGACY_NOTE = "legacy quick-deploy worker; set endpoint to your own deployment of it"
@@ -451,6 +453,12 @@ class RunPodDrawer:
         return {"input": self.schema.build(text, self.model.options)}
 
     async def draw(self, text: str) -> Picture:
+        # The turn's deadline bounds submission, polling and download; job_timeout (within
+        # it by default) bounds the wait for a worker, with advice about queues.
+        async with self.http.deadline("draw", self.provider.name):
+            return await self._draw(text)
+
+    async def _draw(self, text: str) -> Picture:
         p = self.provider
         deadline = time.monotonic() + p.job_timeout
         wait = max(1.0, min(300.0, float(self.model.options.get("sync_wait", p.sync_wait))))
@@ -634,7 +642,10 @@ class RunPodProvider(CatalogProvider):
         self._pending: set[asyncio.Future[None]] = set()
         self.poll_first = float(s.get("poll_interval", POLL_FIRST))
         self.poll_max = max(self.poll_first, float(s.get("poll_max", POLL_MAX)))
-        self._settings = HttpSettings.from_settings(s, base_url=self.base_url)
+        # The turn's deadline leaves room after job_timeout for the download and checks.
+        self._settings = HttpSettings.from_settings(
+            s, base_url=self.base_url, draw_deadline=self.job_timeout + DEADLINE_MARGIN
+        )
         self.read_timeout = self._settings.read_timeout
         self.max_pixels = self._settings.max_pixels
         self._clients: dict[tuple[str, bool], HttpClient] = {}

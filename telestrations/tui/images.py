@@ -31,6 +31,8 @@ with title_kept():
     from textual_image.widget import Image as AutoImage
     from textual_image.widget._base import Image as BaseImage
 
+from telestrations.providers.pixels import decode_reduced
+
 log = logging.getLogger(__name__)
 
 ImageMode = Literal["auto", "sixel", "tgp", "halfcell", "unicode"]
@@ -84,9 +86,8 @@ def load_thumbnail(game_path: Path, image_name: str, width: int) -> PILImage.Ima
     except (OSError, ValueError):
         pass
     source = game_path / image_name
-    with PILImage.open(source) as im:
-        im.draft("RGB", (width, width * 4))  # JPEG: decode at a reduced scale
-        small = im.convert("RGB")
+    # Reduced while decoding (JPEG drafts, PNG strips): a huge picture never sits whole.
+    small = decode_reduced(source, (width, width * 4)).convert("RGB")
     small.thumbnail((width, width * 4), PILImage.Resampling.LANCZOS)
     from PIL.PngImagePlugin import PngInfo
 
@@ -110,9 +111,7 @@ def load_scaled(path: Path, max_width: int, max_height: int) -> PILImage.Image:
 
     Blocking: call through ``asyncio.to_thread``; the widget then only scales a small image.
     """
-    with PILImage.open(path) as im:
-        im.draft("RGB", (max_width, max_height))
-        out = im.convert("RGB")
+    out = decode_reduced(path, (max(1, max_width), max(1, max_height))).convert("RGB")
     out.thumbnail((max(1, max_width), max(1, max_height)), PILImage.Resampling.LANCZOS)
     return out
 

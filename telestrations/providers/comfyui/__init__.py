@@ -212,7 +212,12 @@ class ComfyUIProvider(CatalogProvider):
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         self._ws_headers = dict(headers)
         self.http_settings = HttpSettings.from_settings(
-            self.settings, base_url=self.base_url, read_timeout=60.0, max_retries=1
+            self.settings,
+            base_url=self.base_url,
+            read_timeout=60.0,
+            max_retries=1,
+            # the queue wait is bounded by job_timeout; the margin covers the fetch and checks
+            draw_deadline=self.conf.job_timeout + 120.0,
         )
         self.http = HttpClient(
             self.title,

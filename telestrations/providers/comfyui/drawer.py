@@ -107,7 +107,8 @@ class ComfyDrawer:
 
     async def draw(self, text: str) -> Picture:
         try:
-            return await self._draw(text)
+            async with self.provider.http.deadline("draw", self.provider.name):
+                return await self._draw(text)
         except ProviderError as exc:  # text from the server: no secret leaves in it
             exc.message = redact(exc.message, self.provider.http.secrets)
             exc.args = (exc.message,)
