@@ -24,7 +24,7 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState, load_state
 from telestrations.store import GameDir
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
-from telestrations.tui.images import open_in_system_viewer
+from telestrations.tui.images import open_in_system_viewer, usable_mode
 from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
 from telestrations.tui.screens.main import Launch, MainScreen
 from telestrations.tui.textual_fixes import fix_styles_cache_leak
@@ -219,13 +219,18 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
     if getattr(args, "prompt", None):
         prompt = args.prompt
     images_flag = getattr(args, "images", None)
-    images = images_flag or state.images or runtime.config.ui.images
+    asked = images_flag or state.images or runtime.config.ui.images
+    images, notice = usable_mode(asked)
+    remember = images_flag or state.images
+    if notice and remember == asked:  # a mode that failed is not remembered
+        remember = "" if state.images == asked else state.images
     return Launch(
         prompt=prompt,
         settings=settings,
         images=images,
-        remember_images=images_flag or state.images,
+        remember_images=remember,
         resume=resume,
+        notice=notice,
     )
 
 

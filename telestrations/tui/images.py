@@ -16,10 +16,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from PIL import Image as PILImage
+from PIL import ImageChops, ImageFilter
+from textual_image._terminal import get_cell_size
+from textual_image.renderable import Image as AutoRenderable
+from textual_image.renderable.halfcell import Image as HalfcellRenderable
+from textual_image.renderable.sixel import Image as SixelRenderable
+from textual_image.renderable.tgp import Image as TGPRenderable
 from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
 from textual_image.widget import Image as AutoImage
 from textual_image.widget._base import Image as BaseImage
@@ -40,6 +47,54 @@ _CLASSES: dict[str, type[BaseImage]] = {
 }
 
 
+_NAMES = {"sixel": "Sixel", "tgp": "Kitty graphics (TGP)"}
+
+
+def detected_protocol() -> str:
+    """What textual-image found when it asked the terminal at import: sixel, tgp, halfcell
+    (a terminal without either) or unicode (not a terminal)."""
+    found = AutoRenderable
+    if found is SixelRenderable:
+        return "sixel"
+    if found is TGPRenderable:
+        return "tgp"
+    if found is HalfcellRenderable:
+        return "halfcell"
+    return "unicode"
+
+
+def under_multiplexer(env: Mapping[str, str]) -> bool:
+    """tmux or screen: they pass neither protocol through reliably in a scrolling list."""
+    term = env.get("TERM", "")
+    return bool(env.get("TMUX")) or term.startswith(("tmux", "screen"))
+
+
+def usable_mode(
+    mode: str, env: Mapping[str, str] | None = None, detected: str | None = None
+) -> tuple[str, str]:
+    """The thumbnail mode to use when ``mode`` is asked for, and a notice when it cannot be
+    used here (``sixel``/``tgp`` under tmux or in a terminal that did not answer for them):
+    those fall back to half-cell blocks rather than draw blank or garbled thumbnails.
+    ``auto`` becomes what the terminal has (half-cell under tmux)."""
+    env = os.environ if env is None else env
+    detected = detected_protocol() if detected is None else detected
+    tmux = under_multiplexer(env)
+    if mode == "auto":
+        return ("halfcell" if tmux and detected in _NAMES else detected), ""
+    if mode not in _NAMES:
+        return mode, ""
+    if tmux:
+        why = "under tmux or screen"
+    elif detected != mode:
+        why = "this terminal did not answer for it"
+    else:
+        return mode, ""
+    return "halfcell", (
+        f"{_NAMES[mode]} thumbnails are not available ({why}): using half-cell blocks; "
+        f"--images {mode} is not remembered."
+    )
+
+
 def image_class(mode: str) -> type[BaseImage]:
     """The textual-image widget class for a ``--images`` mode (unknown modes: half-block)."""
     return _CLASSES.get(mode, HalfcellImage)
@@ -50,48 +105,101 @@ def best_image_class() -> type[BaseImage]:
     return AutoImage
 
 
-def thumbnail_pixels(mode: str, cells: int) -> int:
-    """Thumbnail width in pixels for ``cells`` terminal cells: half-block and unicode draw one
-    or two pixels per cell, so a tiny image is enough; sixel and TGP need real pixels."""
-    if mode in ("halfcell", "unicode"):
-        return max(8, cells * 2)
-    return max(8, cells * 10)
+def thumbnail_size(mode: str, cols: int, rows: int) -> tuple[int, int]:
+    """Pixels a thumbnail needs to fill ``cols``×``rows`` cells in ``mode``: exactly that many,
+    so the widget never resamples it again (a second resample would blur thin lines)."""
+    cols, rows = max(1, cols), max(1, rows)
+    if mode == "halfcell":
+        return cols, rows * 2
+    if mode == "unicode":
+        return cols, rows
+    cell = get_cell_size()
+    return cols * cell.width, rows * cell.height
 
 
-def thumbnail_path(game_path: Path, image_name: str) -> Path:
-    """``<game>/thumbs/<image stem>.png``."""
-    return game_path / THUMBS / f"{Path(image_name).stem}.png"
+def thumbnail_path(game_path: Path, image_name: str, size: tuple[int, int]) -> Path:
+    """``<game>/thumbs/<image stem>.<w>x<h>.png``: one cached thumbnail per size shown."""
+    return game_path / THUMBS / f"{Path(image_name).stem}.{size[0]}x{size[1]}.png"
 
 
-def load_thumbnail(game_path: Path, image_name: str, width: int) -> PILImage.Image:
-    """The cached thumbnail (made once from the original, at least ``width`` pixels wide).
+def picture_size(path: Path) -> tuple[int, int]:
+    """Width and height from the file's header (no pixels decoded). Blocking."""
+    with PILImage.open(path) as im:
+        return im.size
+
+
+INK_WEIGHT = 0.65
+"""How much of the darkest-pixel reduction goes into a line drawing's thumbnail."""
+
+
+def is_line_art(image: PILImage.Image) -> bool:
+    """Mostly light paper with some dark ink: a drawing whose strokes a plain average would
+    fade to grey (photographs and dark pictures are not)."""
+    hist = image.convert("L").histogram()
+    total = max(1, sum(hist))
+    light = sum(hist[200:]) / total
+    dark = sum(hist[:120]) / total
+    return light >= 0.5 and dark >= 0.001
+
+
+def _darkest(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
+    """Each output pixel is (about) the darkest of the block it covers: a min pyramid."""
+    w, h = size
+    cur = image
+    while cur.width >= 2 * w and cur.height >= 2 * h:
+        # Each pixel becomes the darkest of itself and its left and upper neighbours; NEAREST
+        # then picks the odd pixels, so every output is the minimum of one 2×2 block.
+        cur = ImageChops.darker(cur, ImageChops.offset(cur, 1, 0))
+        cur = ImageChops.darker(cur, ImageChops.offset(cur, 0, 1))
+        cur = cur.resize((cur.width // 2, cur.height // 2), PILImage.Resampling.NEAREST)
+    if cur.size != size:
+        cur = cur.filter(ImageFilter.MinFilter(3)).resize(size, PILImage.Resampling.BOX)
+    return cur
+
+
+def shrink(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
+    """``image`` (RGB) reduced to exactly ``size``, keeping thin dark lines visible.
+
+    A plain area average turns a 2-pixel stroke on white into light grey once a cell covers
+    ten pixels; for line art the darkest pixel of each block is blended in, so the strokes
+    stay dark while the paper stays white.
+    """
+    if image.size == size:
+        return image
+    average = image.resize(size, PILImage.Resampling.LANCZOS, reducing_gap=3.0)
+    if not is_line_art(image):
+        return average
+    return PILImage.blend(average, _darkest(image, size), INK_WEIGHT)
+
+
+def _decode(source: Path, size: tuple[int, int]) -> PILImage.Image:
+    """The original's pixels as RGB, reduced while decoding where the format allows."""
+    with PILImage.open(source) as im:
+        im.draft("RGB", (size[0] * 2, size[1] * 2))  # JPEG: decode at a reduced scale
+        return im.convert("RGB")
+
+
+def load_thumbnail(game_path: Path, image_name: str, width: int, height: int) -> PILImage.Image:
+    """The thumbnail of exactly ``width``×``height`` pixels, cached per size.
 
     Blocking: call through ``asyncio.to_thread``. The original is only read, never re-encoded.
     """
-    thumb = thumbnail_path(game_path, image_name)
+    size = (max(1, width), max(1, height))
+    thumb = thumbnail_path(game_path, image_name, size)
     try:
         with PILImage.open(thumb) as im:
-            if im.width >= width or im.info.get("telestrations-full") == "1":
+            if im.size == size:
                 im.load()
                 return im.convert("RGB")
     except (OSError, ValueError):
         pass
-    source = game_path / image_name
-    with PILImage.open(source) as im:
-        im.draft("RGB", (width, width * 4))  # JPEG: decode at a reduced scale
-        small = im.convert("RGB")
-    small.thumbnail((width, width * 4), PILImage.Resampling.LANCZOS)
-    from PIL.PngImagePlugin import PngInfo
-
-    info = PngInfo()
-    if small.width < width:  # the original is smaller than asked: never regenerate
-        info.add_text("telestrations-full", "1")
+    small = shrink(_decode(game_path / image_name, size), size)
     try:
         thumb.parent.mkdir(exist_ok=True)
         # A name of its own: two cards may make the same thumbnail at once.
         fd, tmp = tempfile.mkstemp(prefix=f".{thumb.stem}.", suffix=".tmp", dir=thumb.parent)
         with os.fdopen(fd, "wb") as fh:
-            small.save(fh, "PNG", pnginfo=info)
+            small.save(fh, "PNG", compress_level=1)
         os.replace(tmp, thumb)
     except OSError as exc:  # the cache is a convenience: show the picture anyway
         log.warning("could not cache thumbnail %s: %s", thumb, exc)

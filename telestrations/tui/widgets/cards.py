@@ -1,8 +1,10 @@
-"""One card per round (thumbnail, models, caption, seconds, cost) and one per failed turn.
+"""One card per round, read like the game's booklet, and one per failed turn.
 
-All model text goes through :func:`telestrations.tui.text.plain`: plain characters, never
-markup. A card loads its thumbnail in a thread when mounted and drops the pixels when it is
-removed, so only mounted cards hold images.
+A round card shows the picture, the text it was drawn from (the first prompt, then each
+caption), what the guesser saw, and who did each with their time and cost. The picture takes
+the room the history pane has (:class:`Room`); its thumbnail is made in a thread for exactly
+the cells it is shown in, and dropped when the card is removed, so only mounted cards hold
+pixels. All model text goes through :func:`telestrations.tui.text.plain`: never markup.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
-from telestrations.tui.images import image_class, load_thumbnail, thumbnail_pixels
+from telestrations.tui.images import image_class, load_thumbnail, picture_size, thumbnail_size
 from telestrations.tui.text import clean, plain
 from telestrations.turns import TurnRecord, money
 
@@ -36,6 +38,9 @@ class RoundEntry:
     describe: TurnRecord | None = None
     partial: tuple[str, str] | None = None
     """(guesser model, caption so far) while a streaming guesser is answering; not on disk."""
+    prompt: str = ""
+    """The text this picture was drawn from (the first prompt, or the last round's caption),
+    without the drawer's style."""
 
     @property
     def image(self) -> str:
@@ -54,20 +59,55 @@ Entry = RoundEntry | ErrorEntry
 
 @dataclass(frozen=True)
 class ThumbSpec:
-    """How thumbnails are drawn: where the game lives, which protocol, how many cells wide."""
+    """How thumbnails are drawn: where the game lives, which protocol, the widest picture."""
 
     game_path: Path
     mode: str = "halfcell"
-    cells: int = 48
+    cells: int = 120
+    """The widest a picture gets, in cells ([ui] thumbnail_width); the pane decides below it."""
 
-    @property
-    def rows(self) -> int:
-        """A fixed 16:9 box (one cell is about twice as tall as wide), so cards never jump."""
-        return max(3, round(self.cells * 9 / 32))
 
-    @property
-    def pixels(self) -> int:
-        return thumbnail_pixels(self.mode, self.cells)
+TEXT_COLS = 32
+"""Columns the text needs beside a picture; with less, it goes under the picture."""
+TEXT_ROWS = 6
+"""Rows the text of a round takes under a picture (model lines, prompt, caption)."""
+CELL_RATIO = 2.0
+"""A terminal cell is about twice as tall as it is wide."""
+
+
+@dataclass(frozen=True)
+class PictureBox:
+    """Where a picture goes on a card: its size in cells, and whether the text is below it."""
+
+    cols: int
+    rows: int
+    stacked: bool
+
+
+@dataclass(frozen=True)
+class Room:
+    """The cells a card's content has in the history pane, and the cap on a picture's width."""
+
+    cols: int
+    rows: int
+    max_cols: int = 120
+
+    def fit(self, aspect: float = 1.0) -> PictureBox:
+        """The largest box for a picture of ``aspect`` (width / height) so that the card still
+        fits the pane: beside the text, or above it when that gives a clearly bigger picture
+        (a narrow pane). ``stacked`` depends on the pane only, so all cards agree."""
+        per_row = max(0.1, aspect) * CELL_RATIO  # columns per row of this picture
+        max_rows = max(2, self.rows - 2)  # the card's margin, and a glimpse of the next one
+        side_cols = min(self.max_cols, self.cols - 1 - TEXT_COLS)
+        stack_cols = min(self.max_cols, self.cols)
+        stack_rows = max(2, self.rows - 2 - TEXT_ROWS)
+        square_side = min(side_cols, max_rows * CELL_RATIO)
+        square_stack = min(stack_cols, stack_rows * CELL_RATIO)
+        stacked = square_stack >= 1.25 * square_side
+        cols_cap, rows_cap = (stack_cols, stack_rows) if stacked else (side_cols, max_rows)
+        cols = max(4, min(cols_cap, int(rows_cap * per_row)))
+        rows = max(2, min(rows_cap, round(cols / per_row)))
+        return PictureBox(cols, rows, stacked)
 
 
 def _seconds_cost(record: TurnRecord) -> str:
@@ -77,37 +117,46 @@ def _seconds_cost(record: TurnRecord) -> str:
     return " · ".join(parts)
 
 
-def round_text(entry: RoundEntry) -> Content:
-    """The text beside a thumbnail: who drew, who saw, what they saw, seconds and cost."""
+WAITING = {
+    "paused": "paused · Enter resumes",
+    "stopped": "stopped · Enter continues",
+}
+"""What a card whose caption has not come says, by game state (else: waiting for the guesser)."""
+
+
+def round_text(entry: RoundEntry, state: str = "running") -> Content:
+    """The booklet page beside a picture: who drew it from which text, who saw what in it."""
     parts: list[Content | str | tuple[str, str]] = [
         (f"Round {entry.round}\n", "bold $text-muted"),
         plain(entry.draw.model, "bold $accent", oneline=True, limit=80),
-        (" drew:\n", "bold"),
+        (" drew  ", "bold"),
         (f"{_seconds_cost(entry.draw)}\n", "$text-muted"),
     ]
+    if entry.prompt:
+        parts += [plain(f"“{entry.prompt}”", "italic", oneline=True, limit=1000), "\n"]
     revised = entry.draw.extras.get("revised_prompt")
     if isinstance(revised, str) and revised.strip():
         parts += [plain(f"(revised: {revised})", "italic $text-muted", oneline=True, limit=300)]
         parts.append("\n")
-    parts.append("\n")
     describe = entry.describe
     if describe is None:
         if entry.partial is not None:
             model, so_far = entry.partial
             parts += [
                 plain(model, "bold $secondary", oneline=True, limit=80),
-                (" is saying:\n\n", "bold"),
+                (" is saying:\n", "bold"),
                 plain(so_far, "italic", oneline=True, limit=1000),
                 ("…", "$text-muted"),
             ]
         else:
-            parts.append(("waiting for the guesser…", "italic $text-muted"))
+            waiting = WAITING.get(state, "waiting for the guesser…")
+            parts.append((waiting, "italic $text-muted"))
         return Content.assemble(*parts)
     parts += [
         plain(describe.model, "bold $secondary", oneline=True, limit=80),
-        (" saw:\n", "bold"),
+        (" saw  ", "bold"),
         (f"{_seconds_cost(describe)}\n", "$text-muted"),
-        plain(describe.output, oneline=True, limit=1000),
+        plain(f"“{describe.output}”", "bold", oneline=True, limit=1000),
     ]
     return Content.assemble(*parts)
 
@@ -133,7 +182,7 @@ def error_text(record: TurnRecord) -> Content:
 
 
 class Thumb(Widget):
-    """A fixed-size box that loads its thumbnail off the event loop."""
+    """The picture's box: sized from the room and the picture's shape, filled in a thread."""
 
     @dataclass
     class Clicked(Message):
@@ -141,24 +190,52 @@ class Thumb(Widget):
 
         index: int
 
-    def __init__(self, index: int, spec: ThumbSpec, image_name: str) -> None:
+    def __init__(self, index: int, spec: ThumbSpec, image_name: str, room: Room) -> None:
         super().__init__(classes="thumb")
         self.index = index
         self.spec = spec
         self.image_name = image_name
-        self.styles.width = spec.cells
-        self.styles.height = spec.rows
+        self.room = room
+        self.aspect: float | None = None
+        """Width / height, read from the file's header in the thread (square until then)."""
+        self.box = room.fit()
+        self.shown: tuple[int, int] | None = None
+        """Pixel size of the thumbnail on screen."""
+        self._size_to(self.box)
+
+    def _size_to(self, box: PictureBox) -> None:
+        self.box = box
+        self.styles.width = box.cols
+        self.styles.height = box.rows
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="thumb-placeholder")
 
     def on_mount(self) -> None:
+        self._reload()
+
+    def set_room(self, room: Room) -> None:
+        """The pane changed size: a new box, and a thumbnail made for it."""
+        self.room = room
+        if self.aspect is not None:
+            self._size_to(room.fit(self.aspect))
+        self._reload()
+
+    def _reload(self) -> None:
         self.run_worker(self._load(), exclusive=True, group="thumb")
 
     async def _load(self) -> None:
+        path = self.spec.game_path / self.image_name
         try:
+            if self.aspect is None:
+                width, height = await asyncio.to_thread(picture_size, path)
+                self.aspect = width / max(1, height)
+            box = self.room.fit(self.aspect)
+            pixels = thumbnail_size(self.spec.mode, box.cols, box.rows)
+            if pixels == self.shown and box == self.box:
+                return
             image = await asyncio.to_thread(
-                load_thumbnail, self.spec.game_path, self.image_name, self.spec.pixels
+                load_thumbnail, self.spec.game_path, self.image_name, *pixels
             )
         except (OSError, ValueError) as exc:
             log.warning("thumbnail for %s failed: %s", self.image_name, exc)
@@ -166,7 +243,17 @@ class Thumb(Widget):
                 plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
             )
             return
+        if box != self.box:
+            self._size_to(box)
+        self.shown = pixels
+        old = self.query(".thumb-image")
+        if old:
+            widget = old.first()
+            widget.styles.width, widget.styles.height = box.cols, box.rows
+            widget.image = image  # type: ignore[attr-defined]
+            return
         widget = image_class(self.spec.mode)(image, classes="thumb-image")
+        widget.styles.width, widget.styles.height = box.cols, box.rows
         await self.query(".thumb-placeholder").remove()
         await self.mount(widget)
 
@@ -175,21 +262,39 @@ class Thumb(Widget):
 
 
 class RoundCard(Horizontal):
-    """A round: thumbnail on the left, models and caption on the right."""
+    """A round: the picture, and beside it (or under it, in a narrow pane) its booklet text."""
 
-    def __init__(self, index: int, entry: RoundEntry, spec: ThumbSpec) -> None:
+    def __init__(
+        self, index: int, entry: RoundEntry, spec: ThumbSpec, room: Room, state: str = "running"
+    ) -> None:
         super().__init__(classes="card round-card", id=f"card-{index}")
         self.index = index
         self.entry = entry
         self.spec = spec
+        self.room = room
+        self.state = state
+        self.set_class(room.fit().stacked, "-stacked")
 
     def compose(self) -> ComposeResult:
-        yield Thumb(self.index, self.spec, self.entry.image)
-        yield Static(round_text(self.entry), classes="card-text")
+        yield Thumb(self.index, self.spec, self.entry.image, self.room)
+        yield Static(round_text(self.entry, self.state), classes="card-text")
 
     def refresh_entry(self) -> None:
         """Re-render the text (the caption arrived)."""
-        self.query_one(".card-text", Static).update(round_text(self.entry))
+        self.query_one(".card-text", Static).update(round_text(self.entry, self.state))
+
+    def set_state(self, state: str) -> None:
+        """The game's state changed: a card still waiting for its caption says so."""
+        if state != self.state:
+            self.state = state
+            if self.entry.describe is None and self.entry.partial is None:
+                self.refresh_entry()
+
+    def set_room(self, room: Room) -> None:
+        if room != self.room:
+            self.room = room
+            self.set_class(room.fit().stacked, "-stacked")
+            self.query_one(Thumb).set_room(room)
 
 
 class ErrorCard(Static):

@@ -5,7 +5,8 @@ bytes each), but at most ``max_cards`` cards are mounted at once, and only mount
 thumbnail pixels. Scrolling to either edge of the window (or moving the selection past it)
 mounts the next page and unmounts as many cards at the other end, so an endless game keeps
 memory and layout cost bounded. The pane follows the newest round unless the user has
-scrolled up; ``End`` jumps back to it.
+scrolled up; ``End`` jumps back to it. Pictures take the room the pane has: when it changes
+size, every mounted card gets a new :class:`Room` and makes its thumbnail for it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -23,6 +26,7 @@ from telestrations.tui.widgets.cards import (
     Entry,
     ErrorCard,
     ErrorEntry,
+    Room,
     RoundCard,
     RoundEntry,
     ThumbSpec,
@@ -61,6 +65,13 @@ class History(VerticalScroll, can_focus=True):
         self._busy = False
         self._programmatic = 0
         """Scrolls of our own in progress: they must not trigger paging."""
+        self.first_prompt = ""
+        self.state = "idle"
+        """The game's state, for cards still waiting for their caption."""
+        self.room = Room(76, 30, spec.cells)
+        """What a card's content has; measured from the pane once it is laid out."""
+        self._resize_timer: Timer | None = None
+        self._measured = False
 
     def on_mount(self) -> None:
         self.border_title = "Rounds"
@@ -75,9 +86,16 @@ class History(VerticalScroll, can_focus=True):
     def mounted(self) -> int:
         return len(self._cards)
 
-    async def reset(self, spec: ThumbSpec, records: list[TurnRecord] = ()) -> None:  # type: ignore[assignment]
+    async def reset(
+        self,
+        spec: ThumbSpec,
+        records: list[TurnRecord] = (),  # type: ignore[assignment]
+        first_prompt: str = "",
+    ) -> None:
         """Forget everything and show ``records`` (a resumed game) from the newest end."""
         self.spec = spec
+        self.first_prompt = first_prompt
+        self.room = self._measure() or Room(self.room.cols, self.room.rows, spec.cells)
         await self._unmount(list(self._cards))
         self.entries, self._rounds = [], {}
         self.selected = None
@@ -94,8 +112,9 @@ class History(VerticalScroll, can_focus=True):
     def _add_entry(self, record: TurnRecord) -> int | None:
         """Record a turn; returns the index of a new entry, or None when one was updated."""
         if record.ok and record.kind == "draw":
-            entry: Entry = RoundEntry(record.round, record)
-            self._rounds[record.round] = entry
+            drawn = RoundEntry(record.round, record, prompt=self._drawn_from(record))
+            self._rounds[record.round] = drawn
+            entry: Entry = drawn
         elif record.ok and record.round in self._rounds:
             self._rounds[record.round].describe = record
             return None
@@ -103,6 +122,21 @@ class History(VerticalScroll, can_focus=True):
             entry = ErrorEntry(record)
         self.entries.append(entry)
         return len(self.entries) - 1
+
+    def _drawn_from(self, draw: TurnRecord) -> str:
+        """The text a picture was drawn from: the first prompt or the previous caption. The
+        drawer's input also carries the style ("{style}: {prompt}"); the booklet shows the
+        prompt. When the journal does not say (no first prompt known), the whole input."""
+        before = self._rounds.get(draw.round - 1)
+        if draw.round <= 1:
+            prompt = self.first_prompt
+        elif before is not None and before.describe is not None:
+            prompt = before.describe.output
+        else:
+            prompt = ""
+        if prompt and draw.input.endswith(prompt):
+            return prompt
+        return draw.input
 
     def show_partial(self, round_no: int, model: str, text: str) -> None:
         """A streaming guesser's caption so far on its round's card (if the card is shown)."""
@@ -152,12 +186,53 @@ class History(VerticalScroll, can_focus=True):
         else:
             self._update_more()
 
+    # -- the room pictures have ------------------------------------------------------------
+
+    def _measure(self) -> Room | None:
+        """The cells a card's content has: the pane less its scrollbar and the card's border
+        and padding (None before the pane is laid out)."""
+        width, height = self.size
+        if width <= 0 or height <= 0:
+            return None
+        return Room(width - 1 - 3, height, self.spec.cells)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        if not self._measured:  # the first layout: no waiting
+            self._measured = True
+            self._relayout()
+            return
+        # A drag of the window sends many sizes: thumbnails are made for the last one.
+        self._resize_timer = self.set_timer(0.15, self._relayout)
+
+    def _relayout(self) -> None:
+        self._resize_timer = None
+        room = self._measure()
+        if room is None or room == self.room:
+            return
+        self.room = room
+        for card in self._cards.values():
+            if isinstance(card, RoundCard):
+                card.set_room(room)
+        if self.following:
+            self.call_after_refresh(self._follow)
+
+    def set_state(self, state: str) -> None:
+        """The game's state: a card waiting for its caption says "paused" while paused."""
+        if state == self.state:
+            return
+        self.state = state
+        for card in self._cards.values():
+            if isinstance(card, RoundCard):
+                card.set_state(state)
+
     # -- mounting --------------------------------------------------------------------------
 
     def _make_card(self, index: int) -> Widget:
         entry = self.entries[index]
         if isinstance(entry, RoundEntry):
-            card: Widget = RoundCard(index, entry, self.spec)
+            card: Widget = RoundCard(index, entry, self.spec, self.room, self.state)
         else:
             card = ErrorCard(index, entry)
         if index == self.selected:
