@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from PIL import Image as PILImage
-from PIL import ImageChops, ImageFilter
+from PIL import ImageChops
 from textual_image._terminal import get_cell_size
 from textual_image.renderable import Image as AutoRenderable
 from textual_image.renderable.halfcell import Image as HalfcellRenderable
@@ -130,6 +130,8 @@ def picture_size(path: Path) -> tuple[int, int]:
 
 INK_WEIGHT = 0.65
 """How much of the darkest-pixel reduction goes into a line drawing's thumbnail."""
+_INK_CURVE = [round(255 * (v / 255) ** 2) for v in range(256)] * 3
+"""Gamma 2 on the darkest pixels: partly covered stroke pixels go dark, paper stays white."""
 
 
 def is_line_art(image: PILImage.Image) -> bool:
@@ -143,17 +145,20 @@ def is_line_art(image: PILImage.Image) -> bool:
 
 
 def _darkest(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
-    """Each output pixel is (about) the darkest of the block it covers: a min pyramid."""
+    """Each output pixel is the darkest of the block it covers (a min pyramid), so a stroke
+    darkens the cells it passes through and no others."""
     w, h = size
-    cur = image
-    while cur.width >= 2 * w and cur.height >= 2 * h:
+    levels = 0
+    while image.width >= (2 << levels) * w and image.height >= (2 << levels) * h:
+        levels += 1
+    # Less than a halving first: a stroke of one pixel keeps at least half its ink.
+    cur = image.resize((w << levels, h << levels), PILImage.Resampling.BOX)
+    for _ in range(levels):
         # Each pixel becomes the darkest of itself and its left and upper neighbours; NEAREST
-        # then picks the odd pixels, so every output is the minimum of one 2×2 block.
+        # then picks the odd pixels, so every output is the minimum of exactly one 2×2 block.
         cur = ImageChops.darker(cur, ImageChops.offset(cur, 1, 0))
         cur = ImageChops.darker(cur, ImageChops.offset(cur, 0, 1))
         cur = cur.resize((cur.width // 2, cur.height // 2), PILImage.Resampling.NEAREST)
-    if cur.size != size:
-        cur = cur.filter(ImageFilter.MinFilter(3)).resize(size, PILImage.Resampling.BOX)
     return cur
 
 
@@ -169,7 +174,8 @@ def shrink(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
     average = image.resize(size, PILImage.Resampling.LANCZOS, reducing_gap=3.0)
     if not is_line_art(image):
         return average
-    return PILImage.blend(average, _darkest(image, size), INK_WEIGHT)
+    ink = _darkest(image, size).point(_INK_CURVE)  # a stroke half in a block: still ink
+    return PILImage.blend(average, ink, INK_WEIGHT)
 
 
 def _decode(source: Path, size: tuple[int, int]) -> PILImage.Image:
