@@ -13,7 +13,7 @@ import pytest
 from textual.widget import Widget
 from textual.widgets import Static
 
-from telestrations.tui.widgets.cards import RoundCard
+from telestrations.tui.widgets.cards import PictureBox, Room, RoundCard
 from telestrations.tui.widgets.history import History
 
 from .test_tui_support import main_screen, make_app, make_runtime, png_bytes, wait_for
@@ -133,3 +133,30 @@ async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
         await wait_for(pilot, lambda: card.entry.describe is not None)
         await pilot.pause(0.05)
         assert "paused" not in _text(card) and "fake:eye saw" in _text(card)
+
+
+def test_a_wide_picture_goes_above_its_text_where_that_makes_it_bigger() -> None:
+    room_120x36 = Room(76, 32, 120)  # the pane's cells at 120×36, less the card's border
+    assert room_120x36.fit(1.0) == PictureBox(43, 22, stacked=False)
+    assert room_120x36.fit(1792 / 1024) == PictureBox(76, 22, stacked=True)
+    room_200x50 = Room(156, 46, 120)
+    assert room_200x50.fit(1792 / 1024) == PictureBox(120, 34, stacked=False)  # the cap
+    assert room_200x50.fit(1024 / 1792) == PictureBox(50, 44, stacked=False)
+    for room in (room_120x36, room_200x50, Room(36, 20, 120)):
+        for aspect in (0.5, 1.0, 1.75, 3.0):
+            box = room.fit(aspect)
+            text_rows = 6 if box.stacked else 0
+            assert box.rows + text_rows <= room.rows - 2  # the card fits the pane
+            assert box.cols <= room.cols - (0 if box.stacked else 33)
+
+
+async def test_a_wide_picture_at_120x36_is_shown_above_its_text(isolated_env: Path) -> None:
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
+    fake.image = png_bytes("green", (1792, 1024))
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _play(pilot, 1)
+        card = main_screen(app).history.query(RoundCard).last()
+        assert _image(card).region.size == (76, 22)
+        assert card.has_class("-stacked")
+        assert card.query_one(".card-text").region.y >= card.query_one(".thumb").region.bottom

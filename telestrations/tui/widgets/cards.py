@@ -95,18 +95,18 @@ class Room:
     def fit(self, aspect: float = 1.0) -> PictureBox:
         """The largest box for a picture of ``aspect`` (width / height) so that the card still
         fits the pane: beside the text, or above it when that gives a clearly bigger picture
-        (a narrow pane). ``stacked`` depends on the pane only, so all cards agree."""
+        (a narrow pane, a wide picture)."""
         per_row = max(0.1, aspect) * CELL_RATIO  # columns per row of this picture
-        max_rows = max(2, self.rows - 2)  # the card's margin, and a glimpse of the next one
-        side_cols = min(self.max_cols, self.cols - 1 - TEXT_COLS)
-        stack_cols = min(self.max_cols, self.cols)
-        stack_rows = max(2, self.rows - 2 - TEXT_ROWS)
-        square_side = min(side_cols, max_rows * CELL_RATIO)
-        square_stack = min(stack_cols, stack_rows * CELL_RATIO)
-        stacked = square_stack >= 1.25 * square_side
-        cols_cap, rows_cap = (stack_cols, stack_rows) if stacked else (side_cols, max_rows)
-        cols = max(4, min(cols_cap, int(rows_cap * per_row)))
-        rows = max(2, min(rows_cap, round(cols / per_row)))
+        side = (min(self.max_cols, self.cols - 1 - TEXT_COLS), max(2, self.rows - 2))
+        stack = (min(self.max_cols, self.cols), max(2, self.rows - 2 - TEXT_ROWS))
+
+        def widest(caps: tuple[int, int]) -> int:
+            return max(4, min(caps[0], int(caps[1] * per_row)))
+
+        stacked = widest(stack) >= 1.25 * widest(side)
+        caps = stack if stacked else side
+        cols = widest(caps)
+        rows = max(2, min(caps[1], round(cols / per_row)))
         return PictureBox(cols, rows, stacked)
 
 
@@ -207,6 +207,8 @@ class Thumb(Widget):
         self.box = box
         self.styles.width = box.cols
         self.styles.height = box.rows
+        if isinstance(self.parent, RoundCard):  # the text goes beside or under the picture
+            self.parent.set_class(box.stacked, "-stacked")
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="thumb-placeholder")
@@ -273,7 +275,7 @@ class RoundCard(Horizontal):
         self.spec = spec
         self.room = room
         self.state = state
-        self.set_class(room.fit().stacked, "-stacked")
+        self.set_class(room.fit().stacked, "-stacked")  # square until the picture is read
 
     def compose(self) -> ComposeResult:
         yield Thumb(self.index, self.spec, self.entry.image, self.room)
@@ -293,7 +295,6 @@ class RoundCard(Horizontal):
     def set_room(self, room: Room) -> None:
         if room != self.room:
             self.room = room
-            self.set_class(room.fit().stacked, "-stacked")
             self.query_one(Thumb).set_room(room)
 
 
