@@ -127,8 +127,8 @@ async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
         await wait_for(pilot, lambda: m.game is not None and m.game.state == "paused")
         await wait_for(pilot, lambda: bool(m.history.query(RoundCard)) and not m.running)
         card = m.history.query(RoundCard).last()
-        assert card.entry.describe is None
-        assert "paused" in _text(card) and "waiting for the guesser" not in _text(card)
+        await wait_for(pilot, lambda: "paused" in _text(card))
+        assert card.entry.describe is None and "waiting for the guesser" not in _text(card)
         await pilot.press("enter")  # resume: the guesser answers
         await wait_for(pilot, lambda: card.entry.describe is not None)
         await pilot.pause(0.05)

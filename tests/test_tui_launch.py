@@ -89,7 +89,7 @@ async def test_an_image_mode_this_terminal_cannot_show_falls_back_and_is_forgott
         await pilot.press("s")
         await wait_for(pilot, lambda: bool(m.history.query(".thumb-image")))
         image = m.history.query(RoundCard).first().query_one(".thumb-image")
-        assert type(image).__name__ == "HalfcellImage"
+        assert type(image).__name__ == "CellPicture"  # half-cell blocks
         await m.save_state()
     assert load_state(runtime.state_file).images == ""
     # an earlier choice that works is kept when a new one fails

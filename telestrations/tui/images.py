@@ -22,6 +22,10 @@ from typing import Literal
 
 from PIL import Image as PILImage
 from PIL import ImageChops
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 from textual_image._terminal import get_cell_size
 from textual_image.renderable import Image as AutoRenderable
 from textual_image.renderable.halfcell import Image as HalfcellRenderable
@@ -210,6 +214,41 @@ def load_thumbnail(game_path: Path, image_name: str, width: int, height: int) ->
     except OSError as exc:  # the cache is a convenience: show the picture anyway
         log.warning("could not cache thumbnail %s: %s", thumb, exc)
     return small
+
+
+def halfcell_strips(image: PILImage.Image) -> list[Strip]:
+    """``image`` as lines of half-block cells (upper pixel: foreground, lower: background),
+    one per two pixel rows, made once (in the thread) so the widget only hands them out.
+
+    textual-image's half-cell widget builds a style per cell at every render, on the event
+    loop: ~30 ms for an 88×44 picture. Here a run of equal cells is one segment and equal
+    colour pairs share one style, so a drawing on white paper is a few hundred segments.
+    """
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    pixels = rgb.get_flattened_data()
+    styles: dict[tuple[object, object], Style] = {}
+    strips = []
+    for y in range(0, height, 2):
+        top = pixels[y * width : (y + 1) * width]
+        bottom = pixels[(y + 1) * width : (y + 2) * width] if y + 1 < height else top
+        segments = []
+        run_start = 0
+        for x in range(1, width + 1):
+            if x < width and top[x] == top[run_start] and bottom[x] == bottom[run_start]:
+                continue
+            pair = (top[run_start], bottom[run_start])
+            style = styles.get(pair)
+            if style is None:
+                up, down = pair
+                style = styles[pair] = Style(
+                    color=Color.from_rgb(*up),  # type: ignore[misc]
+                    bgcolor=Color.from_rgb(*down),  # type: ignore[misc]
+                )
+            segments.append(Segment("▀" * (x - run_start), style))
+            run_start = x
+        strips.append(Strip(segments, width))
+    return strips
 
 
 def load_scaled(path: Path, max_width: int, max_height: int) -> PILImage.Image:

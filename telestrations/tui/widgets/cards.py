@@ -14,15 +14,23 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image as PILImage
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
-from telestrations.tui.images import image_class, load_thumbnail, picture_size, thumbnail_size
+from telestrations.tui.images import (
+    halfcell_strips,
+    image_class,
+    load_thumbnail,
+    picture_size,
+    thumbnail_size,
+)
 from telestrations.tui.text import clean, plain
 from telestrations.turns import TurnRecord, money
 
@@ -181,6 +189,20 @@ def error_text(record: TurnRecord) -> Content:
     return Content.assemble(*parts)
 
 
+class CellPicture(Widget):
+    """A picture in half-block cells, from lines made in a thread: painting it costs the
+    event loop nothing but handing them out."""
+
+    def __init__(self, strips: list[Strip], *, classes: str = "") -> None:
+        super().__init__(classes=classes)
+        self.strips = strips
+
+    def render_line(self, y: int) -> Strip:
+        if 0 <= y < len(self.strips):
+            return self.strips[y].adjust_cell_length(self.size.width)
+        return Strip.blank(self.size.width)
+
+
 class Thumb(Widget):
     """The picture's box: sized from the room and the picture's shape, filled in a thread."""
 
@@ -236,9 +258,7 @@ class Thumb(Widget):
             pixels = thumbnail_size(self.spec.mode, box.cols, box.rows)
             if pixels == self.shown and box == self.box:
                 return
-            image = await asyncio.to_thread(
-                load_thumbnail, self.spec.game_path, self.image_name, *pixels
-            )
+            picture = await asyncio.to_thread(self._make, pixels)
         except (OSError, ValueError) as exc:
             log.warning("thumbnail for %s failed: %s", self.image_name, exc)
             self.query_one(".thumb-placeholder", Static).update(
@@ -252,12 +272,23 @@ class Thumb(Widget):
         if old:
             widget = old.first()
             widget.styles.width, widget.styles.height = box.cols, box.rows
-            widget.image = image  # type: ignore[attr-defined]
-            return
-        widget = image_class(self.spec.mode)(image, classes="thumb-image")
+            if isinstance(widget, CellPicture) and isinstance(picture, list):
+                widget.strips = picture
+                widget.refresh()
+                return
+            await old.remove()
+        if isinstance(picture, list):
+            widget = CellPicture(picture, classes="thumb-image")
+        else:
+            widget = image_class(self.spec.mode)(picture, classes="thumb-image")
         widget.styles.width, widget.styles.height = box.cols, box.rows
         await self.query(".thumb-placeholder").remove()
         await self.mount(widget)
+
+    def _make(self, pixels: tuple[int, int]) -> list[Strip] | PILImage.Image:
+        """In a thread: the thumbnail, and for half-cell blocks the lines that draw it."""
+        image = load_thumbnail(self.spec.game_path, self.image_name, *pixels)
+        return halfcell_strips(image) if self.spec.mode == "halfcell" else image
 
     def on_click(self) -> None:
         self.post_message(self.Clicked(self.index))
