@@ -7,6 +7,7 @@ cells, where the text goes, and that each card shows the text its picture was dr
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,27 @@ async def test_a_wide_picture_at_120x36_is_shown_above_its_text(isolated_env: Pa
         assert _image(card).region.size == (76, 22)
         assert card.has_class("-stacked")
         assert card.query_one(".card-text").region.y >= card.query_one(".thumb").region.bottom
+
+
+async def test_cards_removed_while_their_thumbnail_is_made_do_not_crash(
+    isolated_env: Path,
+) -> None:
+    """Fast rounds, big pictures, a small window of cards, then quitting mid-game: cards
+    leave while their thread still makes the thumbnail; the picture is dropped, never
+    mounted into a card that is gone (which failed the worker and crashed the app)."""
+    from PIL import Image
+
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120, max_cards=4)
+    noisy = Image.effect_noise((1792, 1024), 60).convert("RGB")
+    buf = io.BytesIO()
+    noisy.save(buf, "PNG", compress_level=1)
+    fake.image = buf.getvalue()
+    fake.delay = 0.0
+    for _ in range(3):
+        app = make_app(runtime)
+        async with app.run_test(size=(200, 50)) as pilot:
+            m = main_screen(app)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda m=m: m.game is not None and m.game.rounds_done >= 6, 60)
+            await pilot.press("q")  # while rounds and thumbnails are still being made
+        assert app._exception is None and app.return_code == 0

@@ -246,7 +246,8 @@ class Thumb(Widget):
         self._reload()
 
     def _reload(self) -> None:
-        self.run_worker(self._load(), exclusive=True, group="thumb")
+        # A picture that cannot be shown is a placeholder, never a crash of the app.
+        self.run_worker(self._load(), exclusive=True, group="thumb", exit_on_error=False)
 
     async def _load(self) -> None:
         path = self.spec.game_path / self.image_name
@@ -265,6 +266,8 @@ class Thumb(Widget):
                 plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
             )
             return
+        if not self.is_attached:  # the card was removed while the thread worked
+            return
         if box != self.box:
             self._size_to(box)
         self.shown = pixels
@@ -277,13 +280,16 @@ class Thumb(Widget):
                 widget.refresh()
                 return
             await old.remove()
+            if not self.is_attached:
+                return
         if isinstance(picture, list):
             widget = CellPicture(picture, classes="thumb-image")
         else:
             widget = image_class(self.spec.mode)(picture, classes="thumb-image")
         widget.styles.width, widget.styles.height = box.cols, box.rows
         await self.query(".thumb-placeholder").remove()
-        await self.mount(widget)
+        if self.is_attached:
+            await self.mount(widget)
 
     def _make(self, pixels: tuple[int, int]) -> list[Strip] | PILImage.Image:
         """In a thread: the thumbnail, and for half-cell blocks the lines that draw it."""
