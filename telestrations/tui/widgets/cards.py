@@ -262,9 +262,10 @@ class Thumb(Widget):
             picture = await asyncio.to_thread(self._make, pixels)
         except (OSError, ValueError) as exc:
             log.warning("thumbnail for %s failed: %s", self.image_name, exc)
-            self.query_one(".thumb-placeholder", Static).update(
-                plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
-            )
+            for placeholder in self.query(".thumb-placeholder").results(Static):
+                placeholder.update(
+                    plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
+                )
             return
         if not self.is_attached:  # the card was removed while the thread worked
             return
@@ -320,7 +321,8 @@ class RoundCard(Horizontal):
 
     def refresh_entry(self) -> None:
         """Re-render the text (the caption arrived)."""
-        self.query_one(".card-text", Static).update(round_text(self.entry, self.state))
+        for text in self.query(".card-text").results(Static):  # none before compose
+            text.update(round_text(self.entry, self.state))
 
     def set_state(self, state: str) -> None:
         """The game's state changed: a card still waiting for its caption says so."""
@@ -332,7 +334,8 @@ class RoundCard(Horizontal):
     def set_room(self, room: Room) -> None:
         if room != self.room:
             self.room = room
-            self.query_one(Thumb).set_room(room)
+            for thumb in self.query(Thumb):  # none yet before compose: it gets self.room
+                thumb.set_room(room)
 
 
 class ErrorCard(Static):
