@@ -3,7 +3,8 @@
 For each picture (a 1024×1024 black & white doodle, a colour doodle, a 1792×1024 noisy PNG)
 and each half-cell size the history uses at 80×24, 120×36 and 200×50, the median time of
 ``load_thumbnail`` with an empty cache (decode + reduce + write the cached file) and with a
-warm one (read the cached file back), and the plain reduction it replaces for comparison.
+warm one (read the cached file back), the half-cell lines made from it (``lines``, also in
+the thread), and the plain reduction it replaces for comparison.
 
     /work/venv/bin/python bench/thumbnails.py
     /work/venv/bin/python bench/thumbnails.py --repeat 15
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image
 
 from telestrations.providers.doodle.drawer import render
-from telestrations.tui.images import is_line_art, load_thumbnail
+from telestrations.tui.images import halfcell_strips, is_line_art, load_thumbnail
 
 SIZES = {"80x24": (24, 24), "120x36": (43, 44), "200x50": (88, 88)}
 """Terminal size → the thumbnail's pixels (half-cell: one per column, two per row)."""
@@ -65,7 +66,10 @@ def main() -> None:
     try:
         pictures = _pictures(folder)
         print(f"load average {os.getloadavg()[0]:.2f}, median of {args.repeat} runs, ms")
-        print(f"{'picture':22} {'terminal':9} {'pixels':7} {'cold':>6} {'warm':>6} {'plain':>6}")
+        print(
+            f"{'picture':22} {'terminal':9} {'pixels':7} {'cold':>6} {'warm':>6} {'lines':>6}"
+            f" {'plain':>6}"
+        )
         for label, name in pictures.items():
             with Image.open(folder / name) as im:
                 kind = "line art" if is_line_art(im.convert("RGB")) else ""
@@ -83,10 +87,11 @@ def main() -> None:
                         im.convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
 
                 c = _median_ms(cold, args.repeat)
-                load_thumbnail(folder, name, w, h)
+                thumb = load_thumbnail(folder, name, w, h)
+                lines = _median_ms(lambda thumb=thumb: halfcell_strips(thumb), args.repeat)
                 print(
                     f"{label:22} {term:9} {w}x{h:<4} {c:6.1f} {_median_ms(warm, args.repeat):6.1f}"
-                    f" {_median_ms(plain, args.repeat):6.1f}  {kind}"
+                    f" {lines:6.1f} {_median_ms(plain, args.repeat):6.1f}  {kind}"
                 )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

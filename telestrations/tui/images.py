@@ -1,8 +1,10 @@
-"""Images for the UI: which textual-image widget draws them, thumbnails, the system viewer.
+"""Images for the UI: which mode draws them, thumbnails, the system viewer.
 
 Everything here that touches pixels or files is blocking and meant to run in a thread
 (``asyncio.to_thread``): decoding a 1792×1024 PNG takes tens of milliseconds, which would
-freeze the UI if done on the event loop.
+freeze the UI if done on the event loop. A thumbnail is made for exactly the cells it is
+shown in (cached per size); line drawings are reduced so their strokes stay dark
+(:func:`shrink`), and half-cell thumbnails are turned into lines of cells in the thread too.
 
 ``textual_image.widget`` is imported at module level on purpose: it asks the terminal for its
 cell size and graphics support, which only works before Textual takes over the terminal.
