@@ -32,12 +32,15 @@ from telestrations.game import (
     Settings,
     StateChanged,
     TurnFailed,
+    TurnProgress,
 )
 from telestrations.keys import KNOWN, KeysError, KeyStore, keys_path
 from telestrations.logs import setup_logging
 from telestrations.providers.base import Availability, ModelInfo, Picture, ProviderError
 from telestrations.runtime import Runtime
-from telestrations.store import GameDir, GameNotFound
+from telestrations.store import GameDir, GameLocked, GameNotFound
+from telestrations.terminal import clean_output, json_line
+from telestrations.text import clean, clean_text, redacting_excepthook
 from telestrations.turns import TurnRecord, money, next_turn, plural
 
 EXIT_USAGE = 2
@@ -55,14 +58,34 @@ class CliError(Exception):
 # -- argument parsing ---------------------------------------------------------------------------
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+# Options accepted both before and after the subcommand. The subcommand's copies default to
+# SUPPRESS, so a value given before the subcommand is not overwritten by the copy's default
+# (`telestrations --data-dir X run` uses X); given in both places, the later one wins, except
+# -v, which counts in both.
+_SUB = argparse.SUPPRESS
+
+
+def _add_common(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     p.add_argument(
-        "--config", metavar="FILE", help="config.toml to read (env TELESTRATIONS_CONFIG)"
+        "--config",
+        metavar="FILE",
+        default=_SUB if sub else None,
+        help="config.toml to read (env TELESTRATIONS_CONFIG)",
     )
     p.add_argument(
-        "--data-dir", metavar="DIR", help="where games are kept (env TELESTRATIONS_DATA_DIR)"
+        "--data-dir",
+        metavar="DIR",
+        default=_SUB if sub else None,
+        help="where games are kept (env TELESTRATIONS_DATA_DIR)",
     )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest="verbose_after" if sub else "verbose",
+        default=_SUB if sub else 0,
+        help="log more (to stderr); -vv for debug",
+    )
 
 
 def _add_no_check(p: argparse.ArgumentParser) -> None:
@@ -73,13 +96,20 @@ def _add_no_check(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_game_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--prompt", help="the first prompt (what the drawer illustrates first)")
-    p.add_argument("--drawer", metavar="ID", help="drawer model id, e.g. doodle:doodle")
-    p.add_argument("--guesser", metavar="ID", help="guesser model id, e.g. ollama:llava")
-    p.add_argument("--style", help='drawer style; the drawer gets "{style}: {prompt}" ("" = none)')
-    p.add_argument("--guesser-system", metavar="TEXT", help="guesser system prompt")
-    p.add_argument("--guesser-prompt", metavar="TEXT", help="what the guesser is asked")
+def _add_game_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    d = _SUB if sub else None
+    p.add_argument(
+        "--prompt", default=d, help="the first prompt (what the drawer illustrates first)"
+    )
+    p.add_argument("--drawer", metavar="ID", default=d, help="drawer model id, e.g. doodle:doodle")
+    p.add_argument("--guesser", metavar="ID", default=d, help="guesser model id, e.g. ollama:llava")
+    p.add_argument(
+        "--style",
+        default=d,
+        help='drawer style; the drawer gets "{style}: {prompt}" ("" = none)',
+    )
+    p.add_argument("--guesser-system", metavar="TEXT", default=d, help="guesser system prompt")
+    p.add_argument("--guesser-prompt", metavar="TEXT", default=d, help="what the guesser is asked")
 
 
 def _default_config() -> str:
@@ -118,14 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="play a game headless, one line per turn",
         description="Play a game without the UI. Ctrl-C stops cleanly; the game stays on disk.",
     )
-    _add_common(run)
+    _add_common(run, sub=True)
     _add_no_check(run)
-    _add_game_options(run)
+    _add_game_options(run, sub=True)
     run.add_argument(
         "--rounds", type=int, default=None, help="rounds to play (0 = endless until Ctrl-C)"
     )
     run.add_argument("--spend-limit", type=float, metavar="USD", help="pause at this known spend")
-    run.add_argument("--resume", metavar="GAME", help="continue a past game from its next turn")
+    run.add_argument(
+        "--resume", metavar="GAME", default=_SUB, help="continue a past game from its next turn"
+    )
     run.add_argument(
         "--pace",
         type=float,
@@ -138,33 +170,33 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
 
     draw = sub.add_parser("draw", help="draw one picture and write it to a file")
-    _add_common(draw)
+    _add_common(draw, sub=True)
     _add_no_check(draw)
     draw.add_argument("text", help="what to draw (sent as is unless --style is given)")
-    draw.add_argument("--drawer", metavar="ID")
-    draw.add_argument("--style", default="", help='prepend "{style}: " to the text')
+    draw.add_argument("--drawer", metavar="ID", default=_SUB)
+    draw.add_argument("--style", default=_SUB, help='prepend "{style}: " to the text')
     draw.add_argument("-o", "--output", required=True, metavar="FILE", help="image file to write")
 
     describe = sub.add_parser("describe", help="describe one image file and print the caption")
-    _add_common(describe)
+    _add_common(describe, sub=True)
     _add_no_check(describe)
     describe.add_argument("image", help="a PNG, JPEG, WebP or GIF file")
-    describe.add_argument("--guesser", metavar="ID")
-    describe.add_argument("--guesser-system", metavar="TEXT")
-    describe.add_argument("--guesser-prompt", metavar="TEXT")
+    describe.add_argument("--guesser", metavar="ID", default=_SUB)
+    describe.add_argument("--guesser-system", metavar="TEXT", default=_SUB)
+    describe.add_argument("--guesser-prompt", metavar="TEXT", default=_SUB)
 
     models = sub.add_parser("models", help="list every model, its kind and whether it works now")
-    _add_common(models)
+    _add_common(models, sub=True)
     models.add_argument(
         "--no-check", action="store_true", help="skip network checks (keys and settings only)"
     )
     models.add_argument("--json", action="store_true", help="JSON output")
 
     games = sub.add_parser("games", help="list past games")
-    _add_common(games)
+    _add_common(games, sub=True)
 
     export = sub.add_parser("export", help="export a game as an HTML page with its images")
-    _add_common(export)
+    _add_common(export, sub=True)
     export.add_argument("game", help="game name, path, unique part of the name, or 'last'")
     export.add_argument(
         "-o", "--output", metavar="DIR", help="folder to write (default ./<game name>)"
@@ -186,9 +218,64 @@ def build_parser() -> argparse.ArgumentParser:
 # -- entry point ----------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse, so that every option means what it says wherever it is given: an option before
+    the subcommand counts for it, and one that the subcommand does not take is refused."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.verbose += vars(args).pop("verbose_after", 0)
+    _refuse_misplaced(parser, args)
+    if args.command == "draw" and args.style is None:
+        args.style = ""
+    return args
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _refuse_misplaced(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit 2 naming an option given before a subcommand that has no use for it (e.g.
+    `telestrations --images sixel models`), rather than ignoring it silently."""
+    if args.command is None:
+        return
+    subs = _subcommands(parser)
+
+    def takes(sub: argparse.ArgumentParser, dest: str) -> bool:
+        dests = {a.dest for a in sub._actions}
+        return dest in dests or (dest == "verbose" and "verbose_after" in dests)
+
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        if getattr(args, action.dest, None) == action.default:
+            continue  # not given
+        if takes(subs[args.command], action.dest):
+            continue
+        flag = "/".join(action.option_strings)
+        users = [
+            "the terminal UI",
+            *(f"`{n}`" for n, sub in subs.items() if takes(sub, action.dest)),
+        ]
+        parser.error(
+            f"{flag} does not apply to `telestrations {args.command}` "
+            f"(it is an option of {', '.join(users)})"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Everything printed (ours, argparse's echo of a value, log records) goes through one
+    # cleaner, which also redacts: text from outside never reaches the terminal as a control
+    # sequence, and no key reaches it at all. The TUI writes through its own driver.
+    sys.excepthook = redacting_excepthook  # a crash's traceback may quote a key
+    with clean_output():
+        return _main(parse_args(argv))
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "keys":
             return cmd_keys(args)
@@ -212,12 +299,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "export": cmd_export,
         }[args.command]
         return handler(args, runtime)
-    except (ConfigError, KeysError, CliError, GameNotFound) as exc:
-        print(f"telestrations: {exc}", file=sys.stderr)
+    except (ConfigError, KeysError, CliError, GameNotFound, GameLocked) as exc:
+        print(f"telestrations: {clean_text(str(exc), 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a path the user gave (or a data dir) that cannot be used
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"telestrations: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"telestrations: {clean_text(f'{where}{exc.strerror or exc}', 1000)}", file=sys.stderr
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -269,7 +358,7 @@ PREFLIGHT_SECONDS = 8.0
 
 def _cannot_use(kind: str, model_id: str, avail: Availability) -> str:
     hint = f"; {avail.hint}" if avail.hint else ""
-    return f"cannot use {kind} {model_id}: {avail.reason}{hint}"
+    return clean_text(f"cannot use {kind} {model_id}: {avail.reason}{hint}", 1000)
 
 
 async def _check_chosen(
@@ -301,22 +390,33 @@ async def _check_chosen(
 
 
 def _turn_line(record: TurnRecord) -> str:
-    head = (
-        f"round {record.round:>3}  {record.kind:<8}  {record.model:<24} {record.duration:6.2f}s  "
-    )
+    """One line per turn, whatever the model or the server said (newlines folded)."""
+    model = clean_text(record.model, 80)
+    head = f"round {record.round:>3}  {record.kind:<8}  {model:<24} {record.duration:6.2f}s  "
     if not record.ok and record.error is not None:
         hint = f" ({record.error.hint})" if record.error.hint else ""
-        return head + f"FAILED {record.error.kind}: {record.error.message}{hint}"
+        return head + clean_text(f"FAILED {record.error.kind}: {record.error.message}{hint}", 1000)
     cost = f"  {money(record.cost)}" if record.cost else ""
-    return head + record.output + cost
+    return head + clean_text(record.output, 2000) + cost
 
 
 def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
+    held: list[GameDir] = []
+    try:
+        return _cmd_run(args, runtime, held)
+    finally:
+        for game_dir in held:  # the process may go on (tests, embedding): let others play
+            game_dir.unlock()
+
+
+def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) -> int:
     defaults = runtime.config.game
-    if args.resume:
+    if args.resume is not None:  # `--resume ""` is an error, not a new game
         game_dir = GameDir.open(runtime.store.find(args.resume))
+        game_dir.lock()  # one writer: a second `run` or app gets one line naming the first
+        held.append(game_dir)
         for warning in game_dir.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {clean_text(warning, 1000)}", file=sys.stderr)
         saved = game_dir.header.get("settings", {})
         base = Settings.from_saved(saved, defaults.settings())
         if args.prompt:
@@ -341,7 +441,8 @@ def cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
         prompt = args.prompt if args.prompt is not None else defaults.prompt
         if not prompt.strip():
             raise CliError("the first prompt is empty; give one with --prompt")
-        game_dir = runtime.store.new_game(prompt, _settings_dict(settings))
+        game_dir = runtime.store.new_game(prompt, _settings_dict(settings), lock=True)
+        held.append(game_dir)
     return asyncio.run(_run_game(runtime, game_dir, settings, rounds, spend, args))
 
 
@@ -386,7 +487,7 @@ async def _run_game(
                 if args.json:
                     data = record.to_json()
                     data["folder"] = str(game_dir.path)
-                    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                    out.write(json_line(data) + "\n")
                 else:
                     out.write(_turn_line(record) + "\n")
                 out.flush()
@@ -397,6 +498,8 @@ async def _run_game(
                 game.stop("output closed")
         if isinstance(event, StateChanged):
             log.info("state: %s %s", event.state, event.reason)
+        if isinstance(event, TurnProgress):
+            log.info("round %d %s: %s", event.round, event.model, event.progress.text)
 
     game.subscribe(on_event)
     loop = asyncio.get_running_loop()
@@ -419,6 +522,18 @@ async def _run_game(
     spent, unknown = game.spent
     if exit_code == 0 and game.state == "paused" and game.records and not game.records[-1].ok:
         exit_code = EXIT_FAILED
+    unsaved = game.unsaved
+    if unsaved is not None:
+        # The process ends here, and the finished result with it: say so plainly.
+        if exit_code in (0, EXIT_PIPE):
+            exit_code = EXIT_FAILED
+        what = "picture" if unsaved.kind == "draw" else "caption"
+        print(
+            f"telestrations: the round {unsaved.round} {unsaved.kind} finished but could not "
+            f"be saved: {game.save_error}; the {what} was not kept, and resuming will call "
+            f"{unsaved.model} again",
+            file=sys.stderr,
+        )
     summary = {
         "type": "end",
         "folder": str(game_dir.path),
@@ -428,19 +543,21 @@ async def _run_game(
         "spent": round(spent, 6),
         "unknown_cost_turns": unknown,
     }
+    folder = clean_text(str(game_dir.path), 0)
     if exit_code == EXIT_PIPE:
-        print(f"telestrations: output closed; game kept in {game_dir.path}", file=sys.stderr)
+        print(f"telestrations: output closed; game kept in {folder}", file=sys.stderr)
         return exit_code
     if args.json:
-        out.write(json.dumps(summary) + "\n")
+        out.write(json_line(summary) + "\n")
     else:
         cost = f", spent {money(spent)}" if spent else ""
         cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
         total = game.rounds_done
-        out.write(f"{game.reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
+        reason = clean_text(game.reason, 1000)
+        out.write(f"{reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
         if exit_code == EXIT_FAILED or (exit_code == 0 and game.state == "paused"):
-            out.write(f"continue with: telestrations run --resume {game_dir.name}\n")
-        out.write(f"game kept in {game_dir.path}\n")
+            out.write(f"continue with: telestrations run --resume {clean_text(game_dir.name, 0)}\n")
+        out.write(f"game kept in {folder}\n")
     out.flush()
     return exit_code
 
@@ -464,16 +581,20 @@ def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         picture = asyncio.run(go())
     except ProviderError as exc:
-        print(f"telestrations: {settings.drawer} failed: {exc}", file=sys.stderr)
+        print(
+            f"telestrations: {clean_text(f'{settings.drawer} failed: {exc}', 1000)}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     output.write_bytes(picture.data)  # as received, never re-encoded
     note = ""
     if output.suffix.lower() not in (picture.suffix, ".jpeg" if picture.format == "jpeg" else ""):
         note = f" (note: the data is {picture.format}, the name says {output.suffix or 'nothing'})"
-    print(f"wrote {output} ({picture.format} {picture.width}×{picture.height}){note}")
+    written = f"wrote {output} ({picture.format} {picture.width}×{picture.height}){note}"
+    print(clean_text(written, 0))
     revised = picture.extras.get("revised_prompt")
     if revised:
-        print(f"revised prompt: {revised}")
+        print(f"revised prompt: {clean_text(str(revised), 2000)}")
     return 0
 
 
@@ -524,9 +645,12 @@ def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
             await runtime.aclose()
 
     try:
-        print(asyncio.run(go()).strip())
+        print(clean(asyncio.run(go()), limit=0).strip())
     except ProviderError as exc:
-        print(f"telestrations: {settings.guesser} failed: {exc}", file=sys.stderr)
+        print(
+            f"telestrations: {clean_text(f'{settings.guesser} failed: {exc}', 1000)}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return 0
 
@@ -596,9 +720,9 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
             }
             for p, m, a in rows
         ]
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2))  # ASCII: every other character is a \\u escape
         return 0
-    width = max((len(m.id) for _, m, _ in rows), default=10) + 2
+    width = max((len(clean_text(m.id, 80)) for _, m, _ in rows), default=10) + 2
     for _provider, model, avail in rows:
         status = "ok" if avail.ok else "no"
         why = avail.reason if not avail.ok else ""
@@ -611,22 +735,21 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
             extra.append(f"retired: {model.retired}")
         if model.note:
             extra.append(model.note)
-        tail = "; ".join(x for x in (why, *extra) if x)
-        print(f"{model.id:<{width}} {model.kind:<8} {status:<3} {tail}")
-    for failure in runtime.registry.failures:
-        print(f"(provider {failure.name} failed to load: {failure.error})")
-    return 0
+        tail = clean_text("; ".join(x for x in (why, *extra) if x), 1000)
+        print(f"{clean_text(model.id, 80):<{width}} {model.kind:<8} {status:<3} {tail}")
+    return 0  # a provider that failed to load is a row above: "PROVIDER:*  no  could not start"
 
 
 def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
     games = runtime.store.list()
     if not games:
-        print(f"no games yet in {runtime.store.games_dir}")
+        print(f"no games yet in {clean_text(str(runtime.store.games_dir), 0)}")
         return 0
     for g in games:
         cost = f"  {money(g.spent)}" if g.spent else ""
         failed = f"  {plural(g.failed, 'failed attempt')}" if g.failed else ""
-        print(f"{g.name}  {plural(g.rounds, 'round'):>10}{cost}{failed}  {g.prompt[:60]}")
+        name, prompt = clean_text(g.name, 200), clean_text(g.prompt, 60)
+        print(f"{name}  {plural(g.rounds, 'round'):>10}{cost}{failed}  {prompt}")
     return 0
 
 
@@ -636,7 +759,7 @@ def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
     game = GameDir.open(runtime.store.find(args.game))
     out = Path(args.output).expanduser() if args.output else Path.cwd() / game.name
     index = export_html(game, out)
-    print(f"exported {index}")
+    print(f"exported {clean_text(str(index), 0)}")
     return 0
 
 
@@ -646,25 +769,28 @@ def cmd_keys(args: argparse.Namespace) -> int:
     store = KeyStore(keys_path())
     action = args.keys_command
     if action == "path":
-        print(store.path)
+        print(clean_text(str(store.path), 0))
         return 0
     if action == "list":
         sources = KeyRing(store).sources()
         if not sources:
-            print(f"no keys (store one with `telestrations keys set openai`; file: {store.path})")
+            where = clean_text(str(store.path), 0)
+            print(f"no keys (store one with `telestrations keys set openai`; file: {where})")
         for src in sources:
-            print(f"{src.name:<14} {src.source}")
+            print(f"{clean_text(src.name, 80):<14} {clean_text(src.source, 500)}")
         return 0
     allowed = key_names()
     if action == "import":
         names, skipped = store.import_file(Path(args.file).expanduser(), allowed)
-        print(f"imported {', '.join(names) or 'nothing'} into {store.path}")
+        shown = clean_text(f"imported {', '.join(names) or 'nothing'} into {store.path}", 0)
+        print(shown)
         for why in skipped:
-            print(f"skipped {why}", file=sys.stderr)
+            print(f"skipped {clean_text(str(why), 500)}", file=sys.stderr)
         return 0
     if action == "delete":
         found = store.delete(args.name)
-        print(f"deleted {normalise(args.name)}" if found else f"no key named {args.name}")
+        said = f"deleted {normalise(args.name)}" if found else f"no key named {args.name}"
+        print(clean_text(said, 500))
         return 0 if found else EXIT_FAILED
     # set: from a hidden prompt on a terminal, else one line of stdin; never from argv
     name = normalise(args.name)
@@ -675,14 +801,18 @@ def cmd_keys(args: argparse.Namespace) -> int:
     else:
         value = sys.stdin.readline()
     store.set(name, value)
-    print(f"stored {name} key in {store.path}")
+    print(clean_text(f"stored {name} key in {store.path}", 0))
     return 0
 
 
 def cmd_tui(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         from telestrations.tui.app import run_app
-    except ImportError:
-        build_parser().print_help()
-        return 0
+    except ImportError as exc:  # e.g. a Textual too old or missing: say so, never exit 0
+        print(
+            f"telestrations: the terminal UI cannot start ({type(exc).__name__}: {exc}); "
+            "the headless commands still work (see `telestrations --help`)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return run_app(args, runtime)

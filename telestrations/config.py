@@ -200,7 +200,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
                     "('drawer' or 'guesser')"
                 )
         providers[str(name)] = dict(table)
-    keymap = {str(k): str(v) for k, v in _table(path, data, "keymap").items()}
+    keymap = _keymap(path, _table(path, data, "keymap"))
     raw_dir = data.get("data_dir")
     if raw_dir is not None and not isinstance(raw_dir, str):
         raise ConfigError(f"{path}: data_dir must be a string")
@@ -213,6 +213,20 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         providers=providers,
         keymap=keymap,
     )
+
+
+def _keymap(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
+    """Binding id → keys; which ids exist is the TUI's to say (it reports unknown ones)."""
+    keymap = {}
+    for binding_id, keys in table.items():
+        keys = _typed(path, "keymap", binding_id, keys, str)
+        if any(not k.strip() for k in keys.split(",")):
+            raise ConfigError(
+                f'{path}: [keymap] {binding_id} must name keys, e.g. "t" or "ctrl+t,f5" '
+                f"(not {keys!r})"
+            )
+        keymap[str(binding_id)] = keys
+    return keymap
 
 
 def _table(path: Path, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

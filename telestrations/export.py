@@ -1,7 +1,8 @@
 """Export a game as a self-contained folder: ``index.html`` plus the images, as received.
 
 Everything shown comes from the journal (captions, prompts, errors are untrusted model text)
-and is HTML-escaped. The journal holds no keys, so neither does an export.
+and is HTML-escaped. Every record is redacted again on the way out (a game kept by an older
+version may hold a key), so an export holds none of the secrets this process knows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import shutil
 from pathlib import Path
 
 from telestrations.store import GameDir
-from telestrations.turns import TurnRecord, rounds_done, total_cost
+from telestrations.text import scrub, scrub_json
+from telestrations.turns import TurnRecord, redact_record, rounds_done, total_cost
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
@@ -33,15 +35,19 @@ def _e(text: object) -> str:
 def export_html(game: GameDir, out_dir: Path) -> Path:
     """Write ``out_dir/index.html``, copy the images beside it, and a copy of the journal."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    # A game written by an older version (or by hand) may hold a key: redact on the way out.
+    records = [redact_record(r) for r in game.records]
+    header = scrub_json(game.header)
+    first_prompt = scrub(game.first_prompt)
     by_round: dict[int, list[TurnRecord]] = {}
-    for record in game.records:
+    for record in records:
         by_round.setdefault(record.round, []).append(record)
-    spent, unknown = total_cost(game.records)
+    spent, unknown = total_cost(records)
     parts = [
         "<!doctype html><meta charset='utf-8'>",
-        f"<title>telestrations: {_e(game.first_prompt)}</title><style>{_CSS}</style>",
-        f"<h1>{_e(game.first_prompt)}</h1>",
-        f"<p class='meta'>{_e(game.header.get('created', ''))} · {rounds_done(game.records)} "
+        f"<title>telestrations: {_e(first_prompt)}</title><style>{_CSS}</style>",
+        f"<h1>{_e(first_prompt)}</h1>",
+        f"<p class='meta'>{_e(header.get('created', ''))} · {rounds_done(records)} "
         f"rounds · spent ${spent:.4f}"
         + (f" (+{unknown} turns of unknown cost)" if unknown else "")
         + "</p>",
@@ -72,7 +78,7 @@ def export_html(game: GameDir, out_dir: Path) -> Path:
     index = out_dir / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")
     with open(out_dir / "journal.jsonl", "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(game.header, ensure_ascii=False) + "\n")
-        for r in game.records:
+        fh.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for r in records:
             fh.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
     return index

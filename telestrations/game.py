@@ -22,11 +22,14 @@ from telestrations.providers.base import (
     Drawer,
     Guesser,
     Picture,
+    Progress,
     ProviderError,
     partial_captions,
+    progress_reports,
     sniff_format,
 )
 from telestrations.store import GameDir, utc_now
+from telestrations.text import SECRETS, Secrets, clean
 from telestrations.turns import (
     NextTurn,
     TurnError,
@@ -35,6 +38,7 @@ from telestrations.turns import (
     money,
     next_turn,
     overlap,
+    redact_record,
     rounds_done,
     total_cost,
 )
@@ -131,6 +135,16 @@ class CaptionGrowing:
 
 
 @dataclass(frozen=True)
+class TurnProgress:
+    """How far the call in flight has got, when its service says (not journalled)."""
+
+    round: int
+    kind: TurnKind
+    model: str
+    progress: Progress
+
+
+@dataclass(frozen=True)
 class CaptionReady:
     record: TurnRecord
 
@@ -147,7 +161,15 @@ class StateChanged:
     reason: str = ""
 
 
-Event = TurnStarted | PictureReady | CaptionGrowing | CaptionReady | TurnFailed | StateChanged
+Event = (
+    TurnStarted
+    | PictureReady
+    | CaptionGrowing
+    | TurnProgress
+    | CaptionReady
+    | TurnFailed
+    | StateChanged
+)
 Subscriber = Callable[[Event], None]
 
 
@@ -157,9 +179,9 @@ class SaveFailed(Exception):
 
     def __init__(self, record: TurnRecord, error: OSError) -> None:
         where = f" ({error.filename})" if error.filename else ""
+        self.why = f"{error.strerror or error}{where}"
         super().__init__(
-            f"cannot save the turn: {error.strerror or error}{where}; "
-            "make room or fix the folder, then resume"
+            f"cannot save the turn: {self.why}; make room or fix the folder, then resume"
         )
         self.record = record
 
@@ -179,8 +201,11 @@ class Game:
         limits: Limits | None = None,
         *,
         price_of: PriceLookup | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.dir = game_dir
+        self.secrets = SECRETS if secrets is None else secrets
+        """Taken out of every record, event and reason before anyone sees it (text.py)."""
         self.models = models
         self.settings = settings or Settings()
         self.limits = limits or Limits()
@@ -195,6 +220,10 @@ class Game:
         self._busy = False
         self._wake = asyncio.Event()
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
+        self._unreadable: set[str] = set()
+        """Pictures that failed to load for a describe: their rounds are drawn again."""
+        self.save_error = ""
+        """Why the turn in :attr:`unsaved` could not be written."""
 
     # -- observation -----------------------------------------------------------------------
 
@@ -217,7 +246,19 @@ class Game:
         return self._pause_requested and self.state == "running"
 
     def next(self) -> NextTurn:
-        return next_turn(self.dir.first_prompt, self.records)
+        """The next turn; a round whose picture is missing, outside the folder or unreadable
+        is drawn again instead of failing to be described forever."""
+        nxt = next_turn(self.dir.first_prompt, self.records)
+        if nxt.kind == "describe" and (
+            nxt.image in self._unreadable or not self.dir.has_image(nxt.image)
+        ):
+            return NextTurn(nxt.round, "draw", nxt.text)
+        return nxt
+
+    @property
+    def unsaved(self) -> TurnRecord | None:
+        """A finished turn that could not be written (held in memory until a resume)."""
+        return self._unsaved[0] if self._unsaved is not None else None
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn`` with every event; returns a function that unsubscribes."""
@@ -232,6 +273,7 @@ class Game:
                 log.exception("event subscriber failed on %s", type(event).__name__)
 
     def _set_state(self, state: GameState, reason: str = "") -> None:
+        reason = self.secrets.redact(reason)
         if state == self.state and reason == self.reason:
             return
         self.state, self.reason = state, reason
@@ -386,7 +428,7 @@ class Game:
         else:
             model, text, system = s.guesser, s.guesser_prompt, s.guesser_system
         started = utc_now()
-        event = TurnStarted(nxt.round, nxt.kind, model, text)
+        event = TurnStarted(nxt.round, nxt.kind, model, self.secrets.redact(text))
         self.current = event
         self._emit(event)
         t0 = time.monotonic()
@@ -403,16 +445,21 @@ class Game:
         )
         picture: Picture | None = None
         caption: Caption | None = None
+
+        def progressed(p: Progress, rnd: int = nxt.round, who: str = model) -> None:
+            self._emit(TurnProgress(rnd, nxt.kind, who, p))
+
         try:
             if nxt.kind == "draw":
-                picture = await self.models.drawer(model).draw(text)
+                with progress_reports(progressed):
+                    picture = await self.models.drawer(model).draw(text)
             else:
-                source = await asyncio.to_thread(self._load_picture, nxt.image)
+                source = await asyncio.to_thread(self._load_picture, nxt.image, nxt.round)
 
                 def growing(so_far: str, rnd: int = nxt.round, who: str = model) -> None:
-                    self._emit(CaptionGrowing(rnd, who, so_far))
+                    self._emit(CaptionGrowing(rnd, who, self.secrets.redact(so_far)))
 
-                with partial_captions(growing):
+                with partial_captions(growing), progress_reports(progressed):
                     caption = await self.models.guesser(model).describe(source, system, text)
         except ProviderError as exc:
             return await self._fail(base, exc, t0)
@@ -427,8 +474,9 @@ class Game:
         duration = round(time.monotonic() - t0, 3)
         finished = utc_now()
         if picture is not None:
+            picture = replace(picture, extras=self.secrets.redact_json(dict(picture.extras)))
             name = f"r{nxt.round:04d}-draw{picture.suffix}"
-            record = replace(
+            record = self._redacted(
                 base,
                 image=name,
                 output=name,
@@ -442,8 +490,8 @@ class Game:
             )
         else:
             assert caption is not None
-            text_out = caption.text.strip()
-            record = replace(
+            text_out = self.secrets.redact(caption.text).strip()
+            record = self._redacted(
                 base,
                 output=text_out,
                 extras=dict(caption.extras),
@@ -458,17 +506,35 @@ class Game:
             await self._keep(record, None, CaptionReady(record))
         return record
 
-    def _load_picture(self, name: str) -> Picture:
+    def _load_picture(self, name: str, round_no: int) -> Picture:
+        """The picture to describe, read only from inside the game folder; a missing or
+        unreadable one is a failed turn that says so, and its round is drawn again."""
         from PIL import Image  # lazily: only describe turns need Pillow here
 
-        data = self.dir.image_path(name).read_bytes()
-        fmt = sniff_format(data) or "png"
-        with Image.open(io.BytesIO(data)) as im:
-            width, height = im.size
+        try:
+            data = self.dir.read_image(name)
+            fmt = sniff_format(data) or "png"
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            self._unreadable.add(name)
+            what = "is missing" if isinstance(exc, FileNotFoundError) else "cannot be read"
+            raise ProviderError(
+                "not_found",
+                f"the picture of round {round_no} ({clean(name, oneline=True, limit=80)}) {what}",
+                hint=f"resume to draw round {round_no} again",
+            ) from None
         return Picture(data, fmt, width, height)
 
+    def _redacted(self, base: TurnRecord, **changes: object) -> TurnRecord:
+        """The finished record with every secret taken out: the one choke point between a
+        provider's answer and the journal, the events, stdout, the UI and exports."""
+        return redact_record(replace(base, **changes), self.secrets)  # type: ignore[arg-type]
+
     async def _fail(self, base: TurnRecord, exc: ProviderError, t0: float) -> TurnRecord:
-        record = replace(
+        exc.message, exc.hint = self.secrets.redact(exc.message), self.secrets.redact(exc.hint)
+        exc.args = (exc.message,)
+        record = self._redacted(
             base,
             status="failed",
             finished=utc_now(),
@@ -480,18 +546,31 @@ class Game:
         return record
 
     async def _keep(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
-        """Write the turn, then tell subscribers; a write that fails keeps it for resume."""
+        """Write the turn, then tell subscribers; a write that fails keeps it for resume.
+
+        A stop that lands during the write still lets it finish; if it reached the journal,
+        subscribers hear of it before the stop goes on, so the UI matches the journal."""
         try:
             await self._commit(record, picture)
+        except asyncio.CancelledError:
+            if self.records and self.records[-1] is record:
+                self._unsaved = None
+                self._emit(event)
+            else:  # the write failed as the stop came: say so, as for any failed save
+                self._unsaved = (record, picture, event)
+            raise
         except OSError as exc:
             log.error("saving turn %s failed: %s", record.seq, exc)
             self._unsaved = (record, picture, event)
-            raise SaveFailed(record, exc) from exc
+            failure = SaveFailed(record, exc)
+            self.save_error = failure.why
+            raise failure from exc
         self._unsaved = None
         self._emit(event)
 
     async def _commit(self, record: TurnRecord, picture: Picture | None) -> None:
-        """Image first, then the journal line; once begun it finishes even if cancelled."""
+        """Image first, then the journal line; once begun it finishes even if cancelled
+        (however many times: a stop and a worker cancel both land here)."""
 
         def write() -> None:
             if picture is not None:
@@ -499,10 +578,21 @@ class Game:
             self.dir.append(record)
 
         task = asyncio.ensure_future(asyncio.to_thread(write))
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # The stop came while writing: let the write finish so the journal stays whole.
-            with contextlib.suppress(Exception):
-                await task
-            raise
+        cancelled = False
+        while True:
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancelled = True
+                if not task.done():
+                    continue  # the write goes on in its thread: wait for it
+            except Exception:
+                if not cancelled:
+                    raise
+            break
+        if cancelled:
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, OSError):
+                log.warning("a stop landed while turn %s failed to save: %s", record.seq, error)
+                self.save_error = SaveFailed(record, error).why
+            raise asyncio.CancelledError

@@ -24,6 +24,7 @@ ENV_VARS: Mapping[str, str] = {
     "runpod": "RUNPOD_API_KEY",
     "ollama": "OLLAMA_API_KEY",
     "automatic1111": "AUTOMATIC1111_PASSWORD",
+    "comfyui": "COMFYUI_API_KEY",
 }
 """Which environment variable holds each key."""
 

@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from telestrations.text import SECRETS
+
 
 class RedactingFilter(logging.Filter):
-    """Replaces every known key value in a record's final message with ``***``.
+    """Replaces every known secret (and its derived forms) in a record's message with ``***``.
 
     A second line of defence: providers already redact, but a key must never reach a log
     whatever path a message took.
@@ -19,18 +21,17 @@ class RedactingFilter(logging.Filter):
         self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = [s for s in self._secrets() if len(s) >= 4]
-        if not secrets:
+        SECRETS.add(*self._secrets())  # the same choke point as journal, stdout and exports
+        if not SECRETS:
             return True
         message = record.getMessage()
-        clean = message
-        for secret in secrets:
-            clean = clean.replace(secret, "***")
+        clean = SECRETS.redact(message)
         if record.exc_info and record.exc_text is None:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in secrets:
-                record.exc_text = record.exc_text.replace(secret, "***")
+            record.exc_text = SECRETS.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = SECRETS.redact(record.stack_info)
         if clean != message:
             record.msg, record.args = clean, None
         return True

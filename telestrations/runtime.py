@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from telestrations.config import Config, data_dir, load_config
 from telestrations.keys import KeyRing, KeyStore, keys_path
@@ -27,6 +28,7 @@ from telestrations.providers.base import (
 from telestrations.providers.registry import Registry, UnknownModel
 from telestrations.state import state_path
 from telestrations.store import Store
+from telestrations.text import MIN_SECRET, SECRETS, Secrets
 
 
 @dataclass
@@ -52,16 +54,22 @@ class Runtime:
         env = dict(os.environ if env is None else env)
         config = load_config(config_file, env)
         keyring = KeyRing(KeyStore(keys_path(env)), env)
+        collect_secrets(SECRETS, keyring, env, config.providers)
+
+        def get_key(name: str) -> str | None:
+            value = keyring.get(name)
+            remember_key(SECRETS, value)  # a plugin's key, or one stored since start-up
+            return value
 
         def context_for(name: str) -> ProviderContext:
             return ProviderContext(
                 settings=config.providers.get(name, {}),
-                get_key=keyring.get,
+                get_key=get_key,
                 env=env,
                 prices=config.prices,
             )
 
-        registry = Registry.load(context_for)
+        registry = Registry.load(context_for, keyring.secrets)
         root = data_dir(config, env, data_dir_flag)
         return cls(config, keyring, registry, Store(root), root, env)
 
@@ -96,6 +104,7 @@ class Runtime:
         """Store a key (keys file, 0600) and rebuild the provider that uses it."""
         await asyncio.to_thread(self.keyring.store.set, name, value)  # read, write, fsync
         self.keyring.reload()
+        remember_key(SECRETS, value.strip())
         if name in self.registry.providers:
             await self.registry.rebuild(name)
 
@@ -126,3 +135,37 @@ class RegistryModels:
     def guesser(self, model_id: str) -> Guesser:
         provider, model = self._resolve(model_id, "guesser")
         return provider.guesser(model)
+
+
+def remember_key(secrets: Secrets, value: str | None) -> None:
+    """A key, and for a ``user:password`` key (AUTOMATIC1111's --api-auth form) the password."""
+    if not value:
+        return
+    secrets.add(value)
+    _user, sep, password = value.partition(":")
+    if sep and len(password) >= MIN_SECRET:
+        secrets.add(password)
+
+
+def collect_secrets(
+    secrets: Secrets, keyring: KeyRing, env: Mapping[str, str], providers: Mapping[str, Any]
+) -> None:
+    """Every secret the process can know at start: the keys (environment and keys file), and
+    the password of every URL with ``user:password@`` in the environment (``OLLAMA_HOST``,
+    ``OPENAI_BASE_URL``, a proxy) or in a ``[providers.X]`` table, with its derived forms."""
+    for value in keyring.secrets():
+        remember_key(secrets, value)
+    for value in env.values():
+        secrets.add_url(value)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            secrets.add_url(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(providers)

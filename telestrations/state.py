@@ -16,6 +16,8 @@ from typing import Any
 
 import tomli_w
 
+from telestrations.text import scrub_json
+
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +55,7 @@ def load_state(path: Path) -> UiState:
 def save_state(path: Path, state: UiState) -> None:
     """Atomic write (temp file + rename) so a crash never leaves half a file."""
     data: Mapping[str, Any] = {k: v for k, v in asdict(state).items() if v is not None}
+    data = scrub_json(data)  # a prompt pasted from a caption or an error may quote a key
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
     try:

@@ -3,34 +3,67 @@
 Crash safety: an image is written (temp file, fsync, rename) before the journal line that
 names it, and each journal line is flushed and fsynced, so a crash loses at most the turn in
 flight. A torn last line (a crash mid-write) is ignored on load with a warning and cut off
-before the next append, so it never corrupts what follows.
+before the next append, so it never corrupts what follows. A write that fails half-way (disk
+full) is cut back to where it began before the error is raised, so a retry starts on a clean
+line. A new game is made in a hidden folder and renamed into place once its header is on disk.
+
+One writer: a process that plays a game holds an exclusive lock on its ``.lock`` file (with
+its pid and command line in it); a second one gets :class:`GameLocked` naming the first.
+Reading (list, export, the games screen) takes no lock.
 
 All methods here are blocking; the engine calls them through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
 import re
+import secrets
+import sys
 import time
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from telestrations.turns import SCHEMA_VERSION, TurnRecord, rounds_done, total_cost
+from telestrations.atomic import fsync_dir, write_all, write_atomic
+from telestrations.text import clean, scrub_json
+from telestrations.turns import (
+    SCHEMA_VERSION,
+    TurnRecord,
+    redact_record,
+    rounds_done,
+    total_cost,
+)
 
 log = logging.getLogger(__name__)
 
 JOURNAL = "journal.jsonl"
+LOCK = ".lock"
 
 
 class GameNotFound(LookupError):
     """No game matches what the user typed; the message lists what exists."""
+
+
+class GameLocked(RuntimeError):
+    """Another process is playing this game; the message names it (pid and command)."""
+
+
+def safe_name(name: str) -> bool:
+    """True for a plain file name inside the game folder (no path, no ``..``, not hidden)."""
+    return (
+        bool(name)
+        and name == os.path.basename(name)
+        and not name.startswith(".")
+        and ("\\" not in name and "\0" not in name)
+    )
 
 
 def slugify(text: str, limit: int = 40) -> str:
@@ -38,19 +71,6 @@ def slugify(text: str, limit: int = 40) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:limit].rstrip("-") or "game"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _whole_object(line: bytes) -> bool:
@@ -69,6 +89,9 @@ class GameDir:
     records: list[TurnRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _tail_checked: bool = False
+    _good_size: int | None = None
+    """Set when a failed append could not be cut back: the journal's last good length."""
+    _lock: IO[str] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -84,7 +107,11 @@ class GameDir:
 
     @classmethod
     def open(cls, path: Path) -> GameDir:
-        """Load a game; a torn or unreadable line is skipped with a warning, never fatal."""
+        """Load a game; a torn or unreadable line is skipped with a warning, never fatal.
+
+        An image name that points outside the folder (a path, ``..``, a symlink leading out)
+        is dropped from its record, so nothing reads or copies a file outside the game; a
+        missing picture gets a warning (the round is drawn again when the game goes on)."""
         journal = path / JOURNAL
         if not journal.is_file():
             raise GameNotFound(f"{path} is not a telestrations game (no {JOURNAL})")
@@ -112,49 +139,90 @@ class GameDir:
         if not header:
             warnings.append(f"{journal}: no game header; using defaults")
             header = {"type": "game", "prompt": records[0].input if records else ""}
+        records = _confine_images(path, records, warnings)
         return cls(path, header, records, warnings)
 
     def image_path(self, name: str) -> Path:
         return self.path / name
 
-    def save_image(self, name: str, data: bytes) -> Path:
-        """Write image bytes as received, atomically (temp + fsync + rename)."""
+    def has_image(self, name: str) -> bool:
+        """``name`` is a regular file inside this folder (not a link leading out of it)."""
+        return self.picture_file(name) is not None
+
+    def picture_file(self, name: str) -> Path | None:
+        """The path of image ``name`` if it is safe to read, else None (missing or outside)."""
+        if not safe_name(name):
+            return None
         target = self.path / name
-        tmp = target.with_name(f".{name}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(self.path)
+        try:
+            real = target.resolve(strict=True)
+            if not real.is_file() or real.parent != self.path.resolve():
+                return None
+        except (OSError, RuntimeError):
+            return None
         return target
 
+    def read_image(self, name: str) -> bytes:
+        """The bytes of image ``name``; FileNotFoundError when missing or outside the folder."""
+        target = self.picture_file(name)
+        if target is None:
+            raise FileNotFoundError(
+                errno.ENOENT, "the picture is missing from the game folder", name
+            )
+        return target.read_bytes()
+
+    def save_image(self, name: str, data: bytes) -> Path:
+        """Write image bytes as received, atomically (unique temp + fsync + rename)."""
+        if not safe_name(name):
+            raise ValueError(f"not a plain file name: {name!r}")
+        return write_atomic(self.path / name, data)
+
     def append(self, record: TurnRecord) -> None:
-        """Append one journal line, flushed and fsynced before returning."""
+        """Append one journal line, fsynced before returning; all of it or none of it."""
+        record = redact_record(record)  # defence in depth: the engine has already redacted
         self._append_line(record.to_json())
         self.records.append(record)
 
     def _append_line(self, data: Mapping[str, Any]) -> None:
-        line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+        """Write the whole line on an O_APPEND fd; on any failure cut the file back to its
+        length before the write, so a retry never glues a line onto a fragment. If even the
+        cut fails, remember the good length and cut back to it before the next append."""
+        line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         self._cut_torn_tail()
-        with open(self.journal, "ab") as fh:
-            fh.write(line.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            if self._good_size is not None:
+                os.ftruncate(fd, self._good_size)
+                self._good_size = None
+            start = os.fstat(fd).st_size
+            try:
+                write_all(fd, line)
+                os.fsync(fd)
+            except BaseException:
+                try:
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
+                except OSError:
+                    self._good_size = start
+                    log.warning("%s: cannot cut back a failed write yet", self.journal)
+                raise
+        finally:
+            os.close(fd)
 
     def _cut_torn_tail(self) -> None:
         """Drop a partial last line left by a crash, so the next line starts clean."""
         if self._tail_checked:
             return
-        self._tail_checked = True
         try:
             with open(self.journal, "rb+") as fh:
                 fh.seek(0, os.SEEK_END)
                 size = fh.tell()
                 if size == 0:
+                    self._tail_checked = True
                     return
                 fh.seek(size - 1)
                 if fh.read(1) == b"\n":
+                    self._tail_checked = True
                     return
                 fh.seek(0)
                 data = fh.read()
@@ -165,13 +233,70 @@ class GameDir:
                     fh.write(b"\n")
                     fh.flush()
                     os.fsync(fh.fileno())
+                    self._tail_checked = True
                     return
                 fh.truncate(keep)
                 fh.flush()
                 os.fsync(fh.fileno())
                 log.warning("%s: cut a torn last line (%d bytes)", self.journal, size - keep)
         except FileNotFoundError:
+            pass
+        self._tail_checked = True
+
+    # -- one writer ------------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        """This object holds the game's writer lock."""
+        return self._lock is not None
+
+    def lock(self) -> None:
+        """Become the game's only writer, or raise :class:`GameLocked` naming the holder.
+
+        ``flock`` on ``.lock``: the kernel drops it when the process dies (kill -9
+        included), so a stale file never blocks a resume."""
+        if self._lock is not None:
             return
+        import fcntl
+
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = clean(fh.read(500), oneline=True, limit=120) or "another process"
+            fh.close()
+            raise GameLocked(f"game {self.name} is being played by {holder}") from None
+        except BaseException:
+            fh.close()
+            raise
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"process {os.getpid()} ({_command_line()})\n")
+            fh.flush()
+        except OSError:  # a full disk: the lock itself still holds
+            pass
+        self._lock = fh
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of writes a kill interrupted: only the writer (us, now) makes them."""
+        try:
+            with os.scandir(self.path) as it:
+                stale = [e.path for e in it if e.name.startswith(".") and e.name.endswith(".tmp")]
+        except OSError:
+            return
+        for path in stale:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def unlock(self) -> None:
+        """Let another process play this game (the lock file stays; it is only a name)."""
+        fh, self._lock = self._lock, None
+        if fh is not None:
+            fh.close()
 
     def summary(self) -> GameSummary:
         spent, unknown = total_cost(self.records)
@@ -186,6 +311,59 @@ class GameDir:
             spent=spent,
             unknown_cost_turns=unknown,
         )
+
+
+def _confine_images(path: Path, records: list[TurnRecord], warnings: list[str]) -> list[TurnRecord]:
+    """Records whose image names stay inside ``path``; a name leading out is blanked."""
+    try:
+        with os.scandir(path) as it:
+            entries = {e.name: e.is_symlink() for e in it}
+    except OSError:
+        entries = {}
+    real = path.resolve()
+    outside: dict[str, bool] = {}
+
+    def escapes(name: str) -> bool:
+        if name not in outside:
+            bad = not safe_name(name)
+            if not bad and entries.get(name):
+                with contextlib.suppress(OSError, RuntimeError):
+                    bad = (path / name).resolve().parent != real
+            outside[name] = bad
+        return outside[name]
+
+    out: list[TurnRecord] = []
+    for r in records:
+        bad_image = bool(r.image) and escapes(r.image)
+        bad_output = r.kind == "draw" and bool(r.output) and escapes(r.output)
+        if bad_image or bad_output:
+            bad = r.output if bad_output else r.image
+            warnings.append(
+                f"{path / JOURNAL}: turn {r.seq} names a picture outside the game folder "
+                f"({clean(bad, oneline=True, limit=80)}); ignored"
+            )
+            r = replace(
+                r,
+                image="" if bad_image else r.image,
+                output="" if bad_output else r.output,
+            )
+        out.append(r)
+    pending = next((r for r in reversed(out) if r.ok), None)
+    if pending is not None and pending.kind == "draw" and pending.output not in entries:
+        shown = clean(pending.output, oneline=True, limit=80) or "a name outside the folder"
+        warnings.append(
+            f"{path}: the picture of round {pending.round} is missing ({shown}); "
+            f"round {pending.round} will be drawn again"
+        )
+    return out
+
+
+def _command_line() -> str:
+    """``telestrations run`` or ``telestrations`` (the app): which program holds the game.
+    Only the subcommand, never the arguments (a prompt or URL is not for other eyes)."""
+    commands = {"run", "draw", "describe", "models", "games", "export", "keys"}
+    sub = next((a for a in sys.argv[1:] if a in commands), "")
+    return f"telestrations {sub}".strip()
 
 
 @dataclass(frozen=True)
@@ -211,61 +389,103 @@ class Store:
         self.games_dir = root / "games"
 
     def new_game(
-        self, prompt: str, settings: Mapping[str, Any], *, now: datetime | None = None
+        self,
+        prompt: str,
+        settings: Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+        lock: bool = False,
     ) -> GameDir:
-        """Create ``<start time>-<slug>`` with its header line written and fsynced."""
+        """Create ``<start time>-<slug>`` with its header line written and fsynced.
+
+        The folder is made hidden (``.new-…``) and renamed into place only once the header is
+        on disk, so a failure (full disk, a kill) never leaves a half-made game that the list
+        shows or ``--resume last`` picks. ``lock``: take the writer lock before it appears."""
         now = now or datetime.now(UTC)
         self.games_dir.mkdir(parents=True, exist_ok=True)
         stamp = now.astimezone().strftime("%Y%m%d-%H%M%S")
         base = f"{stamp}-{slugify(prompt)}"
-        path = self.games_dir / base
-        n = 1
-        while True:
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                n += 1
-                path = self.games_dir / f"{base}-{n}"
-        from telestrations import __version__
+        tmp = self.games_dir / f".new-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp.mkdir()
+        game: GameDir | None = None
+        try:
+            from telestrations import __version__
 
-        header = {
-            "v": SCHEMA_VERSION,
-            "type": "game",
-            "id": path.name,
-            "created": now.isoformat(timespec="seconds"),
-            "prompt": prompt,
-            "settings": dict(settings),
-            "app": f"telestrations {__version__}",
-        }
-        game = GameDir(path, header, _tail_checked=True)
-        game._append_line(header)
-        _fsync_dir(self.games_dir)
+            n = 1
+            while True:
+                name = base if n == 1 else f"{base}-{n}"
+                path = self.games_dir / name
+                if path.exists():
+                    n += 1
+                    continue
+                header = {
+                    "v": SCHEMA_VERSION,
+                    "type": "game",
+                    "id": name,
+                    "created": now.isoformat(timespec="seconds"),
+                    "prompt": prompt,
+                    "settings": dict(settings),
+                    "app": f"telestrations {__version__}",
+                }
+                header = scrub_json(header)  # a prompt or setting may quote a key: never on disk
+                line = json.dumps(header, ensure_ascii=False, separators=(",", ":")) + "\n"
+                write_atomic(tmp / JOURNAL, line.encode())
+                if game is None:
+                    game = GameDir(tmp, header, _tail_checked=True)
+                    if lock:
+                        game.lock()
+                game.header = header
+                try:
+                    os.rename(tmp, path)
+                except OSError as exc:  # made by another process since: the next name
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or n > 1000:
+                        raise
+                    n += 1
+                    continue
+                break
+        except BaseException:
+            if game is not None:
+                game.unlock()
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        fsync_dir(self.games_dir)
+        game.path = path
         return game
+
+    def _games(self) -> list[str]:
+        """Names of complete games (not hidden, with a header line), oldest first."""
+        if not self.games_dir.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.games_dir.iterdir()
+            if not p.name.startswith(".") and _has_header(p)
+        )
 
     def list(self) -> list[GameSummary]:
         """Every readable game, newest first."""
-        if not self.games_dir.is_dir():
-            return []
         out = []
-        for child in sorted(self.games_dir.iterdir(), reverse=True):
-            if (child / JOURNAL).is_file():
-                try:
-                    out.append(GameDir.open(child).summary())
-                except OSError as exc:
-                    log.warning("cannot read %s: %s", child, exc)
+        for name in reversed(self._games()):
+            try:
+                out.append(GameDir.open(self.games_dir / name).summary())
+            except (OSError, LookupError) as exc:
+                log.warning("cannot read %s: %s", name, exc)
         return out
 
     def find(self, ref: str) -> Path:
         """A game by path, folder name, unique prefix or substring, or ``last``."""
+        if not ref.strip():
+            raise GameNotFound("no game named (an empty name); give a name, a path or 'last'")
         candidate = Path(ref).expanduser()
         if (candidate / JOURNAL).is_file():
+            if not _has_header(candidate):
+                raise GameNotFound(
+                    f"{candidate} has no game header (a game that was never fully created)"
+                )
             return candidate
-        names = (
-            sorted(p.name for p in self.games_dir.iterdir() if (p / JOURNAL).is_file())
-            if self.games_dir.is_dir()
-            else []
-        )
+        names = self._games()
         if not names:
             raise GameNotFound(f"no games yet in {self.games_dir}")
         if ref == "last":
@@ -280,6 +500,20 @@ class Store:
         raise GameNotFound(
             f"no game {ref!r} in {self.games_dir} (see `telestrations games`; 'last' works too)"
         )
+
+
+def _has_header(folder: Path) -> bool:
+    """The journal's first line is a game header: the folder is a whole game."""
+    try:
+        with open(folder / JOURNAL, "rb") as fh:
+            first = fh.readline(1 << 20)
+    except OSError:
+        return False
+    try:
+        data = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") == "game"
 
 
 def utc_now() -> str:

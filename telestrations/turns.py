@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+from telestrations.text import SECRETS, Secrets
 
 SCHEMA_VERSION = 1
 """Bumped when a journal field changes meaning; readers accept older versions."""
@@ -91,6 +93,29 @@ class TurnRecord:
             error=TurnError(**err) if isinstance(err, Mapping) else None,
             similarity=dict(sim) if isinstance(sim, Mapping) else None,
         )
+
+
+def redact_record(record: TurnRecord, secrets: Secrets | None = None) -> TurnRecord:
+    """``record`` with every secret taken out of every text in it (the process's secrets by
+    default): what the journal, the events, stdout and exports see."""
+    s = SECRETS if secrets is None else secrets
+    if not s:
+        return record
+    err = record.error
+    return replace(
+        record,
+        model=s.redact(record.model),
+        input=s.redact(record.input),
+        system=s.redact(record.system),
+        image=s.redact(record.image),
+        output=s.redact(record.output),
+        extras=s.redact_json(dict(record.extras)),
+        started=s.redact(record.started),
+        finished=s.redact(record.finished),
+        error=None
+        if err is None
+        else TurnError(*(s.redact(x) for x in (err.kind, err.message, err.hint))),
+    )
 
 
 @dataclass(frozen=True)

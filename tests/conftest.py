@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ _ENV = [
     "RUNPOD_API_KEY",
     "RUNPOD_ID",
     "OLLAMA_HOST",
+    "COMFYUI_API_KEY",
     "TELESTRATIONS_CONFIG",
     "TELESTRATIONS_DATA_DIR",
     "TELESTRATIONS_KEYS",
@@ -29,3 +31,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TELESTRATIONS_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("TELESTRATIONS_KEYS", str(home / "keys.json"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """The process's redactor (text.SECRETS) starts empty in every test, as in a new process."""
+    from telestrations.text import SECRETS
+
+    SECRETS.clear()
+    yield
+    SECRETS.clear()

@@ -213,24 +213,9 @@ def test_readme_lists_every_key_of_the_help_screen() -> None:
 
 def test_keymap_ids_are_documented() -> None:
     """Every binding id can be rebound in [keymap]: config.example.toml and README name them."""
-    from telestrations.tui.app import TelestrationsApp
-    from telestrations.tui.screens import dialogs, games, main, picker, viewer
-    from telestrations.tui.screens.help import HelpScreen
-    from telestrations.tui.widgets.controls import ModelField
-    from telestrations.tui.widgets.history import History
+    from telestrations.tui.app import binding_classes
 
-    classes = [
-        TelestrationsApp,
-        main.MainScreen,
-        History,
-        ModelField,
-        viewer.ImageViewer,
-        HelpScreen,
-        picker.ModelPicker,
-        games.PastGames,
-        dialogs.KeyDialog,
-        dialogs.ConfirmDialog,
-    ]
+    classes = binding_classes()
     ids = {b.id for cls in classes for b in cls.BINDINGS if getattr(b, "id", None)}
     assert {"start", "step", "history.newest"} <= ids
     text = EXAMPLE.read_text("utf-8")

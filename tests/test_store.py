@@ -194,5 +194,6 @@ def test_a_last_line_missing_only_its_newline_is_kept_on_load_and_on_append(
             output="r0002-draw.png",
         )
     )
+    (game.path / "r0002-draw.png").write_bytes(b"\x89PNG")
     final = GameDir.open(game.path)
     assert [r.seq for r in final.records] == [1, 2, 3] and final.warnings == []

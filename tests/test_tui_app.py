@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from telestrations.game import Game, Settings
@@ -350,31 +351,38 @@ async def test_help_lists_every_binding(isolated_env: Path) -> None:
 
 
 async def test_palette_has_every_action(isolated_env: Path) -> None:
+    """The palette is generated from the bindings: every described binding of the screen, its
+    history and the app that can run now, titled by its tooltip, with its key."""
     runtime, _ = make_runtime(isolated_env)
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
-        titles = {c.title for c in app.get_system_commands(main_screen(app))}
-        for title in (
-            "game: start",
-            "game: pause",
-            "game: resume",
-            "game: step one turn",
-            "game: stop",
-            "game: new game",
-            "model: choose drawer",
-            "model: choose guesser",
-            "view: image viewer",
-            "view: open in system viewer",
-            "view: newest round",
-            "app: quit",
-            "guesser: fake:other",
-        ):
-            assert title in titles
+        m = main_screen(app)
+        commands = {c.title: c.help for c in app.get_system_commands(m)}
+        groups = ((m, "game", MainScreen), (m.history, "history", History), (app, "app", type(app)))
+        for node, group, cls in groups:
+            for b in cls.BINDINGS:
+                assert isinstance(b, Binding) and b.tooltip
+                if b.id == "quit-now":  # the same action as quit: listed once
+                    continue
+                target, action, params = app._parse_action(b.action, node)
+                title = f"{group}: {b.tooltip[0].lower()}{b.tooltip[1:]}"
+                assert (title in commands) == bool(target.check_action(action, params)), b.id
+        assert commands["game: start a game from the first prompt"] == "Start · key Enter"
+        assert commands["game: choose the drawer"] == "Drawer · key d"
+        assert commands["history: jump to the newest round"] == "Newest · key End, G"
+        assert "game: pause after the turn in flight" not in commands  # only what Enter does now
+        assert "game: cancel the turn in flight and stop" not in commands  # nothing runs
+        assert "guesser: fake:other" in commands
         await pilot.press("ctrl+p")
         await pilot.press(*"guesser: fake:other")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: main_screen(app).settings.guesser == "fake:other")
+        await wait_for(pilot, lambda: m.settings.guesser == "fake:other")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"choose the drawer")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
 
 
 async def test_viewer_and_system_viewer(
@@ -524,6 +532,8 @@ async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env:
         m.action_pause()
         fake.talk_gate.set()
         await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
+        # The engine is paused before the UI has handled its last message: wait for that.
+        await wait_for(pilot, lambda: m.history.round_entries()[0].describe is not None)
         (text,) = card_texts(m.history)
         assert "is saying" not in text and "talker is [b]half way there" in text
         assert m.game.records[-1].output == "talker is [b]half way there"

@@ -103,6 +103,8 @@ async def test_a_resized_terminal_remakes_pictures_for_the_new_room(isolated_env
         assert (_image(card).region.width, _image(card).region.height) == (43, 22)
         await pilot.resize_terminal(200, 50)
         await wait_for(pilot, lambda: _image(card).region.size == (88, 44))
+        history = main_screen(app).history
+        await wait_for(pilot, lambda: history.scroll_y >= history.max_scroll_y - 1)
         await pilot.resize_terminal(80, 24)
         await wait_for(pilot, lambda: _image(card).region.size == (24, 12))
         assert card.has_class("-stacked")
@@ -185,3 +187,27 @@ async def test_cards_removed_while_their_thumbnail_is_made_do_not_crash(
             await wait_for(pilot, lambda m=m: m.game is not None and m.game.rounds_done >= 6, 60)
             await pilot.press("q")  # while rounds and thumbnails are still being made
         assert app._exception is None and app.return_code == 0
+
+
+async def test_a_resumed_game_opens_on_its_newest_round_at_full_size(isolated_env: Path) -> None:
+    """Cards are made before the pane has its size: when it gets one they grow, and the view
+    still ends on the newest round."""
+    from telestrations.game import Game, Settings
+
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
+    fake.image = png_bytes("red", (1024, 1024))
+    settings = Settings(drawer="fake:painter", guesser="fake:eye")
+    older = runtime.store.new_game(PROMPT, settings.__dict__)
+    game = Game(older, runtime.models(), settings)
+    for _ in range(6):
+        await game.step()
+    app = make_app(runtime, resume=older)
+    async with app.run_test(size=(200, 50)) as pilot:
+        history = main_screen(app).history
+        await wait_for(pilot, lambda: len(history.query(".thumb-image")) == 3)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert [_image(c).region.size for c in history.query(RoundCard)] == [(88, 44)] * 3
+        newest = history.query(RoundCard).last()
+        assert history.scroll_y == history.max_scroll_y > 0
+        assert history.scrollable_content_region.contains_region(newest.region)

@@ -10,6 +10,8 @@ discovered from ``GET /sdapi/v1/sd-models``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -23,6 +25,7 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    report_progress,
 )
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "http://127.0.0.1:7860"
 DEFAULT_MODEL = "default"
 CHECK_TIMEOUT = 5.0
+PROGRESS_INTERVAL = 1.0
+"""Seconds between ``/sdapi/v1/progress`` polls while a ``txt2img`` call runs."""
 READ_TIMEOUT = 600.0
 """Calls queue behind a global lock, so one can wait minutes for another (PROTOCOLS.md 5.4)."""
 START_HINT = "start the web UI with --api (e.g. ./webui.sh --api), or fix base_url"
@@ -102,7 +107,13 @@ class A1111Drawer:
 
     async def draw(self, text: str) -> Picture:
         body = self.request_body(text)
-        result = await self.provider.call("POST", "/sdapi/v1/txt2img", json=body)
+        watch = asyncio.ensure_future(self.provider.watch_progress())
+        try:
+            result = await self.provider.call("POST", "/sdapi/v1/txt2img", json=body)
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
         data = result.json()
         images = data.get("images") if isinstance(data, dict) else None
         if not isinstance(images, list) or not images or not isinstance(images[0], str):
@@ -130,6 +141,27 @@ def _same_checkpoint(wanted: str, used: str) -> bool:
     """A1111 matches a checkpoint by title, file name or model name; compare loosely."""
     stem = wanted.split(" [")[0].rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return used == wanted or used == stem or wanted.startswith(used)
+
+
+def progress_of(data: Any) -> tuple[int | None, int | None, str] | None:
+    """(step, steps, note) from a ``/sdapi/v1/progress`` answer; None while nothing runs
+    (the web UI may be busy with another client's job: that shows as a queue note)."""
+    if not isinstance(data, dict):
+        return None
+    raw = data.get("state")
+    state: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    step, steps = state.get("sampling_step"), state.get("sampling_steps")
+    if not state.get("job_count") and not steps:
+        return None
+    eta = data.get("eta_relative")
+    note = f"about {eta:.0f} s left" if isinstance(eta, int | float) and eta >= 1 else ""
+    if isinstance(step, int) and isinstance(steps, int) and steps > 0:
+        return step, steps, note
+    fraction = data.get("progress")
+    if isinstance(fraction, int | float) and 0 < fraction <= 1:
+        percent = f"{round(fraction * 100)} %"
+        return None, None, f"{percent} · {note}" if note else percent
+    return None, None, note
 
 
 def info_extras(info: Any) -> dict[str, Any]:
@@ -289,6 +321,31 @@ class A1111Provider(CatalogProvider):
                     "under [providers.automatic1111]"
                 )
             raise
+
+    async def watch_progress(self) -> None:
+        """Poll ``/sdapi/v1/progress`` beside a ``txt2img`` call and report the sampling step
+        (PROTOCOLS.md 5.3); quietly ends where the route is missing or failing."""
+        interval = float(self.settings.get("progress_interval", PROGRESS_INTERVAL))
+        last: tuple[int | None, int | None, str] | None = None
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                data = await self.http.json(
+                    "GET",
+                    "/sdapi/v1/progress",
+                    params={"skip_current_image": "true"},
+                    retry=False,
+                    read_timeout=self.check_timeout,
+                )
+            except ProviderError as exc:
+                log.debug("AUTOMATIC1111 progress: %s", exc)
+                if exc.status in (401, 403, 404, 405):
+                    return
+                continue
+            report = progress_of(data)
+            if report is not None and report != last:
+                last = report
+                report_progress(*report)
 
     async def aclose(self) -> None:
         await self.http.aclose()

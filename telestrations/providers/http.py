@@ -24,14 +24,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
 
 from telestrations import __version__
 from telestrations.providers.base import ErrorKind, Picture, ProviderError, sniff_format
-from telestrations.text import MIN_SECRET, clean_text, redact, redact_bytes, redact_json
+from telestrations.text import (
+    MIN_SECRET,
+    SECRETS,
+    clean_text,
+    redact,
+    redact_bytes,
+    redact_json,
+    url_secrets,
+)
 
 __all__ = ["MIN_SECRET", "clean_text", "redact"]
 
@@ -357,12 +365,10 @@ class HttpClient:
             found.append(base64.b64encode(f"{user}:{password}".encode()).decode())
         # A password in the base URL (http://user:pass@host, basic auth behind a proxy) is a
         # secret too, in every form it can appear in a message.
-        parts = urlsplit(settings.base_url)
-        if parts.password:
-            found += [parts.password, unquote(parts.password)]
-            userinfo = parts.netloc.rpartition("@")[0]
-            found += [userinfo, unquote(userinfo)]
+        # That includes the Basic token httpx sends for it, which a server may echo.
+        found += url_secrets(settings.base_url)
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
+        SECRETS.add(*self.secrets)  # one redactor for every output of the process (text.py)
         self._origin = _origin(settings.base_url)
 
     # -- plumbing ----------------------------------------------------------------------------

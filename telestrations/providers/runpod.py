@@ -31,6 +31,7 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    report_progress,
 )
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
@@ -407,6 +408,22 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
+def job_progress(job: Mapping[str, Any]) -> str:
+    """A short note for an unfinished job: queued, or running (with the worker's own
+    ``progress_update`` text, which the status route returns as ``output`` meanwhile)."""
+    status = str(job.get("status", ""))
+    if status == "IN_QUEUE":
+        return "in the queue, waiting for a worker"
+    note = "running on a worker"
+    delay = job.get("delayTime")
+    if isinstance(delay, int | float) and not isinstance(delay, bool) and delay >= 1000:
+        note += f" (queued {delay / 1000:.0f} s)"
+    said = job.get("output")
+    if isinstance(said, str) and said.strip():
+        note += f": {clean_text(said, 60)}"
+    return note
+
+
 # -- the drawer ---------------------------------------------------------------------------------
 
 
@@ -496,6 +513,7 @@ class RunPodDrawer:
         p = self.provider
         pause = p.poll_first
         while str(job.get("status")) in PENDING:
+            report_progress(None, None, job_progress(job))
             if not job_id:
                 raise ProviderError("bad_response", "RunPod returned an unfinished job with no id")
             left = deadline - time.monotonic()

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
+from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
 
@@ -24,9 +27,21 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState, load_state
 from telestrations.store import GameDir
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
+from telestrations.tui.bindings import (
+    HelpRow,
+    declared,
+    expand_keymap,
+    palette_entries,
+    rows_from,
+)
 from telestrations.tui.images import open_in_system_viewer, usable_mode
-from telestrations.tui.screens.help import HelpRow, HelpScreen, rows_from
+from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
+from telestrations.tui.screens.games import PastGames
+from telestrations.tui.screens.help import HelpScreen
 from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.screens.picker import ModelPicker
+from telestrations.tui.screens.viewer import ImageViewer
+from telestrations.tui.text import NoControlCodes, clean, plain_segments
 from telestrations.tui.textual_fixes import fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
@@ -39,20 +54,40 @@ class TelestrationsApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "telestrations"
+    BINDING_GROUP_TITLE = "App"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (the game stays on disk)"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-now"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            id="quit-now",
+            tooltip="Quit, from anywhere (even while typing)",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",  # as Textual names it in the footer
+            show=False,
+            priority=True,
+            id="command-palette",
+            tooltip="Command palette (every action by name)",
+        ),
     ]
 
     def _fatal_error(self) -> None:
         """Textual's crash report lists every frame's local variables, and a frame may hold
-        a key or a caption: report the traceback without them."""
+        a key or a caption: report the traceback without them (and without any control
+        character an exception's message carried)."""
         from rich.segment import Segments
         from rich.traceback import Traceback
 
         self.bell()
         report = Traceback(show_locals=False, width=None)
-        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        segments = plain_segments(self.console.render(report, self.console.options))
+        self._exit_renderables.append(Segments(segments))
         self._close_messages_no_wait()
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
@@ -62,10 +97,28 @@ class TelestrationsApp(App[int]):
         self.launch = launch
         self.main: MainScreen | None = None
         self._quitting = False
+        self._no_control_codes = NoControlCodes()
+        keymap = dict(runtime.config.keymap)
+        if keymap:
+            self.set_keymap(expand_keymap(keymap, (c.BINDINGS for c in binding_classes())))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then one that keeps any control character some widget still
+        let through (a toast, the palette, a label we missed) from reaching the terminal."""
+        return [*super().get_line_filters(), self._no_control_codes]
 
     def on_mount(self) -> None:
-        if self.runtime.config.keymap:
-            self.set_keymap(dict(self.runtime.config.keymap))
+        known = {b.id for cls in binding_classes() for b in declared(cls.BINDINGS) if b.id}
+        unknown = sorted(set(self.runtime.config.keymap) - known)
+        if unknown:
+            self.notify(
+                clean(
+                    f"[keymap] in config.toml: no binding called {', '.join(unknown)}", oneline=True
+                ),
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
         self.main = MainScreen(self.runtime, self.launch)
         self.push_screen(self.main)
 
@@ -92,6 +145,20 @@ class TelestrationsApp(App[int]):
             return self.main.game.dir.path
         return None
 
+    @property
+    def unsaved_note(self) -> str | None:
+        """What to say at exit when a finished turn could not be saved (it dies with us)."""
+        game = self.main.game if self.main is not None else None
+        record = game.unsaved if game is not None else None
+        if game is None or record is None:
+            return None
+        what = "picture" if record.kind == "draw" else "caption"
+        return (
+            f"the round {record.round} {record.kind} finished but could not be saved: "
+            f"{game.save_error}; the {what} was not kept, and resuming will call "
+            f"{record.model} again"
+        )
+
     # -- helpers used by screens -----------------------------------------------------------
 
     def open_external(self, path: Path) -> None:
@@ -100,23 +167,21 @@ class TelestrationsApp(App[int]):
         async def go() -> None:
             problem = await asyncio.to_thread(open_in_system_viewer, path)
             if problem is None:
-                self.notify(f"Opened {path.name} in the system viewer.", markup=False)
+                shown = clean(path.name, oneline=True, limit=120)
+                self.notify(f"Opened {shown} in the system viewer.", markup=False)
             else:
-                self.notify(problem, severity="warning", markup=False, timeout=8)
+                shown = clean(problem, oneline=True, limit=500)
+                self.notify(shown, severity="warning", markup=False, timeout=8)
 
         self.run_worker(go(), group="open")
 
     def help_rows(self) -> list[HelpRow]:
-        keymap = dict(self.runtime.config.keymap)
+        """Every described binding of every screen, keys as the keymap has them now."""
+        keymap = self._keymap
         return [
-            *rows_from("Game", MainScreen.BINDINGS, keymap),  # type: ignore[arg-type]
-            *rows_from("History", History.BINDINGS, keymap),  # type: ignore[arg-type]
-            *rows_from("Model fields", ModelField.BINDINGS, keymap),  # type: ignore[arg-type]
-            *rows_from("App", self.BINDINGS, keymap),  # type: ignore[arg-type]
-            HelpRow("App", "Ctrl+P", "Command palette (every action by name)"),
-            HelpRow("Viewer", "←, →", "Previous / next image"),
-            HelpRow("Viewer", "o", "Open in the system viewer"),
-            HelpRow("Viewer", "Esc, q, v", "Close the viewer"),
+            row
+            for cls in binding_classes()
+            for row in rows_from(cls.BINDING_GROUP_TITLE or cls.__name__, cls.BINDINGS, keymap)
         ]
 
     def action_show_help_screen(self) -> None:
@@ -125,58 +190,42 @@ class TelestrationsApp(App[int]):
     # -- command palette -------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The bindings of ``screen`` (and the app) by name, then one entry per model."""
+        for entry in palette_entries(screen):  # keys come from config: never markup
+            yield SystemCommand(escape(entry.title), escape(entry.help), entry.run)
         main = self.main
         if main is not None and screen is main:
-            run = main.run_action
-            yield from (
-                SystemCommand(
-                    "game: start", "Start a game from the first prompt", lambda: run("start")
-                ),
-                SystemCommand(
-                    "game: pause", "Pause after the turn in flight", lambda: run("pause")
-                ),
-                SystemCommand(
-                    "game: resume", "Resume (retries a failed turn)", lambda: run("resume")
-                ),
-                SystemCommand("game: step one turn", "Play exactly one turn", lambda: run("step")),
-                SystemCommand("game: stop", "Cancel the turn in flight", lambda: run("stop")),
-                SystemCommand(
-                    "game: new game", "Back to the first prompt", lambda: run("new_game")
-                ),
-                SystemCommand("game: past games", "Open a past game", lambda: run("past_games")),
-                SystemCommand("model: choose drawer", "Drawer menu", lambda: run("pick('drawer')")),
-                SystemCommand(
-                    "model: choose guesser", "Guesser menu", lambda: run("pick('guesser')")
-                ),
-                SystemCommand(
-                    "view: image viewer", "Selected or newest image, full size", lambda: run("view")
-                ),
-                SystemCommand(
-                    "view: open in system viewer",
-                    "Selected or newest image",
-                    lambda: run("open_external"),
-                ),
-                SystemCommand(
-                    "view: newest round",
-                    "Jump to the newest round",
-                    lambda: main.history.run_action("newest"),
-                ),
-                SystemCommand(
-                    "view: first prompt", "Edit the first prompt", lambda: run("focus_prompt")
-                ),
-                SystemCommand("app: keys", "Every key binding", self.action_show_help_screen),
-                SystemCommand("app: quit", "Quit; the game stays on disk", self.action_quit),
-            )
             for provider in self.runtime.registry.providers.values():
                 for model in provider.models():
-                    shown = escape(model.id)  # ids come from config and servers: not markup
+                    shown = escape(clean(model.id, oneline=True, limit=80))  # not markup
+                    use = f"Use {shown} as the {model.kind} from the next turn"
+                    avail = provider.availability(model)
+                    if not avail.ok:  # e.g. a plugin that failed: say why, as the menus do
+                        use = f"unusable: {escape(clean(avail.reason, oneline=True, limit=120))}"
                     yield SystemCommand(
                         f"{model.kind}: {shown}",
-                        f"Use {shown} as the {model.kind} from the next turn",
+                        use,
                         _chooser(main, model.kind, model.id),
                         discover=False,
                     )
         yield from super().get_system_commands(screen)
+
+
+def binding_classes() -> list[type[DOMNode]]:
+    """Every class that declares bindings, in help order (each titles its group): the help
+    screen, the keymap check and the docs test read this list."""
+    return [
+        MainScreen,
+        History,
+        ModelField,
+        TelestrationsApp,
+        ImageViewer,
+        ModelPicker,
+        PastGames,
+        KeyDialog,
+        ConfirmDialog,
+        HelpScreen,
+    ]
 
 
 def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[no-untyped-def]
@@ -206,8 +255,12 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
         ),
     )
     prompt = state.prompt or defaults.prompt
-    if getattr(args, "resume", None):
+    if getattr(args, "resume", None) is not None:  # `--resume ""` is an error
         resume = GameDir.open(runtime.store.find(args.resume))
+        try:
+            resume.lock()  # one writer: refused with one line if another process plays it
+        except OSError:
+            pass  # read-only media: the main screen shows it with a warning
         base = Settings.from_saved(resume.header.get("settings"), base)
         prompt = resume.first_prompt
     changes = {
@@ -239,6 +292,17 @@ def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     state = load_state(runtime.state_file)
     app = TelestrationsApp(runtime, launch_from(args, runtime, state))
     code = app.run()
+    note = app.unsaved_note
+    if note is not None:
+        print(f"telestrations: {note}", file=sys.stderr)
     if app.game_path is not None:
-        print(f"game kept in {app.game_path}")
+        print(f"game kept in {clean(str(app.game_path), oneline=True, limit=0)}")
+    return exit_status(app, code)
+
+
+def exit_status(app: App[int], code: int | None) -> int:
+    """The process's exit status: a crash (Textual printed its report and set a return code,
+    while ``run`` returned None) is never 0."""
+    if app.return_code:
+        return app.return_code
     return int(code or 0)

@@ -7,7 +7,8 @@ shown in (cached per size); line drawings are reduced so their strokes stay dark
 (:func:`shrink`), and half-cell thumbnails are turned into lines of cells in the thread too.
 
 ``textual_image.widget`` is imported at module level on purpose: it asks the terminal for its
-cell size and graphics support, which only works before Textual takes over the terminal.
+cell size and graphics support, which only works before Textual takes over the terminal. The
+terminal's title is saved and restored around that probe (``terminal.title_kept``).
 """
 
 from __future__ import annotations
@@ -28,14 +29,20 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual_image._terminal import get_cell_size
-from textual_image.renderable import Image as AutoRenderable
-from textual_image.renderable.halfcell import Image as HalfcellRenderable
-from textual_image.renderable.sixel import Image as SixelRenderable
-from textual_image.renderable.tgp import Image as TGPRenderable
-from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
-from textual_image.widget import Image as AutoImage
-from textual_image.widget._base import Image as BaseImage
+
+from telestrations.terminal import title_kept
+
+# The probe's Kitty-graphics query is an APC string, which tmux keeps as the pane title:
+# save the title around it and put it back (DESIGN: the app leaves the terminal as it was).
+with title_kept():
+    from textual_image._terminal import get_cell_size
+    from textual_image.renderable import Image as AutoRenderable
+    from textual_image.renderable.halfcell import Image as HalfcellRenderable
+    from textual_image.renderable.sixel import Image as SixelRenderable
+    from textual_image.renderable.tgp import Image as TGPRenderable
+    from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
+    from textual_image.widget import Image as AutoImage
+    from textual_image.widget._base import Image as BaseImage
 
 log = logging.getLogger(__name__)
 

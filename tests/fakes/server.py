@@ -79,6 +79,11 @@ class FakeAPI:
     def handle(self, req: Request) -> Reply:
         return json_reply(404, {"error": "not found"})
 
+    def takeover(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Serve this request on the raw connection (a websocket) instead of :meth:`handle`;
+        True when done. The request line and headers are parsed, the body is unread."""
+        return False
+
     # -- plumbing ------------------------------------------------------------
     def _dispatch(self, req: Request) -> Reply:
         self.requests.append(req)
@@ -103,6 +108,8 @@ class FakeAPI:
                 pass
 
             def _serve(self) -> None:
+                if api.takeover(self):  # e.g. a websocket upgrade
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)

@@ -12,7 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from telestrations.tui.text import plain
+from telestrations.tui.bindings import Key, KeyHint, key_for
+from telestrations.tui.text import clean, plain
 
 
 class KeyDialog(ModalScreen[str | None]):
@@ -21,8 +22,19 @@ class KeyDialog(ModalScreen[str | None]):
     The key is typed into a password field and never displayed again.
     """
 
+    BINDING_GROUP_TITLE = "Key dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", id="key-dialog.cancel")
+        Binding(
+            "enter", "save", "Save", priority=True, id="key-dialog.save", tooltip="Store the key"
+        ),
+        Binding(
+            "escape",
+            "dismiss(None)",
+            "Cancel",
+            priority=True,  # before the key field, whatever key it is moved to
+            id="key-dialog.cancel",
+            tooltip="Store nothing",
+        ),
     ]
 
     def __init__(self, key_name: str, model_id: str, reason: str, keys_file: Path) -> None:
@@ -43,15 +55,20 @@ class KeyDialog(ModalScreen[str | None]):
                     plain(self.reason, oneline=True, limit=200),
                 )
             )
-            field = Input(password=True, placeholder=f"{self.key_name} key", id="key-input")
-            field.border_title = f"{self.key_name} key"
+            name = clean(self.key_name, oneline=True, limit=40)
+            field = Input(password=True, placeholder=f"{name} key", id="key-input")
+            field.border_title = plain(f"{name} key")
             yield field
-            yield Static(
-                Content.assemble(
-                    ("Saved owner-only in ", "$text-muted"),
-                    plain(str(self.keys_file), "$text-muted"),
-                    ("\nEnter saves · Esc cancels", "$text-muted"),
-                ),
+            muted = "$text-muted"
+            yield KeyHint(
+                ("Saved owner-only in ", muted),
+                plain(str(self.keys_file), muted),
+                "\n",
+                Key("key-dialog.save", muted),
+                (" saves · ", muted),
+                Key("key-dialog.cancel", muted),
+                (" cancels", muted),
+                id="key-dialog-hint",
             )
 
     def on_mount(self) -> None:
@@ -59,9 +76,16 @@ class KeyDialog(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        value = event.value.strip()
+        self.action_save()
+
+    def action_save(self) -> None:
+        value = self.query_one("#key-input", Input).value.strip()
         if not value:
-            self.notify("The key is empty; Esc cancels.", severity="warning")
+            self.notify(
+                f"The key is empty; {key_for(self, 'key-dialog.cancel')} cancels.",
+                severity="warning",
+                markup=False,
+            )
             return
         self.dismiss(value)
 
@@ -69,9 +93,10 @@ class KeyDialog(ModalScreen[str | None]):
 class ConfirmDialog(ModalScreen[bool]):
     """Yes or no; Enter picks the focused button (Yes first)."""
 
+    BINDING_GROUP_TITLE = "Confirm"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "dismiss(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "dismiss(False)", "No", id="confirm.no"),
+        Binding("y", "dismiss(True)", "Yes", id="confirm.yes", tooltip="Yes (in a question)"),
+        Binding("n,escape", "dismiss(False)", "No", id="confirm.no", tooltip="No (in a question)"),
     ]
 
     def __init__(self, question: str) -> None:
@@ -82,10 +107,17 @@ class ConfirmDialog(ModalScreen[bool]):
         with Vertical(id="confirm", classes="dialog"):
             yield Static(plain(self.question))
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", id="yes", variant="warning")
-                yield Button("No (n)", id="no")
+                yield Button("Yes", id="yes", variant="warning")
+                yield Button("No", id="no")
 
     def on_mount(self) -> None:
+        # The buttons name the keys as the keymap has them: "Yes (y)", "No (n)".
+        for button_id, binding_id, label in (
+            ("yes", "confirm.yes", "Yes"),
+            ("no", "confirm.no", "No"),
+        ):
+            button = self.query_one(f"#{button_id}", Button)
+            button.label = Content.assemble(label, " (", key_for(self, binding_id), ")")
         self.query_one("#yes", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -11,10 +11,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from telestrations.store import GameSummary, Store
+from telestrations.tui.bindings import Key, KeyHint
 from telestrations.tui.text import plain
 from telestrations.turns import money, plural
 
@@ -22,8 +23,17 @@ from telestrations.turns import money, plural
 class PastGames(ModalScreen[Path | None]):
     """The games folder, newest first; returns the chosen game's folder."""
 
+    BINDING_GROUP_TITLE = "Past games"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Close", id="games.close")
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            priority=True,
+            id="games.open",
+            tooltip="Open the highlighted game (paused)",
+        ),
+        Binding("escape", "dismiss(None)", "Close", id="games.close", tooltip="Close the list"),
     ]
 
     def __init__(self, store: Store) -> None:
@@ -33,8 +43,15 @@ class PastGames(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="games", classes="dialog"):
-            yield Static(
-                Content.from_markup("[b]Past games[/]  [dim]Enter opens · Esc closes[/]"),
+            muted = "$text-muted"
+            yield KeyHint(
+                ("Past games", "bold"),
+                "  ",
+                Key("games.open", muted),
+                (" opens · ", muted),
+                Key("games.close", muted),
+                (" closes", muted),
+                id="games-title",
             )
             yield OptionList(id="games-list")
 
@@ -68,3 +85,8 @@ class PastGames(ModalScreen[Path | None]):
         event.stop()
         if event.option.id:
             self.dismiss(Path(event.option.id))
+
+    def action_open(self) -> None:
+        option = self.query_one("#games-list", OptionList).highlighted_option
+        if option is not None and option.id:
+            self.dismiss(Path(option.id))

@@ -30,11 +30,13 @@ from telestrations.providers.base import Availability, ModelKind
 from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
-from telestrations.store import GameDir
+from telestrations.store import GameDir, GameLocked
+from telestrations.tui.bindings import key_for
 from telestrations.tui.messages import (
     CaptionSoFar,
     GameStateChanged,
     TurnBegan,
+    TurnProgressed,
     TurnRecorded,
     to_message,
 )
@@ -291,7 +293,9 @@ class MainScreen(Screen[None]):
             return None if self.running else True
         return True
 
-    def _new_game_object(self, game_dir: GameDir) -> Game:
+    def _new_game_object(self, game_dir: GameDir, *, same: bool = False) -> Game:
+        """A game object on ``game_dir``; ``same``: it continues the current one (after a
+        stop), so late events of the old object still count: they are journalled turns."""
         game = Game(
             game_dir,
             self.runtime.models(),
@@ -299,15 +303,38 @@ class MainScreen(Screen[None]):
             self.runtime.config.game.limits(),
             price_of=self.runtime.price_of,
         )
-        self.serial += 1
+        if not same:
+            self.serial += 1
         serial = self.serial
         game.subscribe(lambda event: self.post_message(to_message(serial, event)))
         self.game = game
         return game
 
+    def _release(self, keep: GameDir | None = None) -> None:
+        """Let other processes play the game this screen held (unless it is ``keep``)."""
+        if self.game is not None and self.game.dir is not keep:
+            self.game.dir.unlock()
+
     async def open_game(self, game_dir: GameDir) -> None:
         """Show a game from disk, paused and ready to continue (Enter) with the models and
-        prompts it was played with (as ``--resume`` does); changing them still works."""
+        prompts it was played with (as ``--resume`` does); changing them still works.
+        A game another process is playing is refused with a notice naming it."""
+        if self.game is not None and self.game.dir.path == game_dir.path:
+            self.game.dir.unlock()  # the same game read again: this object takes the lock
+        try:
+            await asyncio.to_thread(game_dir.lock)
+        except GameLocked as exc:
+            self.notify(
+                clean(str(exc), oneline=True), title="Not opened", severity="error", markup=False
+            )
+            return
+        except OSError as exc:  # read-only media: nobody can write it, so show it anyway
+            self.notify(
+                clean(f"{game_dir.name} is read-only here: {exc.strerror or exc}", oneline=True),
+                severity="warning",
+                markup=False,
+            )
+        self._release(keep=game_dir)
         settings = Settings.from_saved(game_dir.header.get("settings"), self.settings)
         for field, name in _SETTING_FIELDS.items():
             self.controls.set_value(field, getattr(settings, name))
@@ -326,7 +353,7 @@ class MainScreen(Screen[None]):
     def _run(self, *, step: bool = False) -> None:
         assert self.game is not None
         if self.game.state == "stopped":  # a stopped engine cannot run again: reopen it
-            self._new_game_object(self.game.dir)
+            self._new_game_object(self.game.dir, same=True)
         game = self.game
         assert game is not None
         self._resume_pending = False
@@ -382,7 +409,8 @@ class MainScreen(Screen[None]):
             del value  # no frame that can fail later holds the key (crash reports list locals)
             self._checked.clear()
             self._show_models()
-            self.notify(f"Stored the {key_name} key ({shown}).", markup=False)
+            name = clean(key_name, oneline=True, limit=40)
+            self.notify(f"Stored the {name} key ({shown}).", markup=False)
             if then is not None:
                 self.call_later(then)
 
@@ -401,7 +429,11 @@ class MainScreen(Screen[None]):
             return
         prompt = self.controls.value("prompt").strip()
         if not prompt:
-            self.notify("Type a first prompt, then press Enter.", severity="warning")
+            self.notify(
+                f"Type a first prompt, then press {key_for(self, 'start')}.",
+                severity="warning",
+                markup=False,
+            )
             self.query_one("#prompt", Input).focus()
             return
         if not self._with_keys(self._start_from_prompt):
@@ -412,7 +444,9 @@ class MainScreen(Screen[None]):
     async def _start_new(self, prompt: str) -> bool:
         settings = {k: getattr(self.settings, k) for k in Settings.__dataclass_fields__}
         try:
-            game_dir = await asyncio.to_thread(self.runtime.store.new_game, prompt, settings)
+            game_dir = await asyncio.to_thread(
+                self.runtime.store.new_game, prompt, settings, lock=True
+            )
         except OSError as exc:
             where = exc.filename or self.runtime.store.games_dir
             self.notify(
@@ -423,6 +457,7 @@ class MainScreen(Screen[None]):
                 markup=False,
             )
             return False
+        self._release()
         self._new_game_object(game_dir)
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
         await self.history.reset(spec, first_prompt=prompt)
@@ -490,6 +525,7 @@ class MainScreen(Screen[None]):
             if not confirmed:
                 return
             await self.stop_and_wait()
+            self._release()
             self.game = None
             self.serial += 1  # drop late events from the old game
             await self.history.reset(
@@ -532,7 +568,8 @@ class MainScreen(Screen[None]):
         self._apply_settings(replace(self.settings, **{kind: model_id}))
         avail = self._availability(model_id, kind)
         self.controls.show_model(kind, model_id, avail)
-        self.notify(f"{kind.capitalize()}: {model_id} (from the next turn)", markup=False)
+        shown = clean(model_id, oneline=True, limit=80)
+        self.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
         if not avail.ok and avail.error().kind == "auth":
             self.ask_key(model_id, avail, then=self._show_models)
 
@@ -598,6 +635,11 @@ class MainScreen(Screen[None]):
         e = message.event
         self.status_line.set_turn(Turn(e.round, e.kind, e.model, e.started_at))
 
+    def on_turn_progressed(self, message: TurnProgressed) -> None:
+        if message.game_serial != self.serial:
+            return
+        self.status_line.set_progress(message.event.progress.text)
+
     def on_caption_so_far(self, message: CaptionSoFar) -> None:
         if message.game_serial != self.serial:
             return
@@ -637,6 +679,7 @@ class MainScreen(Screen[None]):
             )
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self.status_line.set_turn(None)
+            self.call_later(self._catch_up)
             if (
                 event.state == WorkerState.SUCCESS
                 and self._resume_pending
@@ -647,10 +690,21 @@ class MainScreen(Screen[None]):
             self._resume_pending = False
         self._update_status()
 
+    async def _catch_up(self) -> None:
+        """Show any journalled turn the history lacks (its event was lost to a stop)."""
+        if self.game is None:
+            return
+        for record in list(self.game.records):
+            if not self.history.has(record):
+                await self.history.add(record)
+        self._update_status()
+
     def _update_status(self) -> None:
         game = self.game
         if game is None:
-            status = Status(state="idle", reason="type a first prompt, then Enter")
+            status = Status(
+                state="idle", reason=f"type a first prompt, then {key_for(self, 'start')}"
+            )
         else:
             spent, unknown = game.spent
             state = game.state

@@ -18,7 +18,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from telestrations.providers.base import Availability, ModelInfo, ModelKind
-from telestrations.tui.text import plain
+from telestrations.tui.bindings import Key, KeyHint
+from telestrations.tui.text import PlainInput, plain
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,37 @@ def _detail(row: PickerRow) -> Content:
 class ModelPicker(ModalScreen[str | None]):
     """Returns the chosen model id, or None when dismissed."""
 
+    BINDING_GROUP_TITLE = "Model menu"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Close", id="picker.close"),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("pagedown", "cursor(10)", show=False),
-        Binding("pageup", "cursor(-10)", show=False),
+        Binding(
+            "enter", "choose", "Pick", priority=True, id="picker.choose", tooltip="Use this model"
+        ),
+        Binding(
+            "escape",
+            "dismiss(None)",
+            "Close",
+            priority=True,  # before the filter field, whatever key it is moved to
+            id="picker.close",
+            tooltip="Close the menu",
+        ),
+        Binding("down", "cursor(1)", "Down", show=False, id="picker.down", tooltip="Next model"),
+        Binding("up", "cursor(-1)", "Up", show=False, id="picker.up", tooltip="Previous model"),
+        Binding(
+            "pagedown",
+            "cursor(10)",
+            "Page down",
+            show=False,
+            id="picker.page-down",
+            tooltip="Ten models down",
+        ),
+        Binding(
+            "pageup",
+            "cursor(-10)",
+            "Page up",
+            show=False,
+            id="picker.page-up",
+            tooltip="Ten models up",
+        ),
     ]
 
     def __init__(self, kind: ModelKind, current: str, rows: list[PickerRow]) -> None:
@@ -92,14 +118,20 @@ class ModelPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="dialog"):
-            yield Static(
-                Content.from_markup(
-                    f"[b]Choose the {self.kind}[/]  [dim]type to filter · ↑↓ · Enter picks · "
-                    "Esc closes[/]"
-                ),
+            muted = "$text-muted"
+            yield KeyHint(
+                (f"Choose the {self.kind}", "bold"),
+                ("  type to filter · ", muted),
+                Key("picker.up", muted),
+                Key("picker.down", muted),
+                (" · ", muted),
+                Key("picker.choose", muted),
+                (" picks · ", muted),
+                Key("picker.close", muted),
+                (" closes", muted),
                 id="picker-title",
             )
-            yield Input(placeholder="filter…", id="picker-filter")
+            yield PlainInput(placeholder="filter…", id="picker-filter")
             yield OptionList(id="picker-options")
             yield Static("", id="picker-detail")
 
@@ -153,6 +185,10 @@ class ModelPicker(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.action_choose()
+
+    def action_choose(self) -> None:
+        """Use the highlighted model (a heading or an empty list picks nothing)."""
         option = self.query_one("#picker-options", OptionList).highlighted_option
         if option is not None and option.id:
             self.dismiss(option.id)

@@ -32,10 +32,18 @@ class ImageViewer(Screen[None]):
 
     BINDING_GROUP_TITLE = "Viewer"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,v", "app.pop_screen", "Close", id="viewer.close"),
-        Binding("left,h", "move(-1)", "Previous", id="viewer.previous"),
-        Binding("right,l", "move(1)", "Next", id="viewer.next"),
-        Binding("o", "open_external", "System viewer", id="viewer.open"),
+        Binding(
+            "escape,q,v", "app.pop_screen", "Close", id="viewer.close", tooltip="Close the viewer"
+        ),
+        Binding("left,h", "move(-1)", "Previous", id="viewer.previous", tooltip="Previous image"),
+        Binding("right,l", "move(1)", "Next", id="viewer.next", tooltip="Next image"),
+        Binding(
+            "o",
+            "open_external",
+            "System viewer",
+            id="viewer.open",
+            tooltip="Open the image in the system viewer",
+        ),
     ]
 
     def __init__(self, game_path: Path, rounds: list[RoundEntry], index: int, mode: str) -> None:

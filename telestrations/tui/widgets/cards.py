@@ -24,6 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
+from telestrations.tui.bindings import Key, hint
 from telestrations.tui.images import (
     halfcell_strips,
     image_class,
@@ -169,8 +170,9 @@ def round_text(entry: RoundEntry, state: str = "running") -> Content:
     return Content.assemble(*parts)
 
 
-def error_text(record: TurnRecord) -> Content:
-    """A failed turn: what failed, the provider's message (plain text) and the hint."""
+def error_text(record: TurnRecord, keys: Content | None = None) -> Content:
+    """A failed turn: what failed, the provider's message (plain text), the hint, and
+    ``keys``: what to press next (the card adds it once it knows the keymap)."""
     err = record.error
     kind = err.kind if err else "internal"
     title = ERROR_TITLES.get(kind, kind)
@@ -185,7 +187,8 @@ def error_text(record: TurnRecord) -> Content:
         parts += [plain(err.message, limit=600), "\n"]
     if err and err.hint:
         parts += [("hint: ", "bold"), plain(err.hint, "italic", limit=300), "\n"]
-    parts.append(("Enter retries this turn · d / g change models", "$text-muted"))
+    if keys is not None:
+        parts.append(keys)
     return Content.assemble(*parts)
 
 
@@ -212,15 +215,25 @@ class Thumb(Widget):
 
         index: int
 
-    def __init__(self, index: int, spec: ThumbSpec, image_name: str, room: Room) -> None:
+    @dataclass
+    class Shaped(Message):
+        """A picture's shape differs from the guess: later cards guess this one."""
+
+        aspect: float
+
+    def __init__(
+        self, index: int, spec: ThumbSpec, image_name: str, room: Room, guess: float = 1.0
+    ) -> None:
         super().__init__(classes="thumb")
         self.index = index
         self.spec = spec
         self.image_name = image_name
         self.room = room
         self.aspect: float | None = None
-        """Width / height, read from the file's header in the thread (square until then)."""
-        self.box = room.fit()
+        """Width / height, read from the file's header in the thread (``guess`` until then:
+        the shape of the game's pictures so far, so a card does not change size later)."""
+        self.guess = guess
+        self.box = room.fit(guess)
         self.shown: tuple[int, int] | None = None
         """Pixel size of the thumbnail on screen."""
         self._size_to(self.box)
@@ -241,8 +254,7 @@ class Thumb(Widget):
     def set_room(self, room: Room) -> None:
         """The pane changed size: a new box, and a thumbnail made for it."""
         self.room = room
-        if self.aspect is not None:
-            self._size_to(room.fit(self.aspect))
+        self._size_to(room.fit(self.guess if self.aspect is None else self.aspect))
         self._reload()
 
     def _reload(self) -> None:
@@ -255,6 +267,8 @@ class Thumb(Widget):
             if self.aspect is None:
                 width, height = await asyncio.to_thread(picture_size, path)
                 self.aspect = width / max(1, height)
+                if abs(self.aspect - self.guess) > 0.01:
+                    self.post_message(self.Shaped(self.aspect))
             box = self.room.fit(self.aspect)
             pixels = thumbnail_size(self.spec.mode, box.cols, box.rows)
             if pixels == self.shown and box == self.box:
@@ -305,7 +319,13 @@ class RoundCard(Horizontal):
     """A round: the picture, and beside it (or under it, in a narrow pane) its booklet text."""
 
     def __init__(
-        self, index: int, entry: RoundEntry, spec: ThumbSpec, room: Room, state: str = "running"
+        self,
+        index: int,
+        entry: RoundEntry,
+        spec: ThumbSpec,
+        room: Room,
+        state: str = "running",
+        guess: float = 1.0,
     ) -> None:
         super().__init__(classes="card round-card", id=f"card-{index}")
         self.index = index
@@ -313,10 +333,12 @@ class RoundCard(Horizontal):
         self.spec = spec
         self.room = room
         self.state = state
-        self.set_class(room.fit().stacked, "-stacked")  # square until the picture is read
+        self.guess = guess
+        """The picture's width / height as far as is known before it is read."""
+        self.set_class(room.fit(guess).stacked, "-stacked")
 
     def compose(self) -> ComposeResult:
-        yield Thumb(self.index, self.spec, self.entry.image, self.room)
+        yield Thumb(self.index, self.spec, self.entry.image, self.room, self.guess)
         yield Static(round_text(self.entry, self.state), classes="card-text")
 
     def refresh_entry(self) -> None:
@@ -345,6 +367,19 @@ class ErrorCard(Static):
         super().__init__(error_text(entry.record), classes="card error-card", id=f"card-{index}")
         self.index = index
         self.entry = entry
+
+    def on_mount(self) -> None:
+        muted = "$text-muted"
+        keys = hint(
+            self,
+            Key("resume", muted),
+            (" retries this turn · ", muted),
+            Key("pick-drawer", muted),
+            (" / ", muted),
+            Key("pick-guesser", muted),
+            (" change models", muted),
+        )
+        self.update(error_text(self.entry.record, keys))
 
 
 def describe_entry(entry: Entry) -> str:

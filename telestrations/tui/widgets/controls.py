@@ -18,14 +18,23 @@ from textual.widgets import Input, Static
 
 from telestrations.game import Settings
 from telestrations.providers.base import Availability, ModelKind
-from telestrations.tui.text import plain
+from telestrations.tui.bindings import Key, KeyHint, key_for
+from telestrations.tui.text import PlainInput, plain
 
 
 class ModelField(Static, can_focus=True):
-    """Shows the chosen model and whether it can be used; Space, click or d/g opens the menu."""
+    """Shows the chosen model and whether it can be used; Space, a click or the screen's
+    drawer/guesser key opens the menu."""
 
+    BINDING_GROUP_TITLE = "Model fields"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "open", "Choose", id="model-field.open")
+        Binding(
+            "space",
+            "open",
+            "Choose",
+            id="model-field.open",
+            tooltip="On a focused drawer or guesser field: open its menu",
+        )
     ]
 
     @dataclass
@@ -39,6 +48,22 @@ class ModelField(Static, can_focus=True):
         self.kind: ModelKind = kind
         self.model_id = ""
         self.availability = Availability.yes()
+        self.border_title = kind.capitalize()
+        self._key_shown = ""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._show_key)
+        self._show_key()
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _show_key(self, _screen: object = None) -> None:
+        """The title names the key that opens this menu (``Drawer  d``), keymap applied."""
+        key = key_for(self, f"pick-{self.kind}")
+        if key != self._key_shown:
+            self._key_shown = key
+            self.border_title = Content.assemble(f"{self.kind.capitalize()}  ", key)  # not markup
 
     def show(self, model_id: str, availability: Availability) -> None:
         self.model_id, self.availability = model_id, availability
@@ -68,29 +93,33 @@ class Controls(VerticalScroll):
     def compose(self) -> ComposeResult:
         s = self._settings
         yield self._input("prompt", self._prompt, "First prompt", "what the drawer draws first")
-        yield self._titled(ModelField("drawer", id="drawer"), "Drawer  d")
+        yield ModelField("drawer", id="drawer")
         yield self._input("style", s.style, "Drawer style", 'sent as "{style}: {prompt}"')
-        yield self._titled(ModelField("guesser", id="guesser"), "Guesser  g")
+        yield ModelField("guesser", id="guesser")
         yield self._input("guesser-system", s.guesser_system, "Guesser system", "system prompt")
         yield self._input("guesser-prompt", s.guesser_prompt, "Guesser prompt", "the question")
-        yield Static(
-            Content.from_markup(
-                "[b]Enter[/] start · pause · resume\n[b]s[/] one turn  [b]x[/] stop  "
-                "[b]n[/] new\n[b]v[/] view image  [b]?[/] all keys"
-            ),
+        yield KeyHint(
+            Key("start"),
+            " start · pause · resume\n",
+            Key("step"),
+            " one turn  ",
+            Key("stop"),
+            " stop  ",
+            Key("new-game"),
+            " new\n",
+            Key("view-image"),
+            " view image  ",
+            Key("help"),
+            " all keys",
             id="controls-hint",
         )
 
     @staticmethod
     def _input(field_id: str, value: str, title: str, placeholder: str) -> Input:
-        field = Input(value, placeholder=placeholder, id=field_id, select_on_focus=False)
+        # Values come from --prompt, the state file or a past game: one line, no escapes.
+        field = PlainInput(value, placeholder=placeholder, id=field_id, select_on_focus=False)
         field.border_title = title
         return field
-
-    @staticmethod
-    def _titled(widget: Static, title: str) -> Static:
-        widget.border_title = title
-        return widget
 
     def value(self, field_id: str) -> str:
         return self.query_one(f"#{field_id}", Input).value

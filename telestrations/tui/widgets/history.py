@@ -11,6 +11,7 @@ size, every mounted card gets a new :class:`Room` and makes its thumbnail for it
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +23,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
+from telestrations.tui.bindings import key_for
+from telestrations.tui.images import picture_size
 from telestrations.tui.widgets.cards import (
     Entry,
     ErrorCard,
@@ -29,6 +32,7 @@ from telestrations.tui.widgets.cards import (
     Room,
     RoundCard,
     RoundEntry,
+    Thumb,
     ThumbSpec,
 )
 from telestrations.turns import TurnRecord
@@ -39,12 +43,33 @@ class History(VerticalScroll, can_focus=True):
 
     BINDING_GROUP_TITLE = "History"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "select(-1)", "Previous", show=False, id="history.previous"),
-        Binding("down,j", "select(1)", "Next", show=False, id="history.next"),
+        Binding(
+            "up,k",
+            "select(-1)",
+            "Previous",
+            show=False,
+            id="history.previous",
+            tooltip="Select the previous round",
+        ),
+        Binding(
+            "down,j",
+            "select(1)",
+            "Next",
+            show=False,
+            id="history.next",
+            tooltip="Select the next round",
+        ),
         Binding(
             "end,G", "newest", "Newest", id="history.newest", tooltip="Jump to the newest round"
         ),
-        Binding("home", "oldest", "Oldest", show=False, id="history.oldest"),
+        Binding(
+            "home",
+            "oldest",
+            "Oldest",
+            show=False,
+            id="history.oldest",
+            tooltip="Jump to the oldest round",
+        ),
     ]
 
     def __init__(self, spec: ThumbSpec, max_cards: int = 60, *, id: str | None = None) -> None:
@@ -54,6 +79,8 @@ class History(VerticalScroll, can_focus=True):
         self.page = max(2, self.max_cards // 3)
         self.entries: list[Entry] = []
         self._rounds: dict[int, RoundEntry] = {}
+        self._seen: set[int] = set()
+        """Journal positions (``seq``) shown: a turn is never shown twice."""
         self._cards: dict[int, Widget] = {}
         self.lo = 0
         """First mounted entry."""
@@ -72,6 +99,9 @@ class History(VerticalScroll, can_focus=True):
         """What a card's content has; measured from the pane once it is laid out."""
         self._resize_timer: Timer | None = None
         self._measured = False
+        self.aspect = 1.0
+        """The shape (width / height) of the game's latest picture: new cards start with it,
+        so they keep their size when their own picture is read."""
 
     def on_mount(self) -> None:
         self.border_title = "Rounds"
@@ -96,8 +126,9 @@ class History(VerticalScroll, can_focus=True):
         self.spec = spec
         self.first_prompt = first_prompt
         self.room = self._measure() or Room(self.room.cols, self.room.rows, spec.cells)
+        self.aspect = await self._shape_of(records)
         await self._unmount(list(self._cards))
-        self.entries, self._rounds = [], {}
+        self.entries, self._rounds, self._seen = [], {}, set()
         self.selected = None
         for record in records:
             self._add_entry(record)
@@ -108,9 +139,15 @@ class History(VerticalScroll, can_focus=True):
         self.following = True
         self._update_more()
         self.scroll_end(animate=False)
+        self.call_after_refresh(self._follow)  # again once the cards have their size
+
+    def has(self, record: TurnRecord) -> bool:
+        """This journalled turn is shown already."""
+        return record.seq in self._seen
 
     def _add_entry(self, record: TurnRecord) -> int | None:
         """Record a turn; returns the index of a new entry, or None when one was updated."""
+        self._seen.add(record.seq)
         if record.ok and record.kind == "draw":
             drawn = RoundEntry(record.round, record, prompt=self._drawn_from(record))
             self._rounds[record.round] = drawn
@@ -158,6 +195,8 @@ class History(VerticalScroll, can_focus=True):
 
     async def add(self, record: TurnRecord) -> None:
         """Show a journalled turn: a new card, a caption on its round's card, or an error."""
+        if self.has(record):
+            return
         pending = self._rounds.get(record.round)
         if record.kind == "describe" and pending is not None and pending.partial is not None:
             pending.partial = None  # finished or failed: the half caption goes
@@ -218,6 +257,25 @@ class History(VerticalScroll, can_focus=True):
         if self.following:
             self.call_after_refresh(self._follow)
 
+    async def _shape_of(self, records: list[TurnRecord]) -> float:
+        """The newest picture's width / height, from its header (in a thread); square when
+        there is none or it cannot be read."""
+        drawn = [r for r in records if r.ok and r.kind == "draw"]
+        if not drawn:
+            return 1.0
+        try:
+            width, height = await asyncio.to_thread(
+                picture_size, self.spec.game_path / drawn[-1].output
+            )
+        except (OSError, ValueError):
+            return 1.0
+        return width / max(1, height)
+
+    def on_thumb_shaped(self, message: Thumb.Shaped) -> None:
+        self.aspect = message.aspect
+        if self.following:  # the card changed height: keep the newest in view
+            self.call_after_refresh(self._follow)
+
     def set_state(self, state: str) -> None:
         """The game's state: a card waiting for its caption says "paused" while paused."""
         if state == self.state:
@@ -232,7 +290,7 @@ class History(VerticalScroll, can_focus=True):
     def _make_card(self, index: int) -> Widget:
         entry = self.entries[index]
         if isinstance(entry, RoundEntry):
-            card: Widget = RoundCard(index, entry, self.spec, self.room, self.state)
+            card: Widget = RoundCard(index, entry, self.spec, self.room, self.state, self.aspect)
         else:
             card = ErrorCard(index, entry)
         if index == self.selected:
@@ -259,7 +317,9 @@ class History(VerticalScroll, can_focus=True):
             older.update(
                 Content.assemble(
                     (f"▲ {self.lo} earlier", "bold"),
-                    (" — scroll up for more, Home for the first round", "dim"),
+                    (" — scroll up for more, ", "dim"),
+                    (key_for(self, "history.oldest"), "dim"),
+                    (" for the first round", "dim"),
                 )
             )
         waiting = len(self.entries) - self.hi
@@ -267,7 +327,10 @@ class History(VerticalScroll, can_focus=True):
         if waiting > 0:
             newer.update(
                 Content.assemble(
-                    (f"▼ {waiting} newer", "bold"), (" — scroll down, or End for the newest", "dim")
+                    (f"▼ {waiting} newer", "bold"),
+                    (" — scroll down, or ", "dim"),
+                    (key_for(self, "history.newest"), "dim"),
+                    (" for the newest", "dim"),
                 )
             )
         elif not self.entries:
