@@ -145,7 +145,7 @@ def _consume(what: str, path: Path, data: bytes) -> object:
     elif what == "thumb":
         from telestrations.tui.images import load_thumbnail
 
-        result = load_thumbnail(path.parent, path.name, 80).size
+        result = load_thumbnail(path.parent, path.name, 80, 80).size
     else:
         from telestrations.tui.images import load_scaled
 

@@ -74,8 +74,9 @@ class UiConfig:
     """Thumbnails in the history: auto, sixel, tgp, halfcell or unicode."""
     max_cards: int = 60
     """Round cards that keep their pixels in memory; older ones reload when scrolled back."""
-    thumbnail_width: int = 48
-    """Thumbnail width in terminal cells."""
+    thumbnail_width: int = 120
+    """The widest a picture in the history gets, in cells; below that it takes the room the
+    pane has."""
     pace: float = 1.0
     """Seconds each turn takes at least in the app, so fast models (doodle) can be watched."""
 

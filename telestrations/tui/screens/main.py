@@ -73,6 +73,8 @@ class Launch:
     remember_images: str = ""
     """The ``images`` value to keep in the state file ("" = none chosen explicitly)."""
     resume: GameDir | None = None
+    notice: str = ""
+    """Said once the screen is up (e.g. an image mode this terminal cannot show)."""
 
 
 class MainScreen(Screen[None]):
@@ -197,6 +199,8 @@ class MainScreen(Screen[None]):
                 timeout=15,
                 markup=False,
             )
+        if self.launch.notice:
+            self.notify(clean(self.launch.notice), severity="warning", timeout=12, markup=False)
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
@@ -339,7 +343,7 @@ class MainScreen(Screen[None]):
         game = self._new_game_object(game_dir)
         game.pause()  # idle → paused: Enter continues from the next turn
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
-        await self.history.reset(spec, list(game_dir.records))
+        await self.history.reset(spec, list(game_dir.records), game_dir.first_prompt)
         self.controls.set_value("prompt", game_dir.first_prompt)
         for warning in game_dir.warnings:
             self.notify(clean(warning, oneline=True), severity="warning", markup=False)
@@ -456,7 +460,7 @@ class MainScreen(Screen[None]):
         self._release()
         self._new_game_object(game_dir)
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
-        await self.history.reset(spec)
+        await self.history.reset(spec, first_prompt=prompt)
         self.history.focus()
         self._schedule_save()
         return True
@@ -716,6 +720,7 @@ class MainScreen(Screen[None]):
                 pausing=game.pause_requested and not self._resume_pending,
             )
         self.status_line.set_status(status)
+        self.history.set_state(status.state)
         # The footer recomposes on refresh_bindings: only do it when a binding changed.
         signature = (self._primary(), self.running)
         if signature != self._bindings_signature:
