@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
+from telestrations.drift import DEFAULT_K, Convergence, convergence, similarity
 from telestrations.providers.base import (
     Caption,
     Drawer,
@@ -37,7 +38,6 @@ from telestrations.turns import (
     TurnRecord,
     money,
     next_turn,
-    overlap,
     redact_record,
     rounds_done,
     total_cost,
@@ -90,8 +90,11 @@ class Limits:
     """Stop after this many rounds in total (0 = endless)."""
     spend: float | None = None
     """Pause before a turn would take known spend past this many USD."""
-    stop_when_stable: bool = False
-    """Stop when a caption repeats the previous one word for word (the chain stopped changing)."""
+    until_converged: bool = False
+    """Stop when the chain converges or cycles (:func:`telestrations.drift.convergence`); it
+    is detected and journalled either way."""
+    converge_after: int = DEFAULT_K
+    """``k``: near-identical captions in a row, or rounds back for a cycle."""
 
 
 class Models(Protocol):
@@ -399,8 +402,10 @@ class Game:
         nxt = self.next()
         if lim.rounds and nxt.kind == "draw" and nxt.round > lim.rounds:
             return "stopped", f"finished round {lim.rounds}"
-        if lim.stop_when_stable and self._chain_stable():
-            return "stopped", "the chain stopped changing"
+        if lim.until_converged and nxt.kind == "draw":
+            conv = self.convergence
+            if conv is not None:
+                return "stopped", conv.describe()
         if lim.spend is not None:
             spent, _ = self.spent
             model = self.settings.drawer if nxt.kind == "draw" else self.settings.guesser
@@ -410,9 +415,28 @@ class Game:
                 return "paused", f"spending cap {money(lim.spend)} reached (spent {shown})"
         return None
 
-    def _chain_stable(self) -> bool:
-        captions = [r.output for r in self.records if r.ok and r.kind == "describe"]
-        return len(captions) >= 2 and captions[-1].strip().lower() == captions[-2].strip().lower()
+    @property
+    def convergence(self) -> Convergence | None:
+        """What the newest caption says about convergence, as journalled with it."""
+        last = next((r for r in reversed(self.records) if r.ok and r.kind == "describe"), None)
+        return None if last is None else Convergence.from_json(last.converged)
+
+    def _drift(self, round_no: int, caption: str) -> tuple[dict[str, float], Convergence | None]:
+        """Similarities and convergence of round ``round_no``'s caption (run in a thread: a
+        long chain compares it with every earlier caption)."""
+        by_round = {
+            r.round: r.output
+            for r in self.records
+            if r.ok and r.kind == "describe" and r.round < round_no
+        }
+        captions = [by_round[n] for n in sorted(by_round)]
+        first = self.dir.first_prompt
+        previous = captions[-1] if captions else first
+        sims = {
+            "to_first_prompt": similarity(first, caption),
+            "to_previous": similarity(previous, caption),
+        }
+        return sims, convergence(first, [*captions, caption], self.limits.converge_after)
 
     # -- one turn --------------------------------------------------------------------------
 
@@ -491,6 +515,7 @@ class Game:
         else:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
+            sims, conv = await asyncio.to_thread(self._drift, nxt.round, text_out)
             record = self._redacted(
                 base,
                 output=text_out,
@@ -498,10 +523,8 @@ class Game:
                 finished=finished,
                 duration=duration,
                 cost=caption.cost,
-                similarity={
-                    "to_first_prompt": overlap(self.dir.first_prompt, text_out),
-                    "to_drawn_text": overlap(nxt.text, text_out),
-                },
+                similarity=sims,
+                converged=None if conv is None else conv.to_json(),
             )
             await self._keep(record, None, CaptionReady(record))
         return record
