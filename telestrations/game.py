@@ -419,7 +419,14 @@ class Game:
     def convergence(self) -> Convergence | None:
         """What the newest caption says about convergence, as journalled with it."""
         last = next((r for r in reversed(self.records) if r.ok and r.kind == "describe"), None)
-        return None if last is None else Convergence.from_json(last.converged)
+        if last is None:
+            return None
+        if last.similarity and "to_previous" in last.similarity:
+            return Convergence.from_json(last.converged)
+        # a game journalled before convergence was recorded: judge it now
+        by_round = {r.round: r.output for r in self.records if r.ok and r.kind == "describe"}
+        captions = [by_round[n] for n in sorted(by_round)]
+        return convergence(self.dir.first_prompt, captions, self.limits.converge_after)
 
     def _drift(self, round_no: int, caption: str) -> tuple[dict[str, float], Convergence | None]:
         """Similarities and convergence of round ``round_no``'s caption (run in a thread: a
