@@ -51,6 +51,18 @@ def default_path(game: GameDir, fmt: str, where: Path | None = None) -> Path:
     return base / f"{stem}{SUFFIX[fmt]}"
 
 
+def free_path(game: GameDir, fmt: str, where: Path) -> Path:
+    """The default path in ``where``, numbered (``-2``, ``-3`` ...) past the ones taken: the
+    TUI exports without asking, and never over an earlier export."""
+    first = default_path(game, fmt, where)
+    for n in range(1, 1000):
+        path = first if n == 1 else first.with_name(f"{first.stem}-{n}{first.suffix}")
+        taken = [path, images_dir(path)] if fmt == "md" else [path]
+        if not any(p.exists() or p.is_symlink() for p in taken):
+            return path
+    raise ExportError(f"too many exports of {game.name} in {where}")
+
+
 def images_dir(md_path: Path) -> Path:
     """Where a Markdown export keeps its images: ``<name>-images/`` beside the file."""
     return md_path.with_name(f"{md_path.stem}-images")

@@ -23,6 +23,7 @@ from telestrations.providers.base import ERROR_TITLES
 from telestrations.tui.bindings import Key, hint
 from telestrations.tui.images import image_class, load_thumbnail, thumbnail_pixels
 from telestrations.tui.text import clean, plain
+from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import TurnRecord, money
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def round_text(entry: RoundEntry) -> Content:
         (f"{_seconds_cost(describe)}\n", "$text-muted"),
         plain(describe.output, oneline=True, limit=1000),
     ]
+    parts += card_marks(describe)  # keeping: similarity and convergence marks
     return Content.assemble(*parts)
 
 
