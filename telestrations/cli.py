@@ -23,6 +23,7 @@ from typing import Any
 
 from telestrations import __version__
 from telestrations.config import IMAGE_MODES, ConfigError
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
 from telestrations.exports import FORMATS as EXPORT_FORMATS
 from telestrations.game import (
     CaptionReady,
@@ -178,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="K",
         help="K near-identical captions in a row (or K rounds back) count as converged (3)",
+    )
+    run.add_argument(
+        "--embeddings",
+        metavar="ollama:MODEL|openai:MODEL",
+        help="also measure drift with this embeddings model (see README, Drift)",
     )
     out = run.add_mutually_exclusive_group()
     out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
@@ -465,6 +471,7 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) ->
         raise CliError("--rounds must be 0 (endless) or more")
     if args.converge_after is not None and args.converge_after < 2:
         raise CliError("--converge-after must be 2 or more")
+    args.embedder = _embedder(runtime, args)
     if args.spend_limit is not None and args.spend_limit < 0:
         raise CliError("--spend-limit must be 0 (no cap) or more USD")
     if args.spend_limit is not None:
@@ -507,6 +514,7 @@ async def _run_game(
         settings,
         _limits(runtime, args, total, spend),
         price_of=runtime.price_of,
+        embedder=args.embedder,
     )
     out = sys.stdout
     exit_code = 0
@@ -810,6 +818,14 @@ def cmd_show(args: argparse.Namespace, runtime: Runtime) -> int:
     for line in show_lines(game):
         print(line)
     return 0
+
+
+def _embedder(runtime: Runtime, args: argparse.Namespace) -> Embedder | None:
+    spec = args.embeddings if args.embeddings is not None else runtime.config.game.embeddings
+    try:
+        return embedder_for(spec, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _limits(runtime: Runtime, args: argparse.Namespace, total: int, spend: float | None) -> Limits:

@@ -58,6 +58,8 @@ class GameDefaults:
     """Near-identical captions in a row (or rounds back, for a cycle) that count as converged."""
     stop_when_stable: bool = False
     """Deprecated alias of ``until_converged`` (read, never needed)."""
+    embeddings: str = ""
+    """Optional semantic drift measure: ``"ollama:MODEL"`` or ``"openai:MODEL"``."""
 
     def settings(self) -> Settings:
         return Settings(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from telestrations.drift import DEFAULT_K, Convergence, convergence, similarity
+from telestrations.embeddings import Embedder, EmbeddingError
 from telestrations.providers.base import (
     Caption,
     Drawer,
@@ -205,6 +206,7 @@ class Game:
         *,
         price_of: PriceLookup | None = None,
         secrets: Secrets | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.dir = game_dir
         self.secrets = SECRETS if secrets is None else secrets
@@ -213,6 +215,8 @@ class Game:
         self.settings = settings or Settings()
         self.limits = limits or Limits()
         self.price_of = price_of
+        self.embedder = embedder
+        """Optional semantic drift measure (:mod:`telestrations.embeddings`)."""
         self.state: GameState = "idle"
         self.reason = ""
         self.current: TurnStarted | None = None
@@ -523,6 +527,8 @@ class Game:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
             sims, conv = await asyncio.to_thread(self._drift, nxt.round, text_out)
+            if self.embedder is not None:
+                sims.update(await self._semantic(nxt.text, text_out))
             record = self._redacted(
                 base,
                 output=text_out,
@@ -535,6 +541,16 @@ class Game:
             )
             await self._keep(record, None, CaptionReady(record))
         return record
+
+    async def _semantic(self, drawn: str, caption: str) -> dict[str, float]:
+        """Embedding similarities of ``caption`` to the first prompt and to the text drawn
+        (the previous caption); a failing service costs the figures, never the turn."""
+        assert self.embedder is not None
+        try:
+            return await self.embedder.similarities(self.dir.first_prompt, drawn, caption)
+        except EmbeddingError as exc:
+            log.warning("embeddings with %s failed: %s", self.embedder.name, exc)
+            return {}
 
     def _load_picture(self, name: str, round_no: int) -> Picture:
         """The picture to describe, read only from inside the game folder; a missing or

@@ -32,12 +32,23 @@ def show_lines(game: GameDir, width: int = 100) -> list[str]:
         lines.append(f"to the first prompt: {sparkline([d.to_origin for d in drift], 60)}")
     lines.append(f"round  origin  previous  caption   (similarity: {MEASURE})")
     room = max(20, width - 26)
+    semantic = {
+        r.round: r.similarity
+        for r in records
+        if r.ok and r.kind == "describe" and r.similarity and "semantic_to_previous" in r.similarity
+    }
     for d in drift:
         mark = ""
         if d.converged is not None:
             mark = f"  [{d.converged.describe()}]"
         if half == d.round:
             mark += "  [half-life]"
+        if d.round in semantic:
+            sem = semantic[d.round]
+            mark += (
+                f"  (embeddings: {sem['semantic_to_first_prompt']:.2f}"
+                f" / {sem['semantic_to_previous']:.2f})"
+            )
         caption = clean_text(d.caption, room)
         lines.append(f"{d.round:>5}  {d.to_origin:6.2f}  {d.to_previous:8.2f}  {caption}{mark}")
     failed = sum(1 for r in records if not r.ok)

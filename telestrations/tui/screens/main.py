@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
 from telestrations.exports import ExportError, export_game, free_path
 from telestrations.game import Game, Settings
 from telestrations.keys import mask
@@ -54,6 +56,16 @@ from telestrations.tui.widgets.history import History
 from telestrations.tui.widgets.status import Status, StatusLine, Turn
 
 log = logging.getLogger(__name__)
+
+
+def _embedder(runtime: Runtime) -> Embedder | None:
+    """The optional semantic drift measure of ``[game] embeddings`` (keeping, issue 11)."""
+    try:
+        return embedder_for(runtime.config.game.embeddings, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        log.warning("no semantic drift measure: %s", exc)
+        return None
+
 
 CHECK_TIMEOUT = 4.0
 """Seconds a background availability check or discovery may take before it is ignored."""
@@ -181,6 +193,7 @@ class MainScreen(Screen[None]):
         self._picker: ModelPicker | None = None
         self._bindings_signature: tuple[str, bool] | None = None
         self.until_converged = runtime.config.game.limits().until_converged  # keeping
+        self.embedder = _embedder(runtime)  # keeping
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -320,6 +333,7 @@ class MainScreen(Screen[None]):
             self.settings,
             replace(self.runtime.config.game.limits(), until_converged=self.until_converged),
             price_of=self.runtime.price_of,
+            embedder=self.embedder,
         )
         if not same:
             self.serial += 1
