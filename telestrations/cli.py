@@ -815,8 +815,13 @@ def cmd_show(args: argparse.Namespace, runtime: Runtime) -> int:
     from telestrations.show import show_lines
 
     game = GameDir.open(runtime.store.find(args.game))
-    for line in show_lines(game):
-        print(line)
+    try:
+        for line in show_lines(game):
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `telestrations show GAME | head`
+        _silence_stdout()
+        return EXIT_PIPE
     return 0
 
 
