@@ -7,6 +7,7 @@ the state file instead (:mod:`telestrations.state`).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -17,6 +18,7 @@ from typing import Any
 
 from platformdirs import user_config_path, user_data_path
 
+from telestrations.drift import DEFAULT_K
 from telestrations.game import (
     DEFAULT_GUESSER_PROMPT,
     DEFAULT_GUESSER_SYSTEM,
@@ -50,8 +52,14 @@ class GameDefaults:
     """Stop after this many rounds (0 = endless)."""
     spend_limit: float = 0.0
     """Pause before known spend would pass this many USD (0 = no cap)."""
+    until_converged: bool = False
+    """Stop when the chain converges or cycles (see :mod:`telestrations.drift`)."""
+    converge_after: int = DEFAULT_K
+    """Near-identical captions in a row (or rounds back, for a cycle) that count as converged."""
     stop_when_stable: bool = False
-    """Stop when a caption repeats the previous one word for word."""
+    """Deprecated alias of ``until_converged`` (read, never needed)."""
+    embeddings: str = ""
+    """Optional semantic drift measure: ``"ollama:MODEL"`` or ``"openai:MODEL"``."""
 
     def settings(self) -> Settings:
         return Settings(
@@ -62,7 +70,8 @@ class GameDefaults:
         return Limits(
             rounds=self.rounds,
             spend=self.spend_limit if self.spend_limit > 0 else None,
-            stop_when_stable=self.stop_when_stable,
+            until_converged=self.until_converged or self.stop_when_stable,
+            converge_after=self.converge_after,
         )
 
 
@@ -182,6 +191,12 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: [ui] pace must be 0 or more seconds")
     if game.rounds < 0 or game.spend_limit < 0:
         raise ConfigError(f"{path}: [game] rounds and spend_limit must be 0 or more")
+    if game.stop_when_stable:
+        logging.getLogger(__name__).warning(
+            "%s: [game] stop_when_stable is deprecated; use until_converged", path
+        )
+    if game.converge_after < 2:
+        raise ConfigError(f"{path}: [game] converge_after must be 2 or more")
     prices = {
         str(k): float(_typed(path, "prices", k, v, float))
         for k, v in _table(path, data, "prices").items()

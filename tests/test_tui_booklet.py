@@ -23,9 +23,9 @@ PROMPT = "a red house under a yellow sun"
 
 # terminal size → (picture cols, rows, text under the picture)
 SIZES = {
-    (80, 24): (24, 12, True),
+    (80, 24): (22, 11, True),  # one row less since the drift bar sits above the status
     (120, 36): (43, 22, False),
-    (200, 50): (88, 44, False),
+    (200, 50): (86, 43, False),
 }
 
 
@@ -102,17 +102,17 @@ async def test_a_resized_terminal_remakes_pictures_for_the_new_room(isolated_env
         card = main_screen(app).history.query(RoundCard).last()
         assert (_image(card).region.width, _image(card).region.height) == (43, 22)
         await pilot.resize_terminal(200, 50)
-        await wait_for(pilot, lambda: _image(card).region.size == (88, 44))
+        await wait_for(pilot, lambda: _image(card).region.size == (86, 43))
         history = main_screen(app).history
         await wait_for(pilot, lambda: history.scroll_y >= history.max_scroll_y - 1)
         await pilot.resize_terminal(80, 24)
-        await wait_for(pilot, lambda: _image(card).region.size == (24, 12))
+        await wait_for(pilot, lambda: _image(card).region.size == (22, 11))
         assert card.has_class("-stacked")
         thumbs = card.entry.draw.output.removesuffix(".png")
         game = main_screen(app).game
         assert game is not None
         made = sorted(p.name for p in (game.dir.path / "thumbs").glob(f"{thumbs}.*.png"))
-        assert made == [f"{thumbs}.24x24.png", f"{thumbs}.43x44.png", f"{thumbs}.88x88.png"]
+        assert made == [f"{thumbs}.22x22.png", f"{thumbs}.43x44.png", f"{thumbs}.86x86.png"]
 
 
 async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
@@ -207,7 +207,7 @@ async def test_a_resumed_game_opens_on_its_newest_round_at_full_size(isolated_en
         await wait_for(pilot, lambda: len(history.query(".thumb-image")) == 3)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.2)
-        assert [_image(c).region.size for c in history.query(RoundCard)] == [(88, 44)] * 3
+        assert [_image(c).region.size for c in history.query(RoundCard)] == [(86, 43)] * 3
         newest = history.query(RoundCard).last()
         assert history.scroll_y == history.max_scroll_y > 0
         assert history.scrollable_content_region.contains_region(newest.region)

@@ -36,6 +36,7 @@ from telestrations.tui.bindings import (
 )
 from telestrations.tui.images import open_in_system_viewer, usable_mode
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
+from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.help import HelpScreen
 from telestrations.tui.screens.main import Launch, MainScreen
@@ -222,6 +223,7 @@ def binding_classes() -> list[type[DOMNode]]:
         ImageViewer,
         ModelPicker,
         PastGames,
+        ExportDialog,
         KeyDialog,
         ConfirmDialog,
         HelpScreen,

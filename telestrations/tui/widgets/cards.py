@@ -33,6 +33,7 @@ from telestrations.tui.images import (
     thumbnail_size,
 )
 from telestrations.tui.text import clean, plain
+from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import TurnRecord, money
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ def round_text(entry: RoundEntry, state: str = "running") -> Content:
         (f"{_seconds_cost(describe)}\n", "$text-muted"),
         plain(f"“{describe.output}”", "bold", oneline=True, limit=1000),
     ]
+    parts += card_marks(describe)  # keeping: similarity and convergence marks
     return Content.assemble(*parts)
 
 
