@@ -138,7 +138,9 @@ def _source(*modules: str) -> str:
     for name in modules:
         module = importlib.import_module(name)
         assert module.__file__ is not None
-        text += Path(module.__file__).read_text("utf-8")
+        path = Path(module.__file__)
+        files = sorted(path.parent.glob("*.py")) if path.name == "__init__.py" else [path]
+        text += "".join(f.read_text("utf-8") for f in files)
     return text
 
 

@@ -530,6 +530,6 @@ def test_error_message_shapes(body: Any, message: str) -> None:
 def test_local_servers_get_is_it_running_cloud_gets_check_the_network(
     host: str, local: bool
 ) -> None:
-    from telestrations.providers.http import _is_local
+    from telestrations.providers.http.errors import _is_local
 
     assert _is_local(host) is local

@@ -32,11 +32,13 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     HttpSettings,
-    clean_text,
+    auth_headers,
     decode_base64_image,
     picture_from_bytes,
     shown_url,
+    split_user,
 )
+from telestrations.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +210,7 @@ class A1111Provider(CatalogProvider):
         self.base_url = str(s.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
         key = ctx.get_key("automatic1111") or ""
         user = str(s.get("username") or "")
-        if not user and ":" in key:  # the --api-auth "user:pass" form, stored whole
-            user, key = key.split(":", 1)
+        user, key = split_user(key, user)  # the --api-auth "user:pass" form, stored whole
         self.username, self._password = user, key
         self.http_settings = HttpSettings.from_settings(
             s,
@@ -222,7 +223,7 @@ class A1111Provider(CatalogProvider):
         self.http = HttpClient(
             self.title,
             self.http_settings,
-            auth=(user, key) if user and key else None,
+            headers=auth_headers(key, user=user) if user and key else None,
             secrets=(key,) if key else (),
             error_mapper=self._map_failure,
         )

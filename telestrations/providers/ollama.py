@@ -22,7 +22,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +42,12 @@ from telestrations.providers.http import (
     HttpFailure,
     HttpResult,
     HttpSettings,
-    clean_text,
-    redact,
+    StreamWatcher,
+    auth_headers,
     shown_url,
 )
 from telestrations.providers.pixels import decode_reduced
+from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
 
@@ -231,36 +232,11 @@ def error_from_text(message: str, *, status: int | None = None) -> ProviderError
     return ProviderError("server", f"Ollama: {text}", status=status)
 
 
-class StreamWatcher:
-    """Follows an NDJSON chat stream as it arrives and reports the caption so far.
-
-    Only for display: the finished body is still parsed (and checked for errors) by
-    :func:`parse_reply`, so a line this skips can never change the recorded caption.
-    """
-
-    def __init__(self, report: Callable[[str], None]) -> None:
-        self.report = report
-        self._pending = b""
-        self._text: list[str] = []
-
-    def __call__(self, chunk: bytes) -> None:
-        if not chunk:  # a retry starts over
-            self._pending, self._text = b"", []
-            return
-        *lines, self._pending = (self._pending + chunk).split(b"\n")
-        grew = False
-        for line in lines:
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            message = obj.get("message") if isinstance(obj, dict) else None
-            piece = message.get("content") if isinstance(message, dict) else None
-            if isinstance(piece, str) and piece:
-                self._text.append(piece)
-                grew = True
-        if grew:
-            self.report("".join(self._text).strip())
+def _content_of(line: Any) -> str | None:
+    """The new text in one NDJSON chat line (``message.content``)."""
+    message = line.get("message") if isinstance(line, dict) else None
+    piece = message.get("content") if isinstance(message, dict) else None
+    return piece if isinstance(piece, str) else None
 
 
 def parse_reply(body: bytes) -> tuple[str, dict[str, Any]]:
@@ -370,7 +346,9 @@ class OllamaGuesser:
     async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         image_b64 = await asyncio.to_thread(_encode_image, picture)
         body = self.request_body(image_b64, system, prompt)
-        watch = StreamWatcher(report_partial) if body["stream"] else None
+        watch = (
+            StreamWatcher(report_partial, _content_of, framing="ndjson") if body["stream"] else None
+        )
         result = await self.provider.call("POST", "/api/chat", json=body, on_chunk=watch)
         text, final = await asyncio.to_thread(parse_reply, result.body)
         text = text.strip()
@@ -398,7 +376,7 @@ class OllamaProvider(CatalogProvider):
         self.endpoint = choose_endpoint(ctx.env, self.settings)
         key = ctx.get_key("ollama")
         self._secrets = (key,) if key else ()
-        headers = {"Authorization": f"Bearer {key}"} if key else None
+        headers = auth_headers(key)
         self.http = HttpClient(
             "Ollama",
             HttpSettings.from_settings(

@@ -38,11 +38,11 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     HttpSettings,
-    clean_text,
+    auth_headers,
     decode_base64_image,
     picture_from_bytes,
-    redact,
 )
+from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
 
@@ -693,7 +693,7 @@ class RunPodProvider(CatalogProvider):
         client = self._clients.get(ident)
         if client is None:
             settings = replace(self._settings, base_url=ident[0])
-            headers = {"Authorization": f"Bearer {self.key}"} if send_key else None
+            headers = auth_headers(self.key) if send_key and self.key else None
             client = HttpClient(
                 "RunPod",
                 settings,

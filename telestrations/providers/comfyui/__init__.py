@@ -21,7 +21,6 @@ the websocket and ``/view`` included.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import importlib
 import logging
@@ -29,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from telestrations.providers.base import (
     Availability,
@@ -52,10 +51,11 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     HttpSettings,
-    clean_text,
-    redact,
+    auth_headers,
     shown_url,
+    split_user,
 )
+from telestrations.text import clean_text, redact
 
 __all__ = [
     "ComfyDrawer",
@@ -197,19 +197,10 @@ class ComfyUIProvider(CatalogProvider):
         self.base_url = self.conf.base_url
         key = ctx.get_key(NAME) or ""
         user = self.conf.username
-        if not user and ":" in key:  # "user:password" stored whole
-            user, key = key.split(":", 1)
+        user, key = split_user(key, self.conf.username)  # "user:password" stored whole
         self.username, self._key = user, key
-        headers: dict[str, str] = {}
-        parts = urlsplit(self.base_url)
-        if user and key:
-            token = base64.b64encode(f"{user}:{key}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        elif key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif parts.username is not None:  # http://user:pass@host, for the websocket too
-            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        # Basic with a user, Bearer without; else the URL's user:password, for the websocket too
+        headers = auth_headers(key, user=user, base_url=self.base_url)
         self._ws_headers = dict(headers)
         self.http_settings = HttpSettings.from_settings(
             self.settings,
