@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from telestrations.providers.base import (
@@ -38,6 +39,7 @@ from telestrations.providers.http import (
     shown_url,
     split_user,
 )
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
 from telestrations.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -415,6 +417,33 @@ class A1111Provider(CatalogProvider):
         return None
 
 
-def provider(ctx: ProviderContext) -> A1111Provider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return A1111Provider(ctx)
+@dataclass(frozen=True)
+class A1111Settings(HttpFields):
+    """``[providers.automatic1111]``: the web UI and the txt2img fields for every model."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the web UI started with --api")
+    username: str = setting("", "the --api-auth user (the password is the key)")
+    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the checkpoint-list check may take")
+    progress_interval: float = setting(PROGRESS_INTERVAL, "seconds between progress polls")
+    negative_prompt: str = setting("", "txt2img negative prompt")
+    steps: int = setting(20, "sampling steps")
+    width: int = setting(512, "image width")
+    height: int = setting(512, "image height")
+    cfg_scale: float = setting(7.0, "classifier-free guidance scale")
+    sampler_name: str = setting("Euler a", "sampler")
+    seed: int = setting(-1, "-1 = random")
+    scheduler: str | None = setting(None, "web UI v1.9+; sent only when set")
+    distilled_cfg_scale: float | None = setting(None, "Forge (Flux); sent only when set")
+    restore_faces: bool | None = setting(None, "sent only when set")
+    tiling: bool | None = setting(None, "sent only when set")
+    subseed: int | None = setting(None, "sent only when set")
+
+
+provider = ProviderSpec(
+    "automatic1111",
+    A1111Provider,
+    A1111Settings,
+    KeySpec("automatic1111", "AUTOMATIC1111_PASSWORD", "password"),
+    order=4,
+)
+"""Entry point for the ``telestrations.providers`` group."""

@@ -23,7 +23,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telestrations.providers.base import (
@@ -47,6 +47,7 @@ from telestrations.providers.http import (
     shown_url,
 )
 from telestrations.providers.pixels import decode_reduced
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
 from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
@@ -528,6 +529,27 @@ class OllamaProvider(CatalogProvider):
         await self.http.aclose()
 
 
-def provider(ctx: ProviderContext) -> OllamaProvider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return OllamaProvider(ctx)
+@dataclass(frozen=True)
+class OllamaSettings(HttpFields):
+    """``[providers.ollama]``: where Ollama lives and the chat options for every model."""
+
+    host: str = setting("", "Ollama's URL (OLLAMA_HOST wins; default http://127.0.0.1:11434)")
+    runpod_pod_id: str = setting("", "a RunPod GPU pod running Ollama (RUNPOD_ID wins)")
+    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the model-list checks may take")
+    keep_alive: str | int | None = setting(None, "how long Ollama keeps the model loaded")
+    num_predict: int | None = setting(None, "most tokens a reply may have")
+    temperature: float | None = setting(None, "sampling temperature")
+    stream: bool = setting(True, "stream the reply (shown word by word)")
+    options: dict[str, Any] = field(
+        default_factory=dict, metadata={"doc": "Ollama's own model options, sent as options"}
+    )
+
+
+provider = ProviderSpec(
+    "ollama",
+    OllamaProvider,
+    OllamaSettings,
+    KeySpec("ollama", "OLLAMA_API_KEY", "proxy key"),
+    order=2,
+)
+"""Entry point for the ``telestrations.providers`` group."""

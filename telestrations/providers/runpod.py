@@ -42,6 +42,7 @@ from telestrations.providers.http import (
     decode_base64_image,
     picture_from_bytes,
 )
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
 from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
@@ -742,6 +743,22 @@ class RunPodProvider(CatalogProvider):
             await client.aclose()
 
 
-def provider(ctx: ProviderContext) -> RunPodProvider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return RunPodProvider(ctx)
+@dataclass(frozen=True)
+class RunPodSettings(HttpFields):
+    """``[providers.runpod]``: RunPod Serverless jobs."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the serverless API")
+    job_timeout: float = setting(DEFAULT_JOB_TIMEOUT, "seconds to wait for a queued job")
+    sync_wait: float = setting(DEFAULT_SYNC_WAIT, "seconds /runsync may hold the request")
+    poll_interval: float = setting(POLL_FIRST, "first pause between /status polls")
+    poll_max: float = setting(POLL_MAX, "longest pause between /status polls")
+
+
+provider = ProviderSpec(
+    "runpod",
+    RunPodProvider,
+    RunPodSettings,
+    KeySpec("runpod", "RUNPOD_API_KEY"),
+    order=3,
+)
+"""Entry point for the ``telestrations.providers`` group."""

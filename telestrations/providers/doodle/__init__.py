@@ -8,10 +8,13 @@ its own), so the chain drifts like the real thing.
 
 from __future__ import annotations
 
-from telestrations.providers.base import ModelInfo, ProviderContext, ProviderError
+from dataclasses import dataclass
+
+from telestrations.providers.base import ModelInfo, ProviderError
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.doodle.drawer import DoodleDrawer
 from telestrations.providers.doodle.guesser import DoodleGuesser
+from telestrations.providers.spec import ModelEntries, ProviderSpec, setting
 
 __all__ = ["DoodleDrawer", "DoodleGuesser", "DoodleProvider", "provider"]
 
@@ -62,6 +65,17 @@ class DoodleProvider(CatalogProvider):
         return DoodleGuesser()
 
 
-def provider(ctx: ProviderContext) -> DoodleProvider:
-    """The entry point registered under ``telestrations.providers`` as ``doodle``."""
-    return DoodleProvider(ctx)
+@dataclass(frozen=True)
+class DoodleSettings(ModelEntries):
+    """``[providers.doodle]``: the canvas; each can also be a model option."""
+
+    size: int = setting(512, "canvas width and height in pixels (1-4096)")
+    width: int | None = setting(None, "canvas width when it differs (default: size)")
+    height: int | None = setting(None, "canvas height when it differs (default: size)")
+    style_default: str = setting(
+        "colour", '"colour" or "line", when the drawer\'s text has no style prefix'
+    )
+
+
+provider = ProviderSpec("doodle", DoodleProvider, DoodleSettings, order=0)
+"""The entry point registered under ``telestrations.providers`` as ``doodle``."""

@@ -18,7 +18,10 @@ DALL·E-era shape, and are asked again without ``response_format`` if they rejec
 result URL is downloaded at once, since DALL·E's expire within the hour.
 """
 
-from telestrations.providers.base import ProviderContext
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from telestrations.providers.openai.chat import OpenAIGuesser, _data_uri
 from telestrations.providers.openai.images import OpenAIDrawer
 from telestrations.providers.openai.models import (
@@ -37,11 +40,33 @@ from telestrations.providers.openai.streaming import (
     is_event_stream,
     parse_stream,
 )
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
 
 
-def provider(ctx: ProviderContext) -> OpenAIProvider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return OpenAIProvider(ctx)
+@dataclass(frozen=True)
+class OpenAISettings(HttpFields):
+    """``[providers.openai]``: OpenAI itself or any OpenAI-compatible server."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "URL with the version prefix; OPENAI_BASE_URL wins")
+    compatible: bool | None = setting(
+        None, "true: another server (no key needed); default: unless the host is api.openai.com"
+    )
+    organization: str = setting("", "sent as the OpenAI-Organization header")
+    project: str = setting("", "sent as the OpenAI-Project header")
+    token_field: TokenField | None = setting(
+        None, "reply-length field: max_completion_tokens (OpenAI) or max_tokens (elsewhere)"
+    )
+    stream: bool = setting(True, "guessers stream their caption word by word")
+
+
+provider = ProviderSpec(
+    "openai",
+    OpenAIProvider,
+    OpenAISettings,
+    KeySpec("openai", "OPENAI_API_KEY"),
+    order=1,
+)
+"""Entry point for the ``telestrations.providers`` group."""
 
 
 __all__ = [
