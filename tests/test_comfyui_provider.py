@@ -596,9 +596,11 @@ async def test_workflow_file_problems(fake: FakeComfyUI, tmp_path: Path) -> None
 
 
 def test_bad_settings_name_the_key(fake: FakeComfyUI) -> None:
-    with pytest.raises(ValueError, match=r"providers\.comfyui\.steps"):
+    with pytest.raises(ValueError, match=r"\[providers\.comfyui\] steps must be a whole number"):
         make(fake.url, {"steps": "many"})
-    with pytest.raises(ValueError, match=r"unknown key\(s\) in \[providers\.comfyui\]: stpes"):
+    with pytest.raises(
+        ValueError, match=r"\[providers\.comfyui\] unknown key 'stpes'; did you mean 'steps'"
+    ):
         make(fake.url, {"stpes": 20})
     with pytest.raises(ValueError, match=r"websocket must be true or false"):
         make(fake.url, {"websocket": "no"})

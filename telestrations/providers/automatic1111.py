@@ -198,8 +198,33 @@ def info_extras(info: Any) -> dict[str, Any]:
     return extras
 
 
+@dataclass(frozen=True)
+class A1111Settings(HttpFields):
+    """``[providers.automatic1111]``: the web UI and the txt2img fields for every model."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the web UI started with --api")
+    username: str = setting("", "the --api-auth user (the password is the key)")
+    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the checkpoint-list check may take")
+    progress_interval: float = setting(PROGRESS_INTERVAL, "seconds between progress polls")
+    negative_prompt: str = setting("", "txt2img negative prompt")
+    steps: int = setting(20, "sampling steps")
+    width: int = setting(512, "image width")
+    height: int = setting(512, "image height")
+    cfg_scale: float = setting(7.0, "classifier-free guidance scale")
+    sampler_name: str = setting("Euler a", "sampler")
+    seed: int = setting(-1, "-1 = random")
+    scheduler: str | None = setting(None, "web UI v1.9+; sent only when set")
+    distilled_cfg_scale: float | None = setting(None, "Forge (Flux); sent only when set")
+    restore_faces: bool | None = setting(None, "sent only when set")
+    tiling: bool | None = setting(None, "sent only when set")
+    subseed: int | None = setting(None, "sent only when set")
+
+
 class A1111Provider(CatalogProvider):
     """AUTOMATIC1111 or Forge with ``--api``: the loaded checkpoint, or any installed one."""
+
+    SETTINGS = A1111Settings
+    conf: A1111Settings
 
     name = "automatic1111"
     title = "AUTOMATIC1111"
@@ -415,28 +440,6 @@ class A1111Provider(CatalogProvider):
                 retryable=True,
             )
         return None
-
-
-@dataclass(frozen=True)
-class A1111Settings(HttpFields):
-    """``[providers.automatic1111]``: the web UI and the txt2img fields for every model."""
-
-    base_url: str = setting(DEFAULT_BASE_URL, "the web UI started with --api")
-    username: str = setting("", "the --api-auth user (the password is the key)")
-    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the checkpoint-list check may take")
-    progress_interval: float = setting(PROGRESS_INTERVAL, "seconds between progress polls")
-    negative_prompt: str = setting("", "txt2img negative prompt")
-    steps: int = setting(20, "sampling steps")
-    width: int = setting(512, "image width")
-    height: int = setting(512, "image height")
-    cfg_scale: float = setting(7.0, "classifier-free guidance scale")
-    sampler_name: str = setting("Euler a", "sampler")
-    seed: int = setting(-1, "-1 = random")
-    scheduler: str | None = setting(None, "web UI v1.9+; sent only when set")
-    distilled_cfg_scale: float | None = setting(None, "Forge (Flux); sent only when set")
-    restore_faces: bool | None = setting(None, "sent only when set")
-    tiling: bool | None = setting(None, "sent only when set")
-    subseed: int | None = setting(None, "sent only when set")
 
 
 provider = ProviderSpec(

@@ -364,8 +364,27 @@ class OllamaGuesser:
         return Caption(text, caption_extras(final), self.model.price)
 
 
+@dataclass(frozen=True)
+class OllamaSettings(HttpFields):
+    """``[providers.ollama]``: where Ollama lives and the chat options for every model."""
+
+    host: str = setting("", "Ollama's URL (OLLAMA_HOST wins; default http://127.0.0.1:11434)")
+    runpod_pod_id: str = setting("", "a RunPod GPU pod running Ollama (RUNPOD_ID wins)")
+    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the model-list checks may take")
+    keep_alive: str | int | None = setting(None, "how long Ollama keeps the model loaded")
+    num_predict: int | None = setting(None, "most tokens a reply may have")
+    temperature: float | None = setting(None, "sampling temperature")
+    stream: bool = setting(True, "stream the reply (shown word by word)")
+    options: dict[str, Any] = field(
+        default_factory=dict, metadata={"doc": "Ollama's own model options, sent as options"}
+    )
+
+
 class OllamaProvider(CatalogProvider):
     """Any pulled Ollama model as a guesser; vision models are discovered via ``/api/show``."""
+
+    SETTINGS = OllamaSettings
+    conf: OllamaSettings
 
     name = "ollama"
     title = "Ollama"
@@ -527,22 +546,6 @@ class OllamaProvider(CatalogProvider):
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-@dataclass(frozen=True)
-class OllamaSettings(HttpFields):
-    """``[providers.ollama]``: where Ollama lives and the chat options for every model."""
-
-    host: str = setting("", "Ollama's URL (OLLAMA_HOST wins; default http://127.0.0.1:11434)")
-    runpod_pod_id: str = setting("", "a RunPod GPU pod running Ollama (RUNPOD_ID wins)")
-    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the model-list checks may take")
-    keep_alive: str | int | None = setting(None, "how long Ollama keeps the model loaded")
-    num_predict: int | None = setting(None, "most tokens a reply may have")
-    temperature: float | None = setting(None, "sampling temperature")
-    stream: bool = setting(True, "stream the reply (shown word by word)")
-    options: dict[str, Any] = field(
-        default_factory=dict, metadata={"doc": "Ollama's own model options, sent as options"}
-    )
 
 
 provider = ProviderSpec(

@@ -625,8 +625,22 @@ def _unretired(model: ModelInfo) -> ModelInfo:
 # -- the provider -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RunPodSettings(HttpFields):
+    """``[providers.runpod]``: RunPod Serverless jobs."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the serverless API")
+    job_timeout: float = setting(DEFAULT_JOB_TIMEOUT, "seconds to wait for a queued job")
+    sync_wait: float = setting(DEFAULT_SYNC_WAIT, "seconds /runsync may hold the request")
+    poll_interval: float = setting(POLL_FIRST, "first pause between /status polls")
+    poll_max: float = setting(POLL_MAX, "longest pause between /status polls")
+
+
 class RunPodProvider(CatalogProvider):
     """RunPod Serverless endpoints as drawers."""
+
+    SETTINGS = RunPodSettings
+    conf: RunPodSettings
 
     name = "runpod"
     title = "RunPod"
@@ -741,17 +755,6 @@ class RunPodProvider(CatalogProvider):
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
-
-
-@dataclass(frozen=True)
-class RunPodSettings(HttpFields):
-    """``[providers.runpod]``: RunPod Serverless jobs."""
-
-    base_url: str = setting(DEFAULT_BASE_URL, "the serverless API")
-    job_timeout: float = setting(DEFAULT_JOB_TIMEOUT, "seconds to wait for a queued job")
-    sync_wait: float = setting(DEFAULT_SYNC_WAIT, "seconds /runsync may hold the request")
-    poll_interval: float = setting(POLL_FIRST, "first pause between /status polls")
-    poll_max: float = setting(POLL_MAX, "longest pause between /status polls")
 
 
 provider = ProviderSpec(

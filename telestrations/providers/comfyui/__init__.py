@@ -185,8 +185,34 @@ class ComfySettings:
 # -- the provider -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ComfyTable(HttpFields):
+    """``[providers.comfyui]`` as declared; :meth:`ComfySettings.read` adds range checks."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the ComfyUI server")
+    username: str = setting("", "behind a proxy: HTTP Basic user (the key is the password)")
+    job_timeout: float = setting(600.0, "seconds a whole draw may take before it is interrupted")
+    websocket: bool = setting(True, "follow progress over /ws; false polls /history")
+    poll_interval: float = setting(1.0, "seconds between /history polls")
+    check_timeout: float = setting(5.0, "seconds the checkpoint-list check may take")
+    steps: int = setting(20, "built-in workflow: sampling steps")
+    cfg: float = setting(7.0, "built-in workflow: guidance scale")
+    sampler_name: str = setting("euler", "one of ComfyUI's samplers")
+    scheduler: str = setting("normal", "one of ComfyUI's schedulers")
+    width: int = setting(512, "image width")
+    height: int = setting(512, "image height")
+    negative_prompt: str = setting("", "user workflows: patched in only when set")
+    filename_prefix: str = setting("telestrations", "SaveImage's filename prefix")
+    workflows: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata={"doc": "your own API-format workflows by name"}
+    )
+
+
 class ComfyUIProvider(CatalogProvider):
     """A ComfyUI server: its checkpoints with the built-in workflow, plus named workflows."""
+
+    SETTINGS = ComfyTable
+    conf: ComfyTable
 
     name = NAME
     title = "ComfyUI"
@@ -473,29 +499,6 @@ class ComfyUIProvider(CatalogProvider):
                 retryable=True,
             )
         return None
-
-
-@dataclass(frozen=True)
-class ComfyTable(HttpFields):
-    """``[providers.comfyui]`` as declared; :meth:`ComfySettings.read` adds range checks."""
-
-    base_url: str = setting(DEFAULT_BASE_URL, "the ComfyUI server")
-    username: str = setting("", "behind a proxy: HTTP Basic user (the key is the password)")
-    job_timeout: float = setting(600.0, "seconds a whole draw may take before it is interrupted")
-    websocket: bool = setting(True, "follow progress over /ws; false polls /history")
-    poll_interval: float = setting(1.0, "seconds between /history polls")
-    check_timeout: float = setting(5.0, "seconds the checkpoint-list check may take")
-    steps: int = setting(20, "built-in workflow: sampling steps")
-    cfg: float = setting(7.0, "built-in workflow: guidance scale")
-    sampler_name: str = setting("euler", "one of ComfyUI's samplers")
-    scheduler: str = setting("normal", "one of ComfyUI's schedulers")
-    width: int = setting(512, "image width")
-    height: int = setting(512, "image height")
-    negative_prompt: str = setting("", "user workflows: patched in only when set")
-    filename_prefix: str = setting("telestrations", "SaveImage's filename prefix")
-    workflows: dict[str, dict[str, Any]] = field(
-        default_factory=dict, metadata={"doc": "your own API-format workflows by name"}
-    )
 
 
 provider = ProviderSpec(

@@ -23,8 +23,23 @@ MAX_SIDE = 4096
 """Bigger canvases only cost time: a doodle does not need them."""
 
 
+@dataclass(frozen=True)
+class DoodleSettings(ModelEntries):
+    """``[providers.doodle]``: the canvas; each can also be a model option."""
+
+    size: int = setting(512, "canvas width and height in pixels (1-4096)")
+    width: int | None = setting(None, "canvas width when it differs (default: size)")
+    height: int | None = setting(None, "canvas height when it differs (default: size)")
+    style_default: str = setting(
+        "colour", '"colour" or "line", when the drawer\'s text has no style prefix'
+    )
+
+
 class DoodleProvider(CatalogProvider):
     """Offline, no key, no network: always available, always free."""
+
+    SETTINGS = DoodleSettings
+    conf: DoodleSettings
 
     name = "doodle"
     title = "Doodle (offline)"
@@ -63,18 +78,6 @@ class DoodleProvider(CatalogProvider):
         if model.kind != "guesser":
             return super().guesser(model)  # type: ignore[return-value]
         return DoodleGuesser()
-
-
-@dataclass(frozen=True)
-class DoodleSettings(ModelEntries):
-    """``[providers.doodle]``: the canvas; each can also be a model option."""
-
-    size: int = setting(512, "canvas width and height in pixels (1-4096)")
-    width: int | None = setting(None, "canvas width when it differs (default: size)")
-    height: int | None = setting(None, "canvas height when it differs (default: size)")
-    style_default: str = setting(
-        "colour", '"colour" or "line", when the drawer\'s text has no style prefix'
-    )
 
 
 provider = ProviderSpec("doodle", DoodleProvider, DoodleSettings, order=0)

@@ -20,8 +20,6 @@ result URL is downloaded at once, since DALL·E's expire within the hour.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from telestrations.providers.openai.chat import OpenAIGuesser, _data_uri
 from telestrations.providers.openai.images import OpenAIDrawer
 from telestrations.providers.openai.models import (
@@ -35,29 +33,13 @@ from telestrations.providers.openai.models import (
     image_price,
 )
 from telestrations.providers.openai.provider import OpenAIProvider
+from telestrations.providers.openai.settings import OpenAISettings
 from telestrations.providers.openai.streaming import (
     chat_watcher,
     is_event_stream,
     parse_stream,
 )
-from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
-
-
-@dataclass(frozen=True)
-class OpenAISettings(HttpFields):
-    """``[providers.openai]``: OpenAI itself or any OpenAI-compatible server."""
-
-    base_url: str = setting(DEFAULT_BASE_URL, "URL with the version prefix; OPENAI_BASE_URL wins")
-    compatible: bool | None = setting(
-        None, "true: another server (no key needed); default: unless the host is api.openai.com"
-    )
-    organization: str = setting("", "sent as the OpenAI-Organization header")
-    project: str = setting("", "sent as the OpenAI-Project header")
-    token_field: TokenField | None = setting(
-        None, "reply-length field: max_completion_tokens (OpenAI) or max_tokens (elsewhere)"
-    )
-    stream: bool = setting(True, "guessers stream their caption word by word")
-
+from telestrations.providers.spec import KeySpec, ProviderSpec
 
 provider = ProviderSpec(
     "openai",

@@ -45,6 +45,7 @@ from telestrations.providers.openai.models import (
     TokenField,
     family_of,
 )
+from telestrations.providers.openai.settings import OpenAISettings
 from telestrations.providers.openai.streaming import (
     _STREAM_ERROR_STATUS,
 )
@@ -57,6 +58,9 @@ log = logging.getLogger(__name__)
 
 class OpenAIProvider(CatalogProvider):
     """OpenAI, or any server that speaks its images and chat APIs."""
+
+    SETTINGS = OpenAISettings
+    conf: OpenAISettings
 
     name = "openai"
     title = "OpenAI"
