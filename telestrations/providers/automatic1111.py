@@ -32,9 +32,9 @@ from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
-    HttpSettings,
     auth_headers,
     decode_base64_image,
+    http_settings,
     picture_from_bytes,
     shown_url,
     split_user,
@@ -59,16 +59,9 @@ AUTH_HINT = (
     "`telestrations keys set automatic1111`"
 )
 
-DEFAULTS: Mapping[str, Any] = {
-    "negative_prompt": "",
-    "steps": 20,  # the UI's default; the API's own default is 50
-    "width": 512,
-    "height": 512,
-    "cfg_scale": 7.0,
-    "sampler_name": "Euler a",
-    "seed": -1,
-}
-"""Request fields every call sends; settings and then model options override them."""
+SENT = ("negative_prompt", "steps", "width", "height", "cfg_scale", "sampler_name", "seed")
+"""Request fields every call sends: the setting (its default is declared in
+:class:`A1111Settings`; steps 20 is the UI's, the API's own is 50), or the model option."""
 OPTIONAL = ("scheduler", "distilled_cfg_scale", "restore_faces", "tiling", "subseed")
 """Fields sent only when configured (``scheduler`` is v1.9+, ``distilled_cfg_scale`` Forge)."""
 
@@ -93,12 +86,12 @@ class A1111Drawer:
 
     def request_body(self, text: str) -> dict[str, Any]:
         """The ``txt2img`` JSON: defaults, then provider settings, then model options."""
-        settings, options = self.provider.settings, self.model.options
+        conf, options = self.provider.conf, self.model.options
         body: dict[str, Any] = {"prompt": text}
-        for key, default in DEFAULTS.items():
-            body[key] = options.get(key, settings.get(key, default))
+        for key in SENT:
+            body[key] = options.get(key, getattr(conf, key))
         for key in OPTIONAL:
-            value = options.get(key, settings.get(key))
+            value = options.get(key, getattr(conf, key))
             if value is not None:
                 body[key] = value
         body["batch_size"] = 1  # more would prepend a grid image (PROTOCOLS.md 5.2)
@@ -233,20 +226,19 @@ class A1111Provider(CatalogProvider):
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        s = self.settings
-        self.base_url = str(s.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        conf = self.conf
+        self.base_url = (conf.base_url or DEFAULT_BASE_URL).rstrip("/")
         key = ctx.get_key("automatic1111") or ""
-        user = str(s.get("username") or "")
-        user, key = split_user(key, user)  # the --api-auth "user:pass" form, stored whole
+        user, key = split_user(key, conf.username)  # the --api-auth "user:pass" form, stored whole
         self.username, self._password = user, key
-        self.http_settings = HttpSettings.from_settings(
-            s,
+        self.http_settings = http_settings(
+            conf,
             base_url=self.base_url,
             read_timeout=READ_TIMEOUT,
             max_retries=1,
             draw_deadline=DRAW_DEADLINE,
         )
-        self.check_timeout = float(s.get("check_timeout", CHECK_TIMEOUT))
+        self.check_timeout = conf.check_timeout
         self.http = HttpClient(
             self.title,
             self.http_settings,
@@ -363,7 +355,7 @@ class A1111Provider(CatalogProvider):
     async def watch_progress(self) -> None:
         """Poll ``/sdapi/v1/progress`` beside a ``txt2img`` call and report the sampling step
         (PROTOCOLS.md 5.3); quietly ends where the route is missing or failing."""
-        interval = float(self.settings.get("progress_interval", PROGRESS_INTERVAL))
+        interval = self.conf.progress_interval
         last: tuple[int | None, int | None, str] | None = None
         while True:
             await asyncio.sleep(interval)

@@ -74,7 +74,7 @@ class CatalogProvider:
         except SettingError as exc:  # config loading says this first, naming the file
             raise ValueError(f"[providers.{self.name}] {exc}") from None
         merged: dict[tuple[str, str], ModelInfo] = {(m.kind, m.name): m for m in self.PRESETS}
-        for m in models_from_config(self.name, self.settings.get("models", [])):
+        for m in models_from_config(self.name, self.conf.models):
             base = merged.get((m.kind, m.name))
             if base is not None:
                 # A config entry for a preset overrides only what it sets.

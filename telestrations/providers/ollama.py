@@ -41,9 +41,9 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     HttpResult,
-    HttpSettings,
     StreamWatcher,
     auth_headers,
+    http_settings,
     shown_url,
 )
 from telestrations.providers.pixels import decode_reduced
@@ -317,7 +317,8 @@ class OllamaGuesser:
     def _option(self, key: str, default: Any = None) -> Any:
         if key in self.model.options:
             return self.model.options[key]
-        return self.provider.settings.get(key, default)
+        value = getattr(self.provider.conf, key)  # a declared field: None means not set
+        return default if value is None else value
 
     def request_body(self, image_b64: str, system: str, prompt: str) -> dict[str, Any]:
         """The ``/api/chat`` body (PROTOCOLS.md 3.3)."""
@@ -399,14 +400,14 @@ class OllamaProvider(CatalogProvider):
         headers = auth_headers(key)
         self.http = HttpClient(
             "Ollama",
-            HttpSettings.from_settings(
-                self.settings, base_url=self.endpoint.url, describe_deadline=DESCRIBE_DEADLINE
+            http_settings(
+                self.conf, base_url=self.endpoint.url, describe_deadline=DESCRIBE_DEADLINE
             ),
             headers=headers,
             secrets=self._secrets,
             error_mapper=self._map_failure,
         )
-        self.check_timeout = float(self.settings.get("check_timeout", CHECK_TIMEOUT))
+        self.check_timeout = self.conf.check_timeout
 
     # -- errors ----------------------------------------------------------------------------------
     def _map_failure(self, failure: HttpFailure) -> ProviderError | None:

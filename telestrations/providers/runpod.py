@@ -37,9 +37,9 @@ from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
-    HttpSettings,
     auth_headers,
     decode_base64_image,
+    http_settings,
     picture_from_bytes,
 )
 from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
@@ -648,18 +648,18 @@ class RunPodProvider(CatalogProvider):
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        s = self.settings
-        self.base_url = str(s.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        conf = self.conf
+        self.base_url = (conf.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.key = ctx.get_key("runpod") or ""
         self.secrets: tuple[str, ...] = (self.key,) if self.key else ()
-        self.job_timeout = float(s.get("job_timeout", DEFAULT_JOB_TIMEOUT))
-        self.sync_wait = float(s.get("sync_wait", DEFAULT_SYNC_WAIT))
+        self.job_timeout = conf.job_timeout
+        self.sync_wait = conf.sync_wait
         self._pending: set[asyncio.Future[None]] = set()
-        self.poll_first = float(s.get("poll_interval", POLL_FIRST))
-        self.poll_max = max(self.poll_first, float(s.get("poll_max", POLL_MAX)))
+        self.poll_first = conf.poll_interval
+        self.poll_max = max(self.poll_first, conf.poll_max)
         # The turn's deadline leaves room after job_timeout for the download and checks.
-        self._settings = HttpSettings.from_settings(
-            s, base_url=self.base_url, draw_deadline=self.job_timeout + DEADLINE_MARGIN
+        self._settings = http_settings(
+            conf, base_url=self.base_url, draw_deadline=self.job_timeout + DEADLINE_MARGIN
         )
         self.read_timeout = self._settings.read_timeout
         self.max_pixels = self._settings.max_pixels

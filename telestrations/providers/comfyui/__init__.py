@@ -25,9 +25,9 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from telestrations.providers.base import (
@@ -50,8 +50,8 @@ from telestrations.providers.comfyui.workflow import (
 from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
-    HttpSettings,
     auth_headers,
+    http_settings,
     shown_url,
     split_user,
 )
@@ -100,92 +100,6 @@ WORKFLOW_KEYS = (
 
 
 @dataclass(frozen=True)
-class ComfySettings:
-    """``[providers.comfyui]``: the server, the default workflow's knobs, and user workflows."""
-
-    base_url: str = DEFAULT_BASE_URL
-    username: str = ""
-    steps: int = 20
-    cfg: float = 7.0
-    sampler_name: str = "euler"
-    scheduler: str = "normal"
-    width: int = 512
-    height: int = 512
-    negative_prompt: str = ""
-    filename_prefix: str = "telestrations"
-    job_timeout: float = 600.0
-    """Seconds a whole draw (queue, run, download) may take before it is interrupted."""
-    websocket: bool = True
-    """False: follow the run by polling ``/history`` (for proxies that drop websockets)."""
-    poll_interval: float = 1.0
-    check_timeout: float = 5.0
-    workflows: Mapping[str, Workflow] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, s: Mapping[str, Any]) -> ComfySettings:
-        """From the config table; a typo or a wrong type raises ValueError naming the key."""
-        known = {f for f in cls.__dataclass_fields__} | {"models", "timeout"}
-        known |= {f.name for f in fields(HttpSettings)}
-        typos = sorted(set(s) - known)
-        if typos:
-            raise ValueError(f"unknown key(s) in [providers.comfyui]: {', '.join(typos)}")
-
-        def num(key: str, kind: type, default: Any) -> Any:
-            value = s.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"providers.comfyui.{key} must be a number above 0")
-            return kind(value)
-
-        def text(key: str, default: str) -> str:
-            value = s.get(key, default)
-            if not isinstance(value, str):
-                raise ValueError(f"providers.comfyui.{key} must be a string")
-            return value
-
-        def flag(key: str, default: bool) -> bool:
-            value = s.get(key, default)
-            if not isinstance(value, bool):
-                raise ValueError(f"providers.comfyui.{key} must be true or false")
-            return value
-
-        flows: dict[str, Workflow] = {}
-        table = s.get("workflows", {})
-        if not isinstance(table, Mapping):
-            raise ValueError("providers.comfyui.workflows must be a table of tables")
-        for name, entry in table.items():
-            if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):
-                raise ValueError(f'providers.comfyui.workflows.{name} needs file = "..."')
-            unknown = set(entry) - set(WORKFLOW_KEYS)
-            if unknown:
-                raise ValueError(
-                    f"unknown key(s) in providers.comfyui.workflows.{name}: {sorted(unknown)}"
-                )
-            flows[str(name)] = Workflow(
-                name=str(name), **{k: str(v) for k, v in entry.items() if k in WORKFLOW_KEYS}
-            )
-        return cls(
-            base_url=text("base_url", DEFAULT_BASE_URL).rstrip("/") or DEFAULT_BASE_URL,
-            username=text("username", ""),
-            steps=num("steps", int, 20),
-            cfg=num("cfg", float, 7.0),
-            sampler_name=text("sampler_name", "euler"),
-            scheduler=text("scheduler", "normal"),
-            width=num("width", int, 512),
-            height=num("height", int, 512),
-            negative_prompt=text("negative_prompt", ""),
-            filename_prefix=text("filename_prefix", "telestrations"),
-            job_timeout=num("job_timeout", float, 600.0),
-            websocket=flag("websocket", True),
-            poll_interval=num("poll_interval", float, 1.0),
-            check_timeout=num("check_timeout", float, 5.0),
-            workflows=flows,
-        )
-
-
-# -- the provider -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
 class ComfyTable(HttpFields):
     """``[providers.comfyui]`` as declared; :meth:`ComfySettings.read` adds range checks."""
 
@@ -208,11 +122,76 @@ class ComfyTable(HttpFields):
     )
 
 
+@dataclass(frozen=True)
+class ComfySettings:
+    """``[providers.comfyui]``: the server, the default workflow's knobs, and user workflows."""
+
+    base_url: str = DEFAULT_BASE_URL
+    username: str = ""
+    steps: int = 20
+    cfg: float = 7.0
+    sampler_name: str = "euler"
+    scheduler: str = "normal"
+    width: int = 512
+    height: int = 512
+    negative_prompt: str = ""
+    filename_prefix: str = "telestrations"
+    job_timeout: float = 600.0
+    """Seconds a whole draw (queue, run, download) may take before it is interrupted."""
+    websocket: bool = True
+    """False: follow the run by polling ``/history`` (for proxies that drop websockets)."""
+    poll_interval: float = 1.0
+    check_timeout: float = 5.0
+    workflows: Mapping[str, Workflow] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, t: ComfyTable) -> ComfySettings:
+        """From the validated table (types already checked against :class:`ComfyTable`):
+        the ranges, and the workflow entries; a bad one raises ValueError naming the key."""
+        for key in ("steps", "cfg", "width", "height", "job_timeout", "poll_interval"):
+            if getattr(t, key) <= 0:
+                raise ValueError(f"providers.comfyui.{key} must be a number above 0")
+        if t.check_timeout <= 0:
+            raise ValueError("providers.comfyui.check_timeout must be a number above 0")
+        flows: dict[str, Workflow] = {}
+        for name, entry in t.workflows.items():
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):
+                raise ValueError(f'providers.comfyui.workflows.{name} needs file = "..."')
+            unknown = set(entry) - set(WORKFLOW_KEYS)
+            if unknown:
+                raise ValueError(
+                    f"unknown key(s) in providers.comfyui.workflows.{name}: {sorted(unknown)}"
+                )
+            flows[str(name)] = Workflow(
+                name=str(name), **{k: str(v) for k, v in entry.items() if k in WORKFLOW_KEYS}
+            )
+        return cls(
+            base_url=t.base_url.rstrip("/") or DEFAULT_BASE_URL,
+            username=t.username,
+            steps=t.steps,
+            cfg=t.cfg,
+            sampler_name=t.sampler_name,
+            scheduler=t.scheduler,
+            width=t.width,
+            height=t.height,
+            negative_prompt=t.negative_prompt,
+            filename_prefix=t.filename_prefix,
+            job_timeout=t.job_timeout,
+            websocket=t.websocket,
+            poll_interval=t.poll_interval,
+            check_timeout=t.check_timeout,
+            workflows=flows,
+        )
+
+
+# -- the provider -------------------------------------------------------------------------------
+
+
 class ComfyUIProvider(CatalogProvider):
     """A ComfyUI server: its checkpoints with the built-in workflow, plus named workflows."""
 
     SETTINGS = ComfyTable
-    conf: ComfyTable
+    conf: ComfySettings
 
     name = NAME
     title = "ComfyUI"
@@ -220,17 +199,18 @@ class ComfyUIProvider(CatalogProvider):
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        self.conf = ComfySettings.read(self.settings)
+        # the base class validated the table's types; ComfySettings adds ranges and workflows
+        table = cast(ComfyTable, self.conf)
+        self.conf = ComfySettings.read(table)
         self.base_url = self.conf.base_url
         key = ctx.get_key(NAME) or ""
-        user = self.conf.username
         user, key = split_user(key, self.conf.username)  # "user:password" stored whole
         self.username, self._key = user, key
         # Basic with a user, Bearer without; else the URL's user:password, for the websocket too
         headers = auth_headers(key, user=user, base_url=self.base_url)
         self._ws_headers = dict(headers)
-        self.http_settings = HttpSettings.from_settings(
-            self.settings,
+        self.http_settings = http_settings(
+            table,
             base_url=self.base_url,
             read_timeout=60.0,
             max_retries=1,

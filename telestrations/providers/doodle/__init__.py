@@ -27,7 +27,7 @@ MAX_SIDE = 4096
 class DoodleSettings(ModelEntries):
     """``[providers.doodle]``: the canvas; each can also be a model option."""
 
-    size: int = setting(512, "canvas width and height in pixels (1-4096)")
+    size: int = setting(DEFAULT_SIZE, "canvas width and height in pixels (1-4096)")
     width: int | None = setting(None, "canvas width when it differs (default: size)")
     height: int | None = setting(None, "canvas height when it differs (default: size)")
     style_default: str = setting(
@@ -49,9 +49,9 @@ class DoodleProvider(CatalogProvider):
     )
 
     def _side(self, key: str, options: dict[str, object]) -> int:
-        raw = options.get(key, self.settings.get(key))
+        raw = options.get(key, getattr(self.conf, key))
         if raw is None:
-            raw = options.get("size", self.settings.get("size", DEFAULT_SIZE))
+            raw = options.get("size", self.conf.size)
         try:
             value = int(raw)  # type: ignore[call-overload]
         except (TypeError, ValueError) as exc:
@@ -68,7 +68,7 @@ class DoodleProvider(CatalogProvider):
         if model.kind != "drawer":
             return super().drawer(model)  # type: ignore[return-value]
         options = dict(model.options)
-        style = str(options.get("style_default", self.settings.get("style_default", "colour")))
+        style = str(options.get("style_default", self.conf.style_default))
         mode = (
             "line" if style.lower() in ("line", "mono", "monochrome", "black & white") else "colour"
         )

@@ -27,7 +27,7 @@ from telestrations.providers.http.errors import (
     shown_url,
 )
 from telestrations.providers.http.images import decode_base64_image, picture_from_bytes
-from telestrations.providers.http.settings import HttpSettings
+from telestrations.providers.http.settings import HttpSettings, http_settings
 from telestrations.providers.http.streaming import SseDecoder, StreamWatcher
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "error_code",
     "error_message",
     "generic_error",
+    "http_settings",
     "picture_from_bytes",
     "shown_url",
     "split_user",

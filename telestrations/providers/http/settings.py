@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from telestrations.providers.spec import HttpFields
+
 
 @dataclass(frozen=True)
 class HttpSettings:
@@ -59,6 +61,27 @@ class HttpSettings:
         if not url:
             raise ValueError("no base_url for this provider")
         return cls(base_url=url, **values)
+
+
+def http_settings(conf: HttpFields, *, base_url: str, **defaults: Any) -> HttpSettings:
+    """A provider's :class:`HttpSettings` from its validated table (the fields it set win
+    over ``defaults``); a value out of range raises :class:`ValueError` naming the key."""
+    table: dict[str, Any] = {
+        f: getattr(conf, f) for f in HTTP_FIELDS if getattr(conf, f) is not None
+    }
+    return HttpSettings.from_settings(table, base_url=base_url or conf.base_url, **defaults)
+
+
+HTTP_FIELDS = (
+    "timeout",
+    "connect_timeout",
+    "read_timeout",
+    "max_retries",
+    "max_bytes",
+    "max_pixels",
+    "draw_deadline",
+    "describe_deadline",
+)
 
 
 def _positive(settings: Mapping[str, Any], key: str, kind: type, allow_zero: bool = False) -> Any:

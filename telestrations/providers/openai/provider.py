@@ -23,11 +23,11 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     HttpResult,
-    HttpSettings,
     auth_headers,
     error_code,
     error_message,
     generic_error,
+    http_settings,
     shown_url,
 )
 from telestrations.providers.openai.chat import OpenAIGuesser
@@ -69,34 +69,26 @@ class OpenAIProvider(CatalogProvider):
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        s = self.settings
+        conf = self.conf
         self.base_url = str(
-            ctx.env.get("OPENAI_BASE_URL") or s.get("base_url") or DEFAULT_BASE_URL
+            ctx.env.get("OPENAI_BASE_URL") or conf.base_url or DEFAULT_BASE_URL
         ).rstrip("/")
         # ``compatible = false`` says "this URL is OpenAI itself" (a proxy or gateway in front
         # of it): a key is needed and today's API rules apply, as for api.openai.com.
-        compatible = s.get("compatible")
-        if compatible is not None and not isinstance(compatible, bool):
-            raise ValueError("providers.openai.compatible must be true or false")
+        compatible = conf.compatible
         host_is_openai = (urlsplit(self.base_url).hostname or "").lower() == OFFICIAL_HOST
         self.official = host_is_openai if compatible is None else not compatible
         self.key = ctx.get_key("openai") or ""
-        field = s.get("token_field")
-        if field is not None and field not in TOKEN_FIELDS:
-            raise ValueError(f"providers.openai.token_field must be one of {TOKEN_FIELDS}")
-        self.token_field: TokenField = field or (
+        self.token_field: TokenField = conf.token_field or (
             "max_completion_tokens" if self.official else "max_tokens"
         )
-        stream = s.get("stream", True)
-        if not isinstance(stream, bool):
-            raise ValueError("providers.openai.stream must be true or false")
-        self.stream = stream
-        self.http_settings = HttpSettings.from_settings(s, base_url=self.base_url)
+        self.stream = conf.stream
+        self.http_settings = http_settings(conf, base_url=self.base_url)
         headers = auth_headers(self.key or "")
-        if s.get("organization"):
-            headers["OpenAI-Organization"] = str(s["organization"])
-        if s.get("project"):
-            headers["OpenAI-Project"] = str(s["project"])
+        if conf.organization:
+            headers["OpenAI-Organization"] = conf.organization
+        if conf.project:
+            headers["OpenAI-Project"] = conf.project
         self.http = HttpClient(
             "OpenAI"
             if self.official
@@ -107,7 +99,7 @@ class OpenAIProvider(CatalogProvider):
             error_mapper=self._map_failure,
         )
         overridden = {m for m in ctx.prices}
-        for entry in s.get("models", []):
+        for entry in conf.models:
             if isinstance(entry, Mapping) and entry.get("price") is not None:
                 overridden.add(f"openai:{entry.get('name')}")
         self._price_overrides = frozenset(overridden)
