@@ -11,13 +11,14 @@ import json
 import logging
 import os
 import stat
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_config_path
+
+from telestrations.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -111,20 +112,10 @@ class KeyStore:
             pass
 
     def save(self, keys: Mapping[str, str]) -> None:
-        """Atomic write: a 0600 temp file in the same dir, fsync, then rename over."""
+        """Atomic write (:func:`~telestrations.atomic.write_atomic`), 0600 from the first byte."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=self.path.parent)  # mkstemp is 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(dict(sorted(keys.items())), fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(dict(sorted(keys.items())), indent=2) + "\n"
+        write_atomic(self.path, text.encode("utf-8"), mode=0o600)
 
     def set(self, name: str, value: str) -> None:
         value = value.strip()
