@@ -397,7 +397,7 @@ class OllamaProvider(CatalogProvider):
         self.endpoint = choose_endpoint(ctx.env, self.settings)
         key = ctx.get_key("ollama")
         self._secrets = (key,) if key else ()
-        headers = auth_headers(key)
+        headers = auth_headers(key or "")
         self.http = HttpClient(
             "Ollama",
             http_settings(

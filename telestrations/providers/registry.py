@@ -400,7 +400,7 @@ class Registry:
             ids = [m.id for m in provider.models() if m.kind == kind]
             close = difflib.get_close_matches(f"{pname}:{mname}", ids, n=3)
             hint = f"did you mean {', '.join(close)}?" if close else f"{kind}s: {', '.join(ids)}"
-            other = "guesser" if kind == "drawer" else "drawer"
+            other: ModelKind = "guesser" if kind == "drawer" else "drawer"
             if provider.model(mname, other) is not None:
                 hint = f"{model_id} is a {other}, not a {kind}"
             raise UnknownModel(f"unknown {kind} {model_id!r}; {hint}")

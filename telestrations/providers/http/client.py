@@ -371,9 +371,10 @@ class HttpClient:
             if 200 <= status < 300 or (accept is not None and accept(status)):
                 return HttpResult(status, headers, body, self.secrets)
             failure = self._failure(status, headers, body)
-            delay = None if last else self._retry_delay(failure, attempt)
-            if delay is None:
+            wait = None if last else self._retry_delay(failure, attempt)
+            if wait is None:
                 raise self._map(failure, download=download and not same_origin)
+            delay = wait
             said = f"HTTP {status}" + (f": {clean_text(failure.text, 120)}" if failure.text else "")
             too_late = self._before_retry(said, delay)
             if too_late is not None:

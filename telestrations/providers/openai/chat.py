@@ -170,7 +170,9 @@ class OpenAIGuesser:
         choice = choices[0] if isinstance(choices, list) and choices else None
         if not isinstance(choice, dict):
             raise ProviderError("bad_response", "the chat answer has no choices")
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        message: dict[str, Any] = (
+            choice["message"] if isinstance(choice.get("message"), dict) else {}
+        )
         finish = choice.get("finish_reason")
         if finish is None and isinstance(choice.get("finish_details"), dict):
             finish = choice["finish_details"].get("type")  # gpt-4-vision-preview

@@ -111,7 +111,7 @@ def parse_stream(body: bytes, who: str) -> dict[str, Any]:
         for choice in obj.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            delta: dict[str, Any] = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
             if isinstance(delta.get("content"), str):
                 content.append(delta["content"])
             if isinstance(delta.get("refusal"), str):
