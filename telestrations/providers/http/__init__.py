@@ -19,23 +19,29 @@ from telestrations.providers.http.client import (
     TurnKind,
 )
 from telestrations.providers.http.errors import (
+    CODE_STATUS,
     ErrorMapper,
+    ErrorRule,
     HttpFailure,
     error_code,
     error_message,
     generic_error,
+    rejects_field,
     shown_url,
+    translate,
 )
 from telestrations.providers.http.images import decode_base64_image, picture_from_bytes
 from telestrations.providers.http.settings import HttpSettings, http_settings
 from telestrations.providers.http.streaming import SseDecoder, StreamWatcher
 
 __all__ = [
+    "CODE_STATUS",
     "ERROR_BODY_CAP",
     "NEVER_RETRY",
     "RETRY_STATUSES",
     "USER_AGENT",
     "ErrorMapper",
+    "ErrorRule",
     "HttpClient",
     "HttpFailure",
     "HttpResult",
@@ -51,6 +57,8 @@ __all__ = [
     "generic_error",
     "http_settings",
     "picture_from_bytes",
+    "rejects_field",
     "shown_url",
     "split_user",
+    "translate",
 ]

@@ -297,3 +297,83 @@ def transport_error(
     return ProviderError(
         "unreachable", f"{type(exc).__name__}: {clean_text(redactor(str(exc)), 160)}"
     )
+
+
+# -- provider tables ------------------------------------------------------------------------------
+
+CODE_STATUS: dict[str, int] = {
+    "invalid_api_key": 401,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "insufficient_quota": 429,
+    "rate_limit_exceeded": 429,
+    "rate_limit_error": 429,
+    "model_not_found": 404,
+    "not_found_error": 404,
+    "content_filter": 400,
+    "content_policy_violation": 400,
+    "invalid_request_error": 400,
+    "server_error": 500,
+    "service_unavailable": 503,
+}
+"""The HTTP status an error sent *inside* a stream (after ``200 OK``) would have had, by its
+``code`` or ``type``, so it is translated exactly like the same error sent before streaming."""
+
+REJECTED_FIELD_WORDS = ("unknown", "unsupported", "unrecognized", "not supported", "not allowed")
+"""How compatible servers word "I do not know this request field"."""
+
+
+def rejects_field(error: ProviderError, field: str | re.Pattern[str]) -> bool:
+    """Whether ``error`` is a 400 saying the server does not take request field ``field``."""
+    if error.status != 400:
+        return False
+    named = field.search(error.message) if isinstance(field, re.Pattern) else field in error.message
+    low = error.message.lower()
+    return bool(named) and any(word in low for word in REJECTED_FIELD_WORDS)
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """One row of a provider's error table: which failures it covers, and what they mean.
+
+    A rule matches when the status is one of ``status`` (any, when empty) and, if any of
+    ``codes``, ``words`` or ``param`` is given, at least one of them matches: the error's
+    ``code`` or ``type``, a lower-case phrase in its message, or its ``param``.
+    """
+
+    kind: ErrorKind
+    status: frozenset[int] = frozenset()
+    codes: frozenset[str] = frozenset()
+    words: tuple[str, ...] = ()
+    param: str = ""
+    hint: str = ""
+    message: str = "{said}"
+    """Formatted with ``said`` (the service's message, or "HTTP <status>") and ``status``."""
+
+    def matches(self, failure: HttpFailure) -> bool:
+        if self.status and failure.status not in self.status:
+            return False
+        if not (self.codes or self.words or self.param):
+            return True
+        err = failure.json.get("error") if isinstance(failure.json, dict) else None
+        codes = {failure.code}
+        param = ""
+        if isinstance(err, dict):
+            codes |= {str(err.get("type") or ""), str(err.get("code") or "")}
+            param = str(err.get("param") or "")
+        low = failure.text.lower()
+        return (
+            bool(self.codes & codes)
+            or any(word in low for word in self.words)
+            or bool(self.param and (param == self.param or f"'{self.param}'" in failure.text))
+        )
+
+
+def translate(failure: HttpFailure, rules: tuple[ErrorRule, ...]) -> ProviderError | None:
+    """The first matching rule's error; ``None`` leaves it to :func:`generic_error`."""
+    said = failure.text or f"HTTP {failure.status}"
+    for rule in rules:
+        if rule.matches(failure):
+            message = rule.message.format(said=said, status=failure.status)
+            return ProviderError(rule.kind, message, hint=rule.hint, status=failure.status)
+    return None

@@ -17,6 +17,7 @@ from telestrations.providers.base import (
     ProviderError,
     report_partial,
 )
+from telestrations.providers.http import rejects_field
 from telestrations.providers.openai.models import (
     DEFAULT_DETAIL,
     DEFAULT_MAX_TOKENS,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_REJECTS = ("unknown", "unsupported", "unrecognized", "not supported", "not allowed")
 _STREAM_FIELD = re.compile(r"\bstream(?:_options)?\b")
 
 
@@ -150,16 +150,11 @@ class OpenAIGuesser:
 
     def _stream_rejected(self, exc: ProviderError) -> bool:
         """A 400 that says the server does not know ``stream``/``stream_options``."""
-        if exc.status != 400 or not _STREAM_FIELD.search(exc.message):
-            return False
-        return any(w in exc.message.lower() for w in _REJECTS)
+        return rejects_field(exc, _STREAM_FIELD)
 
     def _other_token_field(self, exc: ProviderError) -> TokenField | None:
         """The other field name when the server rejected the one we sent (PROTOCOLS.md 2.3)."""
-        if exc.status != 400 or self.token_field not in exc.message:
-            return None
-        low = exc.message.lower()
-        if not any(w in low for w in ("unknown", "unsupported", "unrecognized", "not supported")):
+        if not rejects_field(exc, self.token_field):
             return None
         return (
             "max_tokens" if self.token_field == "max_completion_tokens" else "max_completion_tokens"

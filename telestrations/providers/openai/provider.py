@@ -20,6 +20,8 @@ from telestrations.providers.base import (
 )
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
+    CODE_STATUS,
+    ErrorRule,
     HttpClient,
     HttpFailure,
     HttpResult,
@@ -29,6 +31,7 @@ from telestrations.providers.http import (
     generic_error,
     http_settings,
     shown_url,
+    translate,
 )
 from telestrations.providers.openai.chat import OpenAIGuesser
 from telestrations.providers.openai.images import OpenAIDrawer
@@ -46,9 +49,6 @@ from telestrations.providers.openai.models import (
     family_of,
 )
 from telestrations.providers.openai.settings import OpenAISettings
-from telestrations.providers.openai.streaming import (
-    _STREAM_ERROR_STATUS,
-)
 from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
@@ -217,8 +217,8 @@ class OpenAIProvider(CatalogProvider):
             status = inner["code"]  # vLLM puts the status there
         else:
             for key in (error_code(payload), str(inner.get("type") or "")):
-                if key in _STREAM_ERROR_STATUS:
-                    status = _STREAM_ERROR_STATUS[key]
+                if key in CODE_STATUS:
+                    status = CODE_STATUS[key]
                     break
         said = error_message(payload) or "no message"
         text = clean_text(redact(said, self.http.secrets), 300)
@@ -234,25 +234,10 @@ class OpenAIProvider(CatalogProvider):
         return error
 
     def _map_failure(self, failure: HttpFailure) -> ProviderError | None:
-        """OpenAI's ``{error: {message, type, param, code}}`` cases (PROTOCOLS.md 1.4)."""
-        status, code, text = failure.status, failure.code, failure.text
-        err = failure.json.get("error") if isinstance(failure.json, dict) else None
-        err_type = str(err.get("type") or "") if isinstance(err, dict) else ""
-        param = str(err.get("param") or "") if isinstance(err, dict) else ""
-        said = text or f"HTTP {status}"
-        low = text.lower()
-        if code in ("content_policy_violation", "moderation_blocked", "content_filter") or (
-            status == 400 and ("safety system" in low or err_type == "image_generation_user_error")
-        ):
-            # The kind's title already says "refused by the content filter": the service's
-            # own words follow it (the same codes come from the images and the chat route).
-            return ProviderError(
-                "refused",
-                said,
-                hint="a game event: edit the prompt or style and resume",
-                status=status,
-            )
-        if status == 401:
+        """OpenAI's ``{error: {message, type, param, code}}`` cases (PROTOCOLS.md 1.4): a 401
+        depends on whether a key was sent; the rest is :func:`error_rules`."""
+        if failure.status == 401 and not ERROR_RULES[0].matches(failure):
+            said = failure.text or "HTTP 401"
             if self.key:  # one was sent and refused: a typo, a revoked or another org's key
                 hint = (
                     f"check the key (revoked, mistyped or from another project?), then {KEY_HINT}"
@@ -262,38 +247,72 @@ class OpenAIProvider(CatalogProvider):
                 hint = f"this server wants a key: {KEY_HINT}"
                 what = "needs a key"
             return ProviderError(
-                "auth", f"{self.http.title} {what}: {said}", hint=hint, status=status
+                "auth", f"{self.http.title} {what}: {said}", hint=hint, status=failure.status
             )
-        if status == 429 and (code == "insufficient_quota" or err_type == "insufficient_quota"):
-            return ProviderError("quota", f"out of quota: {said}", hint=BILLING_HINT, status=status)
-        if status == 404 and (code == "model_not_found" or "model" in low):
-            return ProviderError(
-                "not_found",
-                said,
-                hint=RETIRED_HINT
-                if self.official
-                else ("check the model name against the server's list (`GET /v1/models`)"),
-                status=status,
-            )
-        if status == 403 and (code == "organization_must_be_verified" or "verified" in low):
-            return ProviderError("auth", said, hint=VERIFY_HINT, status=status)
-        if status == 403 and ("country" in low or code == "unsupported_country_region_territory"):
-            return ProviderError(
-                "auth", said, hint="OpenAI is not available from this region", status=status
-            )
-        if status == 400 and (param == "response_format" or "'response_format'" in text):
-            return ProviderError(
-                "bad_request",
-                said,
-                hint='this is a GPT image model: set options.family = "gpt-image" for it',
-                status=status,
-            )
-        if status == 400 and ("max_tokens" in text or "max_completion_tokens" in text):
-            return ProviderError(
-                "bad_request",
-                said,
-                hint='set token_field = "max_tokens" or "max_completion_tokens" under '
-                "[providers.openai]",
-                status=status,
-            )
-        return None
+        return translate(failure, ERROR_RULES if self.official else COMPATIBLE_RULES)
+
+
+def _rules(not_found_hint: str) -> tuple[ErrorRule, ...]:
+    """What OpenAI's errors mean, in order; only the 404 hint differs for other servers."""
+    refused = "a game event: edit the prompt or style and resume"
+    return (
+        # The kind's title already says "refused by the content filter": the service's own
+        # words follow it (the same codes come from the images and the chat route).
+        ErrorRule(
+            "refused",
+            codes=frozenset({"content_policy_violation", "moderation_blocked", "content_filter"}),
+            hint=refused,
+        ),
+        ErrorRule(
+            "refused",
+            status=frozenset({400}),
+            codes=frozenset({"image_generation_user_error"}),
+            words=("safety system",),
+            hint=refused,
+        ),
+        ErrorRule(
+            "quota",
+            status=frozenset({429}),
+            codes=frozenset({"insufficient_quota"}),
+            hint=BILLING_HINT,
+            message="out of quota: {said}",
+        ),
+        ErrorRule(
+            "not_found",
+            status=frozenset({404}),
+            codes=frozenset({"model_not_found"}),
+            words=("model",),
+            hint=not_found_hint,
+        ),
+        ErrorRule(
+            "auth",
+            status=frozenset({403}),
+            codes=frozenset({"organization_must_be_verified"}),
+            words=("verified",),
+            hint=VERIFY_HINT,
+        ),
+        ErrorRule(
+            "auth",
+            status=frozenset({403}),
+            codes=frozenset({"unsupported_country_region_territory"}),
+            words=("country",),
+            hint="OpenAI is not available from this region",
+        ),
+        ErrorRule(
+            "bad_request",
+            status=frozenset({400}),
+            param="response_format",
+            hint='this is a GPT image model: set options.family = "gpt-image" for it',
+        ),
+        ErrorRule(
+            "bad_request",
+            status=frozenset({400}),
+            words=("max_tokens", "max_completion_tokens"),
+            hint='set token_field = "max_tokens" or "max_completion_tokens" under '
+            "[providers.openai]",
+        ),
+    )
+
+
+ERROR_RULES = _rules(RETIRED_HINT)
+COMPATIBLE_RULES = _rules("check the model name against the server's list (`GET /v1/models`)")

@@ -17,24 +17,6 @@ STREAM_HINT = (
     "set stream = false under [providers.openai]"
 )
 
-_STREAM_ERROR_STATUS: Mapping[str, int] = {
-    "invalid_api_key": 401,
-    "authentication_error": 401,
-    "permission_error": 403,
-    "insufficient_quota": 429,
-    "rate_limit_exceeded": 429,
-    "rate_limit_error": 429,
-    "model_not_found": 404,
-    "not_found_error": 404,
-    "content_filter": 400,
-    "content_policy_violation": 400,
-    "invalid_request_error": 400,
-    "server_error": 500,
-    "service_unavailable": 503,
-}
-"""The HTTP status an error *inside* a stream (sent after ``200 OK``) would have had, by its
-``code`` or ``type``, so it is mapped exactly like the same error sent before streaming."""
-
 
 def _delta_of(chunk: Any) -> Mapping[str, Any] | None:
     """The first choice's ``delta`` of a ``chat.completion.chunk`` (``n`` is always 1)."""
