@@ -51,25 +51,6 @@ class HttpFields(ModelEntries):
     draw_deadline: float | None = setting(None, "seconds one drawing may take in all")
     describe_deadline: float | None = setting(None, "seconds one description may take in all")
 
-    def http_overrides(self) -> dict[str, Any]:
-        """The HTTP fields the table set, as ``HttpSettings`` keyword arguments."""
-        out = {
-            f: getattr(self, f)
-            for f in (
-                "connect_timeout",
-                "read_timeout",
-                "max_retries",
-                "max_bytes",
-                "max_pixels",
-                "draw_deadline",
-                "describe_deadline",
-            )
-            if getattr(self, f) is not None
-        }
-        if self.timeout is not None:
-            out["read_timeout"] = self.timeout
-        return out
-
 
 @dataclass(frozen=True)
 class KeySpec:

@@ -25,7 +25,7 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
@@ -165,23 +165,8 @@ class ComfySettings:
             flows[str(name)] = Workflow(
                 name=str(name), **{k: str(v) for k, v in entry.items() if k in WORKFLOW_KEYS}
             )
-        return cls(
-            base_url=t.base_url.rstrip("/") or DEFAULT_BASE_URL,
-            username=t.username,
-            steps=t.steps,
-            cfg=t.cfg,
-            sampler_name=t.sampler_name,
-            scheduler=t.scheduler,
-            width=t.width,
-            height=t.height,
-            negative_prompt=t.negative_prompt,
-            filename_prefix=t.filename_prefix,
-            job_timeout=t.job_timeout,
-            websocket=t.websocket,
-            poll_interval=t.poll_interval,
-            check_timeout=t.check_timeout,
-            workflows=flows,
-        )
+        same = {f.name: getattr(t, f.name) for f in fields(cls)} | {"workflows": flows}
+        return cls(**same | {"base_url": t.base_url.rstrip("/") or DEFAULT_BASE_URL})
 
 
 # -- the provider -------------------------------------------------------------------------------

@@ -72,16 +72,9 @@ def http_settings(conf: HttpFields, *, base_url: str, **defaults: Any) -> HttpSe
     return HttpSettings.from_settings(table, base_url=base_url or conf.base_url, **defaults)
 
 
-HTTP_FIELDS = (
-    "timeout",
-    "connect_timeout",
-    "read_timeout",
-    "max_retries",
-    "max_bytes",
-    "max_pixels",
-    "draw_deadline",
-    "describe_deadline",
-)
+HTTP_FIELDS = tuple(f.name for f in fields(HttpFields) if f.name not in ("models", "base_url"))
+"""The shared settings :class:`HttpSettings` takes from a table, as :class:`HttpFields`
+declares them."""
 
 
 def _positive(settings: Mapping[str, Any], key: str, kind: type, allow_zero: bool = False) -> Any:
