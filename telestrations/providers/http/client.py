@@ -86,7 +86,9 @@ class HttpResult:
         )
 
 
-_SENSITIVE = ("authorization", "x-api-key", "api-key", "proxy-authorization")
+_SENSITIVE = ("auth", "key", "token", "secret")
+"""A header whose name holds one of these carries a secret (``Authorization``,
+``x-api-key``, ``x-goog-api-key``, ...): its value is redacted everywhere."""
 _RETRY_EXC = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -159,7 +161,7 @@ class HttpClient:
         self._client: httpx.AsyncClient | None = None
         found = [s for s in secrets if s]
         for name, value in self._headers.items():
-            if name.lower() in _SENSITIVE and value:
+            if any(word in name.lower() for word in _SENSITIVE) and value:
                 found.append(value)
                 scheme, _, rest = value.partition(" ")
                 if rest and scheme.lower() in ("bearer", "basic", "token"):
