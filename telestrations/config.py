@@ -27,6 +27,7 @@ from telestrations.game import (
     Limits,
     Settings,
 )
+from telestrations.providers.spec import ProviderSpec, SettingError, validate
 
 APP = "telestrations"
 IMAGE_MODES = ("auto", "sixel", "tgp", "halfcell", "unicode")
@@ -180,8 +181,13 @@ def _dataclass_from(path: Path, table: str, cls: type, data: Mapping[str, Any]) 
     return cls(**kwargs)
 
 
-def parse_config(data: Mapping[str, Any], path: Path) -> Config:
-    """Validate a parsed config.toml against the one declaration above."""
+def parse_config(
+    data: Mapping[str, Any], path: Path, specs: Mapping[str, ProviderSpec] | None = None
+) -> Config:
+    """Validate a parsed config.toml against the declarations above and, for each
+    ``[providers.NAME]`` table, the settings schema provider NAME declares (``specs``;
+    default: every installed provider's). A table of a provider that is not installed, or
+    that declares no schema, is kept unchecked: the provider may come back."""
     _check_keys(path, "", data, {"game", "ui", "data_dir", "prices", "providers", "keymap"})
     game = _dataclass_from(path, "game", GameDefaults, _table(path, data, "game"))
     ui = _dataclass_from(path, "ui", UiConfig, _table(path, data, "ui"))
@@ -214,6 +220,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
                     f"{path}: providers.{name}.models[{i}] needs name and kind "
                     "('drawer' or 'guesser')"
                 )
+        _check_provider(path, str(name), table, specs)
         providers[str(name)] = dict(table)
     keymap = _keymap(path, _table(path, data, "keymap"))
     raw_dir = data.get("data_dir")
@@ -228,6 +235,22 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         providers=providers,
         keymap=keymap,
     )
+
+
+def _check_provider(
+    path: Path, name: str, table: Mapping[str, Any], specs: Mapping[str, ProviderSpec] | None
+) -> None:
+    if specs is None:
+        from telestrations.providers.registry import provider_specs
+
+        specs = provider_specs()
+    spec = specs.get(name)
+    if spec is None:
+        return
+    try:
+        validate(spec.settings, table)
+    except SettingError as exc:
+        raise ConfigError(f"{path}: [providers.{name}] {exc}") from None
 
 
 def _keymap(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
