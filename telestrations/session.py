@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from telestrations.embeddings import Embedder
 from telestrations.game import Game, Limits, Settings
 from telestrations.providers.base import Availability, ModelInfo, ModelKind
 from telestrations.runtime import Runtime
@@ -67,6 +68,8 @@ class Launch:
     remember_images: str = ""
     """The ``images`` value to keep in the state file ("" = none chosen explicitly)."""
     resume: GameDir | None = None
+    notice: str = ""
+    """Said once the app is up (e.g. an image mode this terminal cannot show)."""
 
 
 def base_settings(runtime: Runtime, state: UiState | None = None) -> Settings:
@@ -90,11 +93,13 @@ def resolve(
     *,
     pace: float | None = None,
     lock: Literal["must", "try"] = "try",
+    usable: Callable[[str], tuple[str, str]] | None = None,
 ) -> Launch:
     """Flags first, then (for a resumed game) its header, then ``state``, then config.
 
     A resumed game is locked (one writer): a game another process plays raises
-    :class:`GameLocked`; ``lock="try"`` lets read-only media through (shown, not played)."""
+    :class:`GameLocked`; ``lock="try"`` lets read-only media through (shown, not played).
+    ``usable`` maps the image mode asked for to one that works here, with a notice."""
     settings = base_settings(runtime, state)
     prompt = (state.prompt if state is not None else "") or runtime.config.game.prompt
     resume = None
@@ -107,8 +112,12 @@ def resolve(
     if choices.prompt:
         prompt = choices.prompt
     state_images = state.images if state is not None else ""
-    images = choices.images or state_images or runtime.config.ui.images
-    return Launch(prompt, settings, images, choices.images or state_images, resume)
+    asked = choices.images or state_images or runtime.config.ui.images
+    remember = choices.images or state_images
+    images, notice = usable(asked) if usable is not None else (asked, "")
+    if notice and remember == asked:  # a mode that failed is not remembered
+        remember = "" if state_images == asked else state_images
+    return Launch(prompt, settings, images, remember, resume, notice)
 
 
 # -- games ---------------------------------------------------------------------------------
@@ -140,6 +149,8 @@ def make_game(
     game_dir: GameDir,
     settings: Settings,
     limits: Limits | None = None,
+    *,
+    embedder: Embedder | None = None,
 ) -> Game:
     """An engine on ``game_dir``: it continues (resumes) from the journal's next turn."""
     return Game(
@@ -148,6 +159,7 @@ def make_game(
         settings,
         runtime.config.game.limits() if limits is None else limits,
         price_of=runtime.price_of,
+        embedder=embedder,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
@@ -11,8 +12,18 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from telestrations.providers.automatic1111 import A1111Provider, info_extras, provider
-from telestrations.providers.base import ProviderContext, ProviderError
+from telestrations.providers.automatic1111 import (
+    A1111Provider,
+    info_extras,
+    progress_of,
+    provider,
+)
+from telestrations.providers.base import (
+    Progress,
+    ProviderContext,
+    ProviderError,
+    progress_reports,
+)
 from telestrations.providers.registry import Registry
 from tests.fakes.a1111_api import CHECKPOINTS, FakeA1111
 from tests.fakes.server import free_port, json_reply
@@ -244,3 +255,38 @@ def test_registered_as_builtin() -> None:
     assert prov.name == "automatic1111" and model.price == 0.0
     prov, model = registry.resolve("openai:gpt-image-1-mini", "drawer")
     assert prov.name == "openai" and model.price == 0.005
+
+
+async def test_progress_is_polled_beside_txt2img() -> None:
+    api = FakeA1111(step_delay=0.03).start()
+    p = make(api.url, {"steps": 12, "progress_interval": 0.05})
+    seen: list[Progress] = []
+    try:
+        with progress_reports(seen.append):
+            pic = await p.drawer(p.model("default", "drawer")).draw(TEXT)  # type: ignore[arg-type]
+        polls = [r for r in api.requests if r.path == "/sdapi/v1/progress"]
+        assert polls and all(r.query["skip_current_image"] == ["true"] for r in polls)
+        steps = [(s.done, s.total) for s in seen]
+        assert steps and all(total == 12 and 0 <= done <= 12 for done, total in steps)
+        assert [d for d, _ in steps] == sorted(d for d, _ in steps)  # it only advances
+        assert pic.width == 512
+        count = len(api.requests)
+        await asyncio.sleep(0.2)
+        assert len(api.requests) == count  # the poller stopped with the call
+    finally:
+        await p.aclose()
+        api.stop()
+
+
+def test_progress_answers_read_field_by_field() -> None:
+    idle = {"progress": 0.0, "eta_relative": 0.0, "state": {"job_count": 0, "sampling_steps": 0}}
+    assert progress_of(idle) is None
+    running = {
+        "progress": 0.35,
+        "eta_relative": 6.4,
+        "state": {"job_count": 1, "sampling_step": 7, "sampling_steps": 20},
+    }
+    assert progress_of(running) == (7, 20, "about 6 s left")
+    forge = {"progress": 0.5, "eta_relative": 0.2, "state": {"job_count": 1}}
+    assert progress_of(forge) == (None, None, "50 %")
+    assert progress_of([]) is None

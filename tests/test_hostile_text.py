@@ -31,11 +31,10 @@ from telestrations.cli import build_parser
 from telestrations.cli.commands import choices_from
 from telestrations.providers.base import ModelInfo, ProviderContext
 from telestrations.providers.registry import Registry
-from telestrations.session import resolve
 from telestrations.state import load_state, state_path
 from telestrations.store import GameDir, Store
 from telestrations.terminal import CleanStream, json_line, title_kept
-from telestrations.tui.app import TelestrationsApp
+from telestrations.tui.app import TelestrationsApp, launch_for
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.viewer import ImageViewer
@@ -296,6 +295,7 @@ def test_argument_errors_echo_hostile_values_harmlessly(isolated_env: Path) -> N
         ["run", "--rounds", HOSTILE],
         ["run", "--resume", HOSTILE],
         ["export", HOSTILE],
+        ["show", HOSTILE],
         ["describe", HOSTILE],
         ["keys", "delete", HOSTILE],
         ["keys", "set", HOSTILE],
@@ -351,7 +351,9 @@ def test_cli_module_has_every_command_in_the_hostile_tests() -> None:
     """The argument-error test above covers each subcommand that takes free text."""
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"run", "draw", "describe", "models", "games", "export", "keys"}
+    assert set(sub.choices) == {
+        *("run", "draw", "describe", "models", "games", "export", "show", "keys")
+    }
 
 
 # -- the TUI, through the pilot ---------------------------------------------------------
@@ -386,7 +388,7 @@ async def test_hostile_launch_values_fill_one_line_fields(isolated_env: Path) ->
     hostile_state = {"prompt": HOSTILE, "style": HOSTILE, "guesser_system": HOSTILE}
     state_file.write_bytes(tomli_w.dumps(hostile_state).encode())
     args = build_parser().parse_args(["--guesser-prompt", HOSTILE])
-    launch = resolve(runtime, choices_from(args), load_state(state_file))
+    launch = launch_for(runtime, choices_from(args), load_state(state_file))
     assert launch.prompt == HOSTILE  # read as it was written
     app = TelestrationsApp(runtime, launch)
     async with app.run_test(size=SIZE) as pilot:

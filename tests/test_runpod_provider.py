@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from telestrations.providers.base import ProviderContext, ProviderError
+from telestrations.providers.base import (
+    Progress,
+    ProviderContext,
+    ProviderError,
+    progress_reports,
+)
 from telestrations.providers.runpod import RunPodProvider
 from tests.fakes.runpod_api import FakeBucket, FakeRunPod
 from tests.fakes.server import Reply
@@ -569,3 +574,17 @@ async def test_stop_during_runsync_cancels_the_job_once_its_id_arrives(
         await asyncio.sleep(0.01)
     assert fake.cancelled == [job_id] and fake.jobs[job_id].status == "CANCELLED"
     assert fake.calls("status") == []  # no polling after the stop
+
+
+async def test_status_polls_report_progress(fake: FakeRunPod, runpod: RunPodProvider) -> None:
+    fake.plan = ["IN_QUEUE", "IN_PROGRESS", "IN_PROGRESS"]
+    fake.progress_updates.append("denoising \x1b[31mstep 3 of 20")  # the worker's progress_update
+    seen: list[Progress] = []
+    with progress_reports(seen.append):
+        await draw(runpod, "sdxl")
+    assert [(s.done, s.total) for s in seen] == [(None, None)] * 3
+    assert [s.note for s in seen] == [
+        "in the queue, waiting for a worker",
+        "running on a worker (queued 2 s): denoising step 3 of 20",  # no escape code
+        "running on a worker (queued 2 s)",
+    ]

@@ -24,6 +24,7 @@ from telestrations.cli.commands import (
     cmd_games,
     cmd_keys,
     cmd_models,
+    cmd_show,
     cmd_tui,
 )
 from telestrations.cli.parser import build_parser, parse_args
@@ -79,6 +80,7 @@ def _main(args: argparse.Namespace) -> int:
             "models": cmd_models,
             "games": cmd_games,
             "export": cmd_export,
+            "show": cmd_show,
         }[args.command]
         return handler(args, runtime)
     except (ConfigError, KeysError, CliError, Unusable, GameNotFound, GameLocked) as exc:

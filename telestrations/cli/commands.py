@@ -41,6 +41,13 @@ def _warn(line: str) -> None:
     print(f"warning: {line}", file=sys.stderr)
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def cmd_draw(args: argparse.Namespace, runtime: Runtime) -> int:
     settings = Settings(drawer=args.drawer or runtime.config.game.drawer, style=args.style)
     session.preflight(runtime, settings, ("drawer",), network=not args.no_check, warn=_warn)
@@ -204,12 +211,32 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
-    from telestrations.export import export_html
+    from telestrations.exports import ExportError, ExportOptions, default_path, export_game
 
     game = GameDir.open(runtime.store.find(args.game))
-    out = Path(args.output).expanduser() if args.output else Path.cwd() / game.name
-    index = export_html(game, out)
-    print(f"exported {clean_text(str(index), 0)}")
+    out = Path(args.output).expanduser() if args.output else default_path(game, args.format)
+    if out.is_dir():
+        out = default_path(game, args.format, out)
+    opts = ExportOptions(size=args.size, frame_ms=args.frame_ms, columns=args.columns)
+    try:
+        written = export_game(game, args.format, out, force=args.force, options=opts)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    print(f"exported {clean_text(str(written), 0)}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, runtime: Runtime) -> int:
+    from telestrations.show import show_lines
+
+    game = GameDir.open(runtime.store.find(args.game))
+    try:
+        for line in show_lines(game):
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `telestrations show GAME | head`
+        silence_stdout()
+        return EXIT_PIPE
     return 0
 
 
@@ -257,7 +284,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_tui(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
-        from telestrations.tui.app import run_app
+        from telestrations.tui.app import launch_for, run_app
     except ImportError as exc:  # e.g. a Textual too old or missing: say so, never exit 0
         print(
             f"telestrations: the terminal UI cannot start ({type(exc).__name__}: {exc}); "
@@ -265,5 +292,4 @@ def cmd_tui(args: argparse.Namespace, runtime: Runtime) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    launch = session.resolve(runtime, choices_from(args), load_state(runtime.state_file))
-    return run_app(runtime, launch)
+    return run_app(runtime, launch_for(runtime, choices_from(args), load_state(runtime.state_file)))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from telestrations import __version__
 from telestrations.config import IMAGE_MODES
+from telestrations.exports import FORMATS as EXPORT_FORMATS
 from telestrations.keys import KNOWN
 
 # Options accepted both before and after the subcommand. The subcommand's copies default to
@@ -123,6 +124,24 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="make each turn take at least this long (default 0: as fast as the models go)",
     )
+    # -- keeping (issue 11): convergence
+    run.add_argument(
+        "--until-converged",
+        action="store_true",
+        default=None,
+        help="stop when the chain converges or cycles (see README, Drift)",
+    )
+    run.add_argument(
+        "--converge-after",
+        type=int,
+        metavar="K",
+        help="K near-identical captions in a row (or K rounds back) count as converged (3)",
+    )
+    run.add_argument(
+        "--embeddings",
+        metavar="ollama:MODEL|openai:MODEL",
+        help="also measure drift with this embeddings model (see README, Drift)",
+    )
     out = run.add_mutually_exclusive_group()
     out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
@@ -155,12 +174,29 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     games = sub.add_parser("games", help="list past games")
     _add_common(games, sub=True)
 
-    export = sub.add_parser("export", help="export a game as an HTML page with its images")
+    # -- keeping (issue 11): export formats and `show`
+    export = sub.add_parser(
+        "export", help="export a game: HTML booklet, GIF/WebP flipbook, contact sheet, md, jsonl"
+    )
     _add_common(export, sub=True)
     export.add_argument("game", help="game name, path, unique part of the name, or 'last'")
+    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="html")
     export.add_argument(
-        "-o", "--output", metavar="DIR", help="folder to write (default ./<game name>)"
+        "-o", "--output", metavar="PATH", help="file to write (default ./<game name>.<ext>)"
     )
+    export.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    export.add_argument(
+        "--size", type=int, default=0, metavar="PX", help="picture size in pixels (0 = default)"
+    )
+    export.add_argument(
+        "--frame-ms", type=int, default=1500, metavar="MS", help="flipbook time per frame"
+    )
+    export.add_argument(
+        "--columns", type=int, default=0, metavar="N", help="contact sheet columns (0 = auto)"
+    )
+    show = sub.add_parser("show", help="print a game's rounds with their drift figures")
+    _add_common(show, sub=True)
+    show.add_argument("game", help="game name, path, unique part of the name, or 'last'")
 
 
 def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

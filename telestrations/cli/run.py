@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 
 from telestrations import session
-from telestrations.cli.commands import EXIT_FAILED, EXIT_PIPE, CliError, _warn, choices_from
+from telestrations.cli.commands import (
+    EXIT_FAILED,
+    EXIT_PIPE,
+    CliError,
+    _warn,
+    choices_from,
+    silence_stdout,
+)
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
 from telestrations.game import (
     CaptionReady,
     Event,
@@ -21,6 +29,7 @@ from telestrations.game import (
     Settings,
     StateChanged,
     TurnFailed,
+    TurnProgress,
 )
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir
@@ -68,6 +77,9 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) ->
     rounds = defaults.rounds if args.rounds is None else args.rounds
     if rounds < 0:
         raise CliError("--rounds must be 0 (endless) or more")
+    if args.converge_after is not None and args.converge_after < 2:
+        raise CliError("--converge-after must be 2 or more")
+    args.embedder = _embedder(runtime, args)
     if args.spend_limit is not None and args.spend_limit < 0:
         raise CliError("--spend-limit must be 0 (no cap) or more USD")
     if args.spend_limit is not None:
@@ -83,13 +95,6 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) ->
     return asyncio.run(_run_game(runtime, game_dir, settings, rounds, spend, args))
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
 async def _run_game(
     runtime: Runtime,
     game_dir: GameDir,
@@ -100,10 +105,8 @@ async def _run_game(
 ) -> int:
     start_round = next_turn(game_dir.first_prompt, game_dir.records).round
     total = start_round - 1 + rounds if rounds else 0
-    limits = Limits(
-        rounds=total, spend=spend, stop_when_stable=runtime.config.game.stop_when_stable
-    )
-    game = session.make_game(runtime, game_dir, settings, limits)
+    limits = _limits(runtime, args, total, spend)
+    game = session.make_game(runtime, game_dir, settings, limits, embedder=args.embedder)
     out = sys.stdout
     exit_code = 0
 
@@ -124,10 +127,12 @@ async def _run_game(
             except BrokenPipeError:
                 # The reader went away (`| head`): stop rather than play on unseen.
                 exit_code = EXIT_PIPE
-                _silence_stdout()
+                silence_stdout()
                 game.stop("output closed")
         if isinstance(event, StateChanged):
             log.info("state: %s %s", event.state, event.reason)
+        if isinstance(event, TurnProgress):
+            log.info("round %d %s: %s", event.round, event.model, event.progress.text)
 
     game.subscribe(on_event)
     loop = asyncio.get_running_loop()
@@ -189,3 +194,19 @@ def _report_end(game: Game, exit_code: int, args: argparse.Namespace) -> int:
         out.write(f"game kept in {folder}\n")
     out.flush()
     return exit_code
+
+
+def _embedder(runtime: Runtime, args: argparse.Namespace) -> Embedder | None:
+    spec = args.embeddings if args.embeddings is not None else runtime.config.game.embeddings
+    try:
+        return embedder_for(spec, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _limits(runtime: Runtime, args: argparse.Namespace, total: int, spend: float | None) -> Limits:
+    """Rounds, spend and convergence: flags over config."""
+    base = runtime.config.game.limits()
+    k = base.converge_after if args.converge_after is None else args.converge_after
+    until = base.until_converged if args.until_converged is None else args.until_converged
+    return replace(base, rounds=total, spend=spend, until_converged=until, converge_after=k)

@@ -277,6 +277,51 @@ def partial_captions(listener: Callable[[str], None]) -> Iterator[None]:
         _partial_caption.reset(token)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a long call has got, as the service reported it (a step counter, a queue note)."""
+
+    done: int | None = None
+    total: int | None = None
+    note: str = ""
+    """Short untrusted text such as "in queue"; never markup."""
+
+    @property
+    def text(self) -> str:
+        """The line shown: "step 7/20", "in queue", or both."""
+        parts = []
+        if self.done is not None and self.total:
+            parts.append(f"step {self.done}/{self.total}")
+        if self.note:
+            parts.append(self.note)
+        return " · ".join(parts)
+
+
+_progress: ContextVar[Callable[[Progress], None] | None] = ContextVar(
+    "telestrations_progress", default=None
+)
+
+
+def report_progress(done: int | None = None, total: int | None = None, note: str = "") -> None:
+    """A drawer calls this when its service says how far it is (ComfyUI steps, RunPod's queue,
+    A1111's progress route). Like :func:`report_partial`, a context variable: providers that
+    cannot tell say nothing, and the UI shows the elapsed time instead."""
+    listener = _progress.get()
+    if listener is not None:
+        listener(Progress(done, total, note))
+
+
+@contextmanager
+def progress_reports(listener: Callable[[Progress], None]) -> Iterator[None]:
+    """Route :func:`report_progress` calls made inside this block (and tasks it starts) to
+    ``listener``."""
+    token = _progress.set(listener)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
 def sniff_format(data: bytes) -> str | None:
     """The image format from magic bytes, not from labels (PROTOCOLS.md, section 0)."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -22,7 +22,8 @@ from textual.screen import Screen
 
 from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
-from telestrations.session import Launch, unsaved_note
+from telestrations.session import Choices, Launch, resolve, unsaved_note
+from telestrations.state import UiState
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
 from telestrations.tui.bindings import (
     HelpRow,
@@ -31,8 +32,9 @@ from telestrations.tui.bindings import (
     palette_entries,
     rows_from,
 )
-from telestrations.tui.images import open_in_system_viewer
+from telestrations.tui.images import open_in_system_viewer, usable_mode
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
+from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.help import HelpScreen
 from telestrations.tui.screens.main import MainScreen
@@ -211,6 +213,7 @@ def binding_classes() -> list[type[DOMNode]]:
         ImageViewer,
         ModelPicker,
         PastGames,
+        ExportDialog,
         KeyDialog,
         ConfirmDialog,
         HelpScreen,
@@ -225,6 +228,12 @@ def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[
 
 
 # -- entry point ----------------------------------------------------------------------------
+
+
+def launch_for(runtime: Runtime, choices: Choices, state: UiState) -> Launch:
+    """The choices resolved for the TUI: as for any game, and with an image mode this
+    terminal can show (a mode that failed is said once, and not remembered)."""
+    return resolve(runtime, choices, state, usable=usable_mode)
 
 
 def run_app(runtime: Runtime, launch: Launch) -> int:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerState
 
 from telestrations import session
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
 from telestrations.game import Event, Game, Settings
 from telestrations.keys import mask
 from telestrations.providers.base import Availability, ModelKind
@@ -39,6 +42,16 @@ log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 4.0
 """Seconds a background availability check or discovery may take before it is ignored."""
 
+
+def _embedder(runtime: Runtime) -> Embedder | None:
+    """The optional semantic drift measure of ``[game] embeddings`` (keeping, issue 11)."""
+    try:
+        return embedder_for(runtime.config.game.embeddings, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        log.warning("no semantic drift measure: %s", exc)
+        return None
+
+
 Then = Callable[[], Awaitable[None] | None]
 
 
@@ -55,6 +68,8 @@ class GameControl:
         """Tags the messages of the game shown; bumped to drop a previous game's events."""
         self.resume_pending = False
         self.checks = session.Checks(runtime, timeout=CHECK_TIMEOUT)
+        self.until_converged = runtime.config.game.limits().until_converged  # keeping
+        self.embedder = _embedder(runtime)  # keeping
 
     @property
     def running(self) -> bool:
@@ -85,7 +100,10 @@ class GameControl:
     def attach(self, game_dir: GameDir, *, same: bool = False) -> Game:
         """A game object on ``game_dir``; ``same``: it continues the current one (after a
         stop), so late events of the old object still count: they are journalled turns."""
-        game = session.make_game(self.runtime, game_dir, self.settings)
+        limits = replace(self.runtime.config.game.limits(), until_converged=self.until_converged)
+        game = session.make_game(
+            self.runtime, game_dir, self.settings, limits, embedder=self.embedder
+        )
         if not same:
             self.serial += 1
         serial = self.serial
@@ -211,7 +229,14 @@ class GameControl:
             self.run()
         self.resume_pending = False
 
-    def status(self, idle: str) -> Status:
+    def toggle_converged(self) -> bool:
+        """Stop (or not) when the chain converges or cycles; the new setting."""
+        self.until_converged = not self.until_converged
+        if self.game is not None:  # the engine reads its limits before every turn
+            self.game.limits = replace(self.game.limits, until_converged=self.until_converged)
+        return self.until_converged
+
+    def status(self, idle: str, mark: str = "") -> Status:
         """What the status line shows; ``idle`` when no game is shown."""
         game = self.game
         if game is None:
@@ -226,6 +251,7 @@ class GameControl:
             unknown_cost=unknown,
             folder=game.dir.name,
             pausing=game.pause_requested and not pending,
+            mark=mark,  # keeping
         )
 
     # -- keys and checks -------------------------------------------------------------------

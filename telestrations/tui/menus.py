@@ -1,5 +1,5 @@
 """The flows the main screen opens on top of itself: the model menu (with its background
-checks), the image viewer, the system viewer and the past games list. Kept out of
+checks), the image viewer, the system viewer, the past games list and the export dialog. Kept out of
 :class:`~telestrations.tui.screens.main.MainScreen` so it only lays out and routes."""
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from telestrations.exports import ExportError, free_path
+from telestrations.exports import export_game as export_to
 from telestrations.providers.base import ModelKind
 from telestrations.store import GameDir
+from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
 from telestrations.tui.screens.viewer import ImageViewer
@@ -104,4 +107,29 @@ def past_games(screen: MainScreen) -> None:
             return
         await screen.open_game(game_dir)
 
-    screen.app.push_screen(PastGames(screen.runtime.store), chosen)
+    screen.app.push_screen(PastGames(screen.runtime.store, on_export=screen.export_game), chosen)
+
+
+def export_game(screen: MainScreen, path: Path) -> None:
+    """Ask for a format, then write the export in a thread (the current game included:
+    reading takes no lock) to a new file in the working folder."""
+    where = Path.cwd()
+
+    async def chosen(fmt: str | None) -> None:
+        if fmt is None:
+            return
+
+        def write() -> Path:
+            game_dir = GameDir.open(path)
+            return export_to(game_dir, fmt, free_path(game_dir, fmt, where))
+
+        try:
+            out = await asyncio.to_thread(write)
+        except (ExportError, OSError, LookupError) as exc:
+            screen.notify(
+                clean(str(exc), oneline=True), title="Not exported", severity="error", markup=False
+            )
+            return
+        screen.notify(clean(f"exported {out}", oneline=True), title="Exported", markup=False)
+
+    screen.app.push_screen(ExportDialog(path.name, where), chosen)

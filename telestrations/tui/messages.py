@@ -19,6 +19,7 @@ from telestrations.game import (
     PictureReady,
     StateChanged,
     TurnFailed,
+    TurnProgress,
     TurnStarted,
 )
 from telestrations.turns import TurnRecord
@@ -55,6 +56,13 @@ class CaptionSoFar(GameMessage):
 
 
 @dataclass
+class TurnProgressed(GameMessage):
+    """The service said how far the turn in flight has got ("step 7/20")."""
+
+    event: TurnProgress
+
+
+@dataclass
 class GameStateChanged(GameMessage):
     """The game went idle, running, paused or stopped."""
 
@@ -70,6 +78,8 @@ def to_message(serial: int, event: Event) -> GameMessage:
         return TurnRecorded(serial, event.record, image=event.path)
     if isinstance(event, CaptionGrowing):
         return CaptionSoFar(serial, event)
+    if isinstance(event, TurnProgress):
+        return TurnProgressed(serial, event)
     if isinstance(event, CaptionReady):
         return TurnRecorded(serial, event.record)
     if isinstance(event, TurnFailed):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,9 +130,13 @@ class FakeA1111(FakeAPI):
     """More than this "runs out of GPU memory"."""
     next_seed: int = 1234567
     options_seen: list[dict[str, Any]] = field(default_factory=list)
+    step_delay: float = 0.0
+    """Seconds per sampling step while ``txt2img`` runs (0: instant), so that
+    ``/sdapi/v1/progress`` polled meanwhile sees the job advance."""
 
     def __post_init__(self) -> None:
         FakeAPI.__init__(self)
+        self.job: dict[str, int] = {"job_count": 0, "sampling_step": 0, "sampling_steps": 0}
 
     def handle(self, req: Request) -> Reply:
         if req.path == "/" and req.method == "GET":
@@ -153,6 +158,8 @@ class FakeA1111(FakeAPI):
             return json_reply(200, [c.entry() for c in self.checkpoints])
         if req.method == "GET" and route == "/samplers":
             return json_reply(200, [{"name": s, "aliases": [], "options": {}} for s in SAMPLERS])
+        if req.method == "GET" and route == "/progress":
+            return self.progress(req)
         if req.method == "GET" and route == "/options":
             return json_reply(200, {"sd_model_checkpoint": self.checkpoints[self.loaded].title})
         if req.method == "POST" and route == "/txt2img":
@@ -200,6 +207,12 @@ class FakeA1111(FakeAPI):
                     "errors": "",
                 },
             )
+        if self.step_delay:
+            self.job.update(job_count=1, sampling_step=0, sampling_steps=p["steps"])
+            for step in range(1, p["steps"] + 1):
+                time.sleep(self.step_delay)
+                self.job["sampling_step"] = step
+            self.job.update(job_count=0, sampling_step=0, sampling_steps=0)
         checkpoint = self._checkpoint(p["override_settings"].get("sd_model_checkpoint"))
         self.options_seen.append(p["override_settings"])
         count = max(1, p["batch_size"]) * max(1, p["n_iter"])
@@ -235,6 +248,34 @@ class FakeA1111(FakeAPI):
                 "images": images if p["send_images"] else [],
                 "parameters": parameters,
                 "info": json.dumps(info),
+            },
+        )
+
+    def progress(self, req: Request) -> Reply:
+        """``ProgressResponse`` (modules/api/models.py): ``state`` is ``shared.state.dict()``."""
+        job = dict(self.job)
+        steps = job["sampling_steps"]
+        fraction = job["sampling_step"] / steps if steps else 0.0
+        skip = req.query.get("skip_current_image", ["false"])[0] == "true"
+        return json_reply(
+            200,
+            {
+                "progress": fraction,
+                "eta_relative": (steps - job["sampling_step"]) * self.step_delay if steps else 0,
+                "state": {
+                    "skipped": False,
+                    "interrupted": False,
+                    "stopping_generation": False,
+                    "job": "" if not job["job_count"] else "txt2img",
+                    "job_count": job["job_count"],
+                    "job_timestamp": "20261130171500",
+                    "job_no": 0,
+                    "sampling_step": job["sampling_step"],
+                    "sampling_steps": steps,
+                },
+                "current_image": None if skip or not steps else "iVBORw0KGgo=",
+                "textinfo": None,
+                "current_task": None,
             },
         )
 

@@ -162,6 +162,9 @@ class FakeRunPod(FakeAPI):
         self.expire_jobs = False
         """True: status answers 404 "request does not exist" (the result was not retained)."""
         self.own_objects: dict[str, tuple[bytes, str]] = {}
+        self.progress_updates: deque[Any] = deque()
+        """What the worker's ``runpod.serverless.progress_update`` sent: each IN_PROGRESS status
+        carries the next one as its ``output``, as the real status route does."""
         self._lock = threading.Lock()
 
     def inputs(self, op: str = "runsync") -> list[dict[str, Any]]:
@@ -270,6 +273,8 @@ class FakeRunPod(FakeAPI):
             out: dict[str, Any] = {"id": job.id, "status": job.status}
             if job.status == "IN_PROGRESS":
                 out |= {"delayTime": 2100, "workerId": "oqk7ao1uomckye"}
+                if self.progress_updates:
+                    out["output"] = self.progress_updates.popleft()
             return out
         return self._finish(job)
 

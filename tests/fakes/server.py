@@ -53,6 +53,11 @@ class Reply:
     pieces: list[bytes] | None = None
     """Send the body as these HTTP/1.1 chunks (``Transfer-Encoding: chunked``), as a
     streaming API does; ``body`` is then ignored."""
+    trickle: float = 0.0
+    """Send ``body`` one byte per this many seconds, as one chunked stream: a server that
+    never trips a read timeout. The body repeats until ``trickle_for`` seconds have passed or
+    the client hangs up."""
+    trickle_for: float = 30.0
 
     def encoded(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -79,6 +84,11 @@ class FakeAPI:
     def handle(self, req: Request) -> Reply:
         return json_reply(404, {"error": "not found"})
 
+    def takeover(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Serve this request on the raw connection (a websocket) instead of :meth:`handle`;
+        True when done. The request line and headers are parsed, the body is unread."""
+        return False
+
     # -- plumbing ------------------------------------------------------------
     def _dispatch(self, req: Request) -> Reply:
         self.requests.append(req)
@@ -103,6 +113,8 @@ class FakeAPI:
                 pass
 
             def _serve(self) -> None:
+                if api.takeover(self):  # e.g. a websocket upgrade
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
@@ -113,6 +125,9 @@ class FakeAPI:
                 if reply.delay:
                     time.sleep(reply.delay)
                 data, ctype = reply.encoded()
+                if reply.trickle:
+                    self._trickle(reply, data, ctype)
+                    return
                 if reply.pieces is not None:
                     self._send_pieces(reply, ctype)
                     return
@@ -139,6 +154,28 @@ class FakeAPI:
                         self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+
+            def _trickle(self, reply: Reply, data: bytes, ctype: str) -> None:
+                try:
+                    self.send_response(reply.status)
+                    for k, v in {"Content-Type": ctype, **reply.headers}.items():
+                        self.send_header(k, v)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.flush()
+                    until = time.monotonic() + reply.trickle_for
+                    i = 0
+                    while time.monotonic() < until and data:
+                        byte = data[i % len(data) : i % len(data) + 1]
+                        self.wfile.write(b"1\r\n" + byte + b"\r\n")
+                        self.wfile.flush()
+                        i += 1
+                        time.sleep(reply.trickle)
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
 
             def _send_pieces(self, reply: Reply, ctype: str) -> None:
                 try:

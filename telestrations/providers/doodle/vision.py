@@ -9,7 +9,6 @@ No metadata, text chunk or provider extra is ever read.
 
 from __future__ import annotations
 
-import io
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from telestrations.providers.doodle.lexicon import COLOURS
+from telestrations.providers.pixels import decode_reduced
 
 GRID = 128
 """The analysis grid's longest side, in cells."""
@@ -125,11 +125,12 @@ class Looked:
 
 
 def decode(data: bytes) -> Image.Image:
-    """The first frame as RGB on white, shrunk to the analysis grid."""
-    with Image.open(io.BytesIO(data)) as im:
-        im.draft("RGB", (GRID * 2, GRID * 2))  # JPEG: decode at reduced size, cheaply
-        im.seek(0)
-        frame = im.copy()
+    """The first frame as RGB on white, shrunk to the analysis grid.
+
+    A big picture is reduced while it is decoded (JPEG at 1/8 scale, PNG a strip at a time),
+    so looking at a 6000×6000 picture costs a few MB, not the 144 MB of its pixels.
+    """
+    frame = decode_reduced(data, (GRID * 2, GRID * 2))
     w, h = frame.size
     factor = max(1, math.ceil(max(w, h) / GRID))
     if frame.mode not in ("RGB", "L"):

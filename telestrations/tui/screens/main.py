@@ -30,12 +30,19 @@ from telestrations.store import GameDir
 from telestrations.tui import menus
 from telestrations.tui.bindings import key_for
 from telestrations.tui.game_control import GameControl, Then
-from telestrations.tui.messages import CaptionSoFar, GameStateChanged, TurnBegan, TurnRecorded
+from telestrations.tui.messages import (
+    CaptionSoFar,
+    GameStateChanged,
+    TurnBegan,
+    TurnProgressed,
+    TurnRecorded,
+)
 from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.main_bindings import MAIN_BINDINGS
 from telestrations.tui.text import clean
 from telestrations.tui.widgets.cards import Thumb, ThumbSpec
 from telestrations.tui.widgets.controls import Controls, ModelField
+from telestrations.tui.widgets.drift import DriftBar
 from telestrations.tui.widgets.history import History
 from telestrations.tui.widgets.status import StatusLine, Turn
 
@@ -76,6 +83,11 @@ class MainScreen(Screen[None]):
         return self.control.settings
 
     @property
+    def until_converged(self) -> bool:
+        """The game stops when the chain converges or cycles (keeping, issue 11)."""
+        return self.control.until_converged
+
+    @property
     def running(self) -> bool:
         """A game worker is alive (a turn may be in flight)."""
         return self.control.running
@@ -88,6 +100,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield Controls(self.launch.prompt, self.settings, id="controls")
             yield History(spec, cfg.max_cards, id="history")
+        yield DriftBar(id="drift")  # keeping
         yield StatusLine(id="status")
         yield Footer()
 
@@ -114,6 +127,8 @@ class MainScreen(Screen[None]):
         self.show_models()
         for line in self.control.provider_failures():
             self.notify(clean(line, oneline=True), severity="error", timeout=15, markup=False)
+        if self.launch.notice:
+            self.notify(clean(self.launch.notice), severity="warning", timeout=12, markup=False)
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
@@ -181,7 +196,9 @@ class MainScreen(Screen[None]):
             self.controls.set_value(field, getattr(self.settings, name))
         self._schedule_save()
         self.show_models()
-        await self.history.reset(self._spec(game_dir.path), list(game_dir.records))
+        records = list(game_dir.records)
+        await self.history.reset(self._spec(game_dir.path), records, game_dir.first_prompt)
+        await self._show_drift()  # keeping
         self.controls.set_value("prompt", game_dir.first_prompt)
         for warning in game_dir.warnings:
             self.notify(clean(warning, oneline=True), severity="warning", markup=False)
@@ -196,7 +213,8 @@ class MainScreen(Screen[None]):
         game_dir = await self.control.create(prompt)
         if game_dir is None:
             return False
-        await self.history.reset(self._spec(game_dir.path))
+        await self.history.reset(self._spec(game_dir.path), first_prompt=prompt)
+        await self._show_drift()  # keeping
         self.history.focus()
         self._schedule_save()
         return True
@@ -274,6 +292,7 @@ class MainScreen(Screen[None]):
             self.control.forget()
             await self.history.reset(self._spec(self.runtime.store.games_dir))
             self.status_line.set_turn(None)
+            await self._show_drift()  # keeping
             self._update_status()
             field = self.prompt_field
             field.focus()
@@ -311,6 +330,11 @@ class MainScreen(Screen[None]):
         e = message.event
         self.status_line.set_turn(Turn(e.round, e.kind, e.model, e.started_at))
 
+    def on_turn_progressed(self, message: TurnProgressed) -> None:
+        if message.game_serial != self.control.serial:
+            return
+        self.status_line.set_progress(message.event.progress.text)
+
     def on_caption_so_far(self, message: CaptionSoFar) -> None:
         if message.game_serial != self.control.serial:
             return
@@ -323,6 +347,8 @@ class MainScreen(Screen[None]):
         self.status_line.set_turn(None)
         record = message.record
         await self.history.add(record)
+        if record.ok and record.kind == "describe":
+            await self._show_drift()  # keeping
         self._update_status()
         if not record.ok and record.error is not None and record.error.kind == "auth":
             kind: ModelKind = "drawer" if record.kind == "draw" else "guesser"
@@ -363,7 +389,9 @@ class MainScreen(Screen[None]):
 
     def _update_status(self) -> None:
         idle = f"type a first prompt, then {key_for(self, 'start')}"
-        self.status_line.set_status(self.control.status(idle))
+        status = self.control.status(idle, mark=self._drift_mark())
+        self.status_line.set_status(status)
+        self.history.set_state(status.state)
         # The footer recomposes on refresh_bindings: only do it when a binding changed.
         signature = (self.control.primary(), self.running)
         if signature != self._bindings_signature:
@@ -393,3 +421,39 @@ class MainScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.app.action_show_help_screen()  # type: ignore[attr-defined]
+
+    # -- keeping (issue 11): drift, convergence, export ------------------------------------
+
+    @property
+    def drift_bar(self) -> DriftBar:
+        return self.query_one(DriftBar)
+
+    async def _show_drift(self) -> None:
+        bar = self.drift_bar
+        bar.set_until_converged(self.control.until_converged)
+        game = self.game
+        await bar.show_chain(game.dir.first_prompt if game else "", game.records if game else [])
+
+    def _drift_mark(self) -> str:
+        conv = self.drift_bar.convergence
+        return "" if conv is None else conv.describe()
+
+    def action_toggle_converged(self) -> None:
+        until = self.control.toggle_converged()
+        self.drift_bar.set_until_converged(until)
+        self.notify(
+            "The game stops when the chain converges or cycles."
+            if until
+            else "The game plays on when the chain converges or cycles.",
+            markup=False,
+        )
+
+    def action_export(self) -> None:
+        if self.game is None:
+            self.notify("No game to export yet.", markup=False)
+            return
+        self.export_game(self.game.dir.path)
+
+    def export_game(self, path: Path) -> None:
+        """Export the game in ``path`` in a format the person picks (see :mod:`..menus`)."""
+        menus.export_game(self, path)

@@ -68,4 +68,21 @@ MAIN_BINDINGS: list[BindingType] = [
         tooltip="Leave a text field (single-key bindings work again)",
     ),
     Binding("question_mark", "help", "Help", id="help", tooltip="Every key"),
+    # keeping (issue 11)
+    Binding(
+        "e",
+        "export",
+        "Export",
+        show=False,
+        id="export",
+        tooltip="Export the game: HTML booklet, GIF/WebP flipbook, contact sheet, md, jsonl",
+    ),
+    Binding(
+        "u",
+        "toggle_converged",
+        "Until converged",
+        show=False,
+        id="until-converged",
+        tooltip="Stop when the chain converges or cycles (on/off)",
+    ),
 ]

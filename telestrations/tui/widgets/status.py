@@ -49,6 +49,8 @@ class Status:
     folder: str = ""
     pausing: bool = False
     """A pause was asked for; the turn in flight is finishing."""
+    mark: str = ""
+    """The chain converged or cycled: how (keeping, issue 11)."""
 
 
 class StatusLine(Static):
@@ -58,6 +60,8 @@ class StatusLine(Static):
         super().__init__("", id=id, markup=False)
         self.status = Status()
         self.turn: Turn | None = None
+        self.progress = ""
+        """What the service last said about the turn in flight ("step 7/20"), if anything."""
         self._frame = 0
         self._timer = None
 
@@ -71,12 +75,19 @@ class StatusLine(Static):
 
     def set_turn(self, turn: Turn | None) -> None:
         self.turn = turn
+        self.progress = ""
         if self._timer is not None:
             if turn is None:
                 self._timer.pause()
             else:
                 self._timer.resume()
         self._render_status()
+
+    def set_progress(self, text: str) -> None:
+        """Show how far the turn in flight has got; cleared when the next turn starts."""
+        if self.turn is not None and text != self.progress:
+            self.progress = text
+            self._render_status()
 
     def _tick(self) -> None:
         self._frame = (self._frame + 1) % len(SPINNER)
@@ -100,12 +111,16 @@ class StatusLine(Static):
                 plain(t.model, "bold", oneline=True, limit=60),
                 f" {elapsed:4.1f} s",
             ]
+            if self.progress:
+                parts.append(plain(f" · {self.progress}", "$text-muted", oneline=True, limit=60))
         elif s.pausing:
             parts.append(("the turn in flight finishes, then the game pauses", "$text-muted"))
         elif s.reason and s.state != "running":
             reason = f"{key_for(self, 'resume')} resumes" if s.reason == s.state else s.reason
             parts.append(plain(reason, "$text-muted", oneline=True, limit=120))
         parts += [("  │  ", "$text-muted"), f"{s.rounds} round{'s' * (s.rounds != 1)}"]
+        if s.mark:
+            parts += [("  │  ", "$text-muted"), plain(s.mark, "$warning", oneline=True, limit=60)]
         spend = "$0" if s.spent == 0 else money(s.spent)
         if s.unknown_cost:
             spend += f" (+{s.unknown_cost} unpriced)"
