@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from telestrations import session
@@ -67,6 +68,7 @@ class GameControl:
         self.serial = 0
         """Tags the messages of the game shown; bumped to drop a previous game's events."""
         self.resume_pending = False
+        self._save_timer: Timer | None = None
         self.checks = session.Checks(runtime, timeout=CHECK_TIMEOUT)
         self.until_converged = runtime.config.game.limits().until_converged  # keeping
         self.embedder = _embedder(runtime)  # keeping
@@ -334,6 +336,16 @@ class GameControl:
             guesser_prompt=s.guesser_prompt,
             images=images,
         )
+
+    def schedule_save(self) -> None:
+        """Remember the choices in the state file shortly (typing changes them per key)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.screen.set_timer(0.4, self._save_soon)
+
+    def _save_soon(self) -> None:
+        self._save_timer = None
+        self.screen.run_worker(self.screen.save_state(), group="state", exclusive=True)
 
     async def save_state(self, state: UiState) -> None:
         """Write the state file (in a thread); a failure is logged, never fatal."""

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -70,7 +69,6 @@ class MainScreen(Screen[None]):
         self.launch = launch
         self.images = launch.images
         self.control = GameControl(self, runtime, launch.settings)
-        self._save_timer: Timer | None = None
         self.menu = menus.ModelMenu(self)
         self._bindings_signature: tuple[str, bool] | None = None
 
@@ -150,7 +148,7 @@ class MainScreen(Screen[None]):
     def apply_settings(self, settings: Settings) -> None:
         """The next turn uses ``settings``; remembered in the state file shortly after."""
         self.control.apply(settings)
-        self._schedule_save()
+        self.control.schedule_save()
 
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
@@ -159,16 +157,7 @@ class MainScreen(Screen[None]):
             change: dict[str, Any] = {_SETTING_FIELDS[field]: event.value}
             self.apply_settings(replace(self.settings, **change))
         elif field == "prompt":
-            self._schedule_save()
-
-    def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(0.4, self._save_soon)
-
-    def _save_soon(self) -> None:
-        self._save_timer = None
-        self.run_worker(self.save_state(), group="state", exclusive=True)
+            self.control.schedule_save()
 
     async def save_state(self) -> None:
         """Write the state file (in a thread); a failure is logged, never fatal."""
@@ -194,7 +183,7 @@ class MainScreen(Screen[None]):
             return
         for field, name in _SETTING_FIELDS.items():
             self.controls.set_value(field, getattr(self.settings, name))
-        self._schedule_save()
+        self.control.schedule_save()
         self.show_models()
         records = list(game_dir.records)
         await self.history.reset(self._spec(game_dir.path), records, game_dir.first_prompt)
@@ -216,7 +205,7 @@ class MainScreen(Screen[None]):
         await self.history.reset(self._spec(game_dir.path), first_prompt=prompt)
         await self._show_drift()  # keeping
         self.history.focus()
-        self._schedule_save()
+        self.control.schedule_save()
         return True
 
     def action_start(self) -> None:
