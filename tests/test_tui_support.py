@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from textual.app import App
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 
 from telestrations.config import Config, UiConfig
@@ -193,6 +195,26 @@ async def wait_for(pilot: Pilot, cond: Callable[[], bool], seconds: float = 10.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {cond.__doc__ or cond}")
         await pilot.pause(0.02)
+
+
+def palette_prompts(app: App[object]) -> list[str]:
+    """The command palette's options as text, best match first (none while it is closed)."""
+    screen = app.screen
+    if not isinstance(screen, CommandPalette):
+        return []
+    options = screen.query_one(CommandList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def wait_for_palette(pilot: Pilot, text: str) -> None:
+    """Wait until the palette's best (highlighted) match contains ``text``."""
+
+    def best_matches() -> bool:
+        prompts = palette_prompts(pilot.app)
+        return bool(prompts) and text in prompts[0]
+
+    best_matches.__doc__ = f"the palette's best match to contain {text!r}"
+    await wait_for(pilot, best_matches)
 
 
 def main_screen(app: TelestrationsApp) -> MainScreen:
