@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -338,8 +339,10 @@ async def test_a_stop_while_queueing_cancels_the_run_once_its_id_arrives(
     fake: FakeComfyUI,
 ) -> None:
     fake.step_delay = 0.05
+    queued = threading.Event()
 
     def slow_queue(req: Request) -> Reply:
+        queued.set()
         time.sleep(0.3)  # the answer (and with it the prompt id) is still on its way
         return fake.handle(req)
 
@@ -351,7 +354,7 @@ async def test_a_stop_while_queueing_cancels_the_run_once_its_id_arrives(
                 break
             await asyncio.sleep(0.01)
         fake.script.append(slow_queue)
-        await asyncio.sleep(0.1)
+        assert await asyncio.to_thread(queued.wait, 10)  # the prompt is being queued
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
