@@ -25,6 +25,7 @@ from telestrations.providers.base import Progress, ProviderContext, ProviderErro
 from telestrations.providers.comfyui import ComfyUIProvider, default_workflow, provider
 from telestrations.providers.doodle import provider as doodle_provider
 from telestrations.providers.registry import Registry, declared_keys, provider_specs
+from telestrations.runtime import RegistryModels
 from telestrations.store import GameDir, Store
 from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI
 from tests.fakes.server import Reply, Request, free_port, json_reply
@@ -614,23 +615,12 @@ def test_bad_settings_name_the_key(fake: FakeComfyUI) -> None:
 # -- the engine, the registry, the command ---------------------------------------------------
 
 
-class _Models:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-
-    def drawer(self, model_id: str) -> Any:
-        return self.registry.drawer(model_id)
-
-    def guesser(self, model_id: str) -> Any:
-        return self.registry.guesser(model_id)
-
-
 async def test_progress_reaches_the_engines_subscribers(fake: FakeComfyUI, tmp_path: Path) -> None:
     registry = Registry([make(fake.url), doodle_provider(ProviderContext())])
     game_dir = Store(tmp_path).new_game("a lighthouse", {})
     game = Game(
         game_dir,
-        _Models(registry),
+        RegistryModels(registry),
         Settings(drawer=f"comfyui:{CKPT}", guesser="doodle:doodle"),
         Limits(rounds=1),
     )
