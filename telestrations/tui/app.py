@@ -21,6 +21,7 @@ from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
 
+from telestrations.config import unknown_keymap_ids
 from telestrations.game import Settings
 from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
@@ -228,6 +229,12 @@ def binding_classes() -> list[type[DOMNode]]:
     ]
 
 
+def check_keymap(runtime: Runtime) -> None:
+    """Raise :class:`ConfigError` for a ``[keymap]`` id no binding has."""
+    known = {b.id for cls in binding_classes() for b in declared(cls.BINDINGS) if b.id}
+    unknown_keymap_ids(runtime.config.path, runtime.config.keymap, known)
+
+
 def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[no-untyped-def]
     def choose() -> None:
         main.choose_model(kind, model_id)
@@ -289,6 +296,7 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
 
 def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
     """Run the TUI until the person quits; returns the exit status."""
+    check_keymap(runtime)  # a bad [keymap] id is refused before the app takes the terminal
     state = load_state(runtime.state_file)
     app = TelestrationsApp(runtime, launch_from(args, runtime, state))
     code = app.run()

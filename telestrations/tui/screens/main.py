@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from telestrations.game import Game, Settings
@@ -47,6 +47,7 @@ from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import clean
 from telestrations.tui.widgets.cards import Thumb, ThumbSpec
 from telestrations.tui.widgets.controls import Controls, ModelField
+from telestrations.tui.widgets.footer import PinnedFooter
 from telestrations.tui.widgets.history import History
 from telestrations.tui.widgets.status import Status, StatusLine, Turn
 
@@ -172,7 +173,7 @@ class MainScreen(Screen[None]):
             yield Controls(self.launch.prompt, self.settings, id="controls")
             yield History(spec, cfg.max_cards, id="history")
         yield StatusLine(id="status")
-        yield Footer()
+        yield PinnedFooter()
 
     @property
     def controls(self) -> Controls:
@@ -204,7 +205,9 @@ class MainScreen(Screen[None]):
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
-            self.query_one("#prompt", Input).focus()
+            field = self.query_one("#prompt", Input)
+            field.focus()
+            field.select_all()  # typing replaces the default prompt instead of appending
             self._update_status()
         self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
 
@@ -767,7 +770,19 @@ class MainScreen(Screen[None]):
                 return
             await self.open_game(game_dir)
 
-        self.app.push_screen(PastGames(self.runtime.store), chosen)
+        def show() -> None:
+            self.app.push_screen(PastGames(self.runtime.store), chosen)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                show()
+
+        if self.running:  # as for a new game: opening one stops this one, so ask first
+            self.app.push_screen(
+                ConfirmDialog("A game is running. Stop it and open a past game?"), confirmed
+            )
+        else:
+            show()
 
     def action_focus_prompt(self) -> None:
         self.query_one("#prompt", Input).focus()

@@ -1,0 +1,146 @@
+"""The first minute of a new user: typing replaces the default prompt, Help and Quit are named
+from the first screen and stay in an 80-column footer, a past game is not opened over a running
+one without asking, and a bad ``[keymap]`` or ``[ui]`` value is refused before the app starts."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+from textual.widgets._footer import FooterKey
+
+from telestrations.cli import main
+from telestrations.config import ConfigError, parse_config
+from telestrations.tui.screens.dialogs import ConfirmDialog
+from telestrations.tui.screens.games import PastGames
+from telestrations.tui.screens.main import MainScreen
+from telestrations.tui.widgets.footer import PinnedFooter
+
+from .test_tui_support import main_screen, make_app, make_runtime, wait_for
+
+NARROW = (80, 24)
+
+
+def visible_footer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Description → key of the footer keys drawn inside the screen (not cut off)."""
+    footer = app.screen.query_one(PinnedFooter)
+    width = app.size.width
+    out = {}
+    for key in footer.query(FooterKey):
+        region = key.region
+        if region.width and region.x >= 0 and region.right <= width:
+            out[key.description] = key.key_display
+    return out
+
+
+async def test_typing_on_the_first_screen_replaces_the_default_prompt(isolated_env: Path) -> None:
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime, prompt="a red house under a yellow sun")
+    async with app.run_test(size=NARROW) as pilot:
+        m = main_screen(app)
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app.focused.id == "prompt"
+        await pilot.press(*"a blue cat")
+        await pilot.pause()
+        assert m.controls.value("prompt") == "a blue cat"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None)
+        assert m.game is not None and m.game.dir.first_prompt == "a blue cat"
+
+
+async def test_help_and_quit_are_named_from_the_first_screen_at_80_columns(
+    isolated_env: Path,
+) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    fake.gate = asyncio.Event()
+    app = make_app(runtime)
+    async with app.run_test(size=NARROW) as pilot:
+        m = main_screen(app)
+        await pilot.pause(0.2)
+        hint = str(m.query_one("#controls-hint", Static).render())
+        assert "? keys" in hint and "q quit" in hint
+        # The prompt field takes q and ?: the footer names the quit key that works while typing.
+        shown = visible_footer(app)
+        assert shown.get("Quit") == "^q", shown
+        await pilot.press("enter")  # start: the history has the focus, single keys work
+        await wait_for(pilot, lambda: fake.draw_started.is_set())
+        await pilot.pause(0.2)
+        shown = visible_footer(app)
+        assert shown.get("Help") == "?" and shown.get("Quit") == "q", shown
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: not isinstance(app.screen, MainScreen))
+        fake.gate.set()
+
+
+async def test_opening_a_past_game_while_one_runs_asks_first(isolated_env: Path) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    fake.gate = asyncio.Event()
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 36)) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: fake.draw_started.is_set())
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("escape")  # no: the game goes on
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert m.running
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, PastGames))
+        fake.gate.set()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert m.running  # opening nothing stopped nothing
+
+
+async def test_past_games_opens_at_once_when_nothing_runs(isolated_env: Path) -> None:
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 36)) as pilot:
+        main_screen(app).history.focus()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PastGames))
+
+
+@pytest.mark.parametrize(
+    ("ui", "word"),
+    [
+        ({"thumbnail_width": 0}, "thumbnail_width must be from 8 to 300, not 0"),
+        ({"thumbnail_width": 500}, "thumbnail_width must be from 8 to 300, not 500"),
+        ({"max_cards": 0}, "max_cards must be from 4 to 1000, not 0"),
+    ],
+)
+def test_out_of_range_ui_values_are_refused(tmp_path: Path, ui: dict, word: str) -> None:
+    path = tmp_path / "config.toml"
+    with pytest.raises(ConfigError) as info:
+        parse_config({"ui": ui}, path)
+    assert str(path) in str(info.value) and f"[ui] {word}" in str(info.value)
+    assert parse_config({"ui": {"thumbnail_width": 8}}, path).ui.thumbnail_width == 8
+    assert parse_config({"ui": {"thumbnail_width": 300}}, path).ui.thumbnail_width == 300
+
+
+@pytest.mark.parametrize(
+    ("table", "word"),
+    [
+        ('stpe = "t"', "[keymap] stpe: no binding has this id"),
+        ("step = 5", "[keymap] step must be str"),
+        ("step = []", "[keymap] step must be str"),
+        ("[ui]\nthumbnail_width = 500", "[ui] thumbnail_width must be from 8 to 300"),
+    ],
+)
+def test_the_app_refuses_a_bad_config_before_it_starts(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str], table: str, word: str
+) -> None:
+    config = isolated_env / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    header = "" if table.startswith("[") else "[keymap]\n"
+    config.write_text(header + table + "\n")
+    assert sys.stdin is not None
+    assert main([]) == 2  # before the app takes the terminal (it would hang on a pipe)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(config) in err[0] and word in err[0], err
