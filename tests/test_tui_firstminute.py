@@ -144,3 +144,29 @@ def test_the_app_refuses_a_bad_config_before_it_starts(
     assert main([]) == 2  # before the app takes the terminal (it would hang on a pipe)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(config) in err[0] and word in err[0], err
+
+
+async def test_the_help_screen_fits_80_by_24(isolated_env: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    from telestrations.tui.screens.help import HelpScreen
+
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime)
+    async with app.run_test(size=NARROW) as pilot:
+        main_screen(app).history.focus()
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause(0.2)
+        box = app.screen.query_one("#help", VerticalScroll)
+        assert app.screen.region.contains_region(box.region)
+        text = app.screen.query_one("#help Static", Static)
+        lines = str(text.render()).splitlines()
+        assert len(lines) > box.size.height  # more rows than room: it scrolls, so none is lost
+        width = text.content_region.width
+        assert all(len(line) <= width for line in lines), (width, max(lines, key=len))
+        for row in app.help_rows():
+            assert any(row.description in line for line in lines), row
+        box.scroll_end(animate=False)
+        await pilot.pause(0.1)
+        assert box.scroll_y == box.max_scroll_y > 0
