@@ -170,3 +170,23 @@ async def test_the_help_screen_fits_80_by_24(isolated_env: Path) -> None:
         box.scroll_end(animate=False)
         await pilot.pause(0.1)
         assert box.scroll_y == box.max_scroll_y > 0
+
+
+async def test_a_theme_picked_is_remembered_at_the_next_start(isolated_env: Path) -> None:
+    import argparse
+
+    from telestrations.state import load_state
+    from telestrations.tui.app import TelestrationsApp, launch_from
+
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime)
+    async with app.run_test(size=NARROW) as pilot:
+        assert app.theme != "textual-light"
+        app.theme = "textual-light"  # what the palette's "Change theme" does
+        await wait_for(pilot, lambda: load_state(runtime.state_file).theme == "textual-light")
+    launch = launch_from(argparse.Namespace(), runtime, load_state(runtime.state_file))
+    assert launch.theme == "textual-light"
+    again = TelestrationsApp(runtime, launch)
+    async with again.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert again.theme == "textual-light"

@@ -120,8 +120,16 @@ class TelestrationsApp(App[int]):
                 timeout=15,
                 markup=False,
             )
+        if self.launch.theme in self.available_themes:
+            self.theme = self.launch.theme
         self.main = MainScreen(self.runtime, self.launch)
         self.push_screen(self.main)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """A theme picked in the palette is remembered, like models and prompts."""
+        if self.main is not None and self.main.is_attached:
+            self.main.schedule_save()
 
     # -- quitting --------------------------------------------------------------------------
 
@@ -291,6 +299,7 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
         remember_images=remember,
         resume=resume,
         notice=notice,
+        theme=state.theme,
     )
 
 

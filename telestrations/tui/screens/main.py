@@ -76,6 +76,8 @@ class Launch:
     resume: GameDir | None = None
     notice: str = ""
     """Said once the screen is up (e.g. an image mode this terminal cannot show)."""
+    theme: str = ""
+    """The theme remembered in the state file ("" = Textual's default)."""
 
 
 class MainScreen(Screen[None]):
@@ -248,7 +250,12 @@ class MainScreen(Screen[None]):
             guesser_system=self.settings.guesser_system,
             guesser_prompt=self.settings.guesser_prompt,
             images=self.launch.remember_images,
+            theme=self.app.theme,
         )
+
+    def schedule_save(self) -> None:
+        """Write the state file shortly (a theme picked in the palette, say)."""
+        self._schedule_save()
 
     def _schedule_save(self) -> None:
         if self._save_timer is not None:
