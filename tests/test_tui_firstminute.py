@@ -190,3 +190,27 @@ async def test_a_theme_picked_is_remembered_at_the_next_start(isolated_env: Path
     async with again.run_test(size=NARROW) as pilot:
         await pilot.pause()
         assert again.theme == "textual-light"
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "catppuccin-latte", "textual-dark", "nord"])
+async def test_the_status_badge_is_readable_in_light_and_dark_themes(
+    isolated_env: Path, theme: str
+) -> None:
+    from textual.color import Color
+
+    from telestrations.tui.widgets.status import Status, contrast
+
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.theme = theme
+        line = main_screen(app).status_line
+        for state in ("idle", "running", "paused", "stopped"):
+            line.set_status(Status(state=state))
+            await pilot.pause()
+            badge = next(seg for seg in line.render_line(0) if seg.text.strip())
+            assert badge.text.strip() == state.upper()
+            style = badge.style
+            assert style is not None and style.color is not None and style.bgcolor is not None
+            fg, bg = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+            assert contrast(fg, bg) >= 4.5, (theme, state, fg.hex, bg.hex)
