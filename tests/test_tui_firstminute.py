@@ -214,3 +214,51 @@ async def test_the_status_badge_is_readable_in_light_and_dark_themes(
             assert style is not None and style.color is not None and style.bgcolor is not None
             fg, bg = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
             assert contrast(fg, bg) >= 4.5, (theme, state, fg.hex, bg.hex)
+
+
+async def test_the_model_menu_keeps_the_highlighted_row_in_view_at_80_by_24(
+    isolated_env: Path,
+) -> None:
+    from textual.widgets import OptionList
+
+    from telestrations.providers.base import ModelInfo
+    from telestrations.providers.registry import Registry
+    from telestrations.tui.screens.picker import ModelPicker
+
+    from .test_tui_support import FakeProvider
+
+    class Many(FakeProvider):
+        """Forty drawers, every other one with a note long enough to wrap in the detail."""
+
+        name = "many"
+        title = "Many"
+        PRESETS = tuple(
+            ModelInfo("many", f"model-{i:02d}", "drawer", note="a long note " * 8 * (i % 2))
+            for i in range(40)
+        )
+
+    runtime, _ = make_runtime(isolated_env, registry=Registry([FakeProvider(), Many()]))
+    app = make_app(runtime)
+    async with app.run_test(size=NARROW) as pilot:
+        main_screen(app).history.focus()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+        options = app.screen.query_one("#picker-options", OptionList)
+        await pilot.pause()
+        assert options.size.height < 10  # far fewer rows than models: it has to scroll
+
+        def in_view() -> bool:
+            line = options._index_to_line[options.highlighted]  # type: ignore[index]
+            top = round(options.scroll_y)
+            return top <= line < top + options.size.height
+
+        async def press(*keys: str) -> None:
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause()
+                assert in_view(), (key, options.highlighted, options.scroll_y, options.size)
+
+        await press(*["down"] * 40)
+        assert options.highlighted_option is not None
+        assert options.highlighted_option.id == "many:model-39"  # the last row, in view
+        await press(*["pageup"] * 2, *["pagedown"] * 2, *["up"] * 9)
