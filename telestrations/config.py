@@ -195,6 +195,7 @@ def parse_config(
         raise ConfigError(f"{path}: [ui] images must be one of {', '.join(IMAGE_MODES)}")
     if ui.pace < 0:
         raise ConfigError(f"{path}: [ui] pace must be 0 or more seconds")
+    _ui_ranges(path, ui)
     if game.rounds < 0 or game.spend_limit < 0:
         raise ConfigError(f"{path}: [game] rounds and spend_limit must be 0 or more")
     if game.stop_when_stable:
@@ -251,6 +252,28 @@ def _check_provider(
         validate(spec.settings, table)
     except SettingError as exc:
         raise ConfigError(f"{path}: [providers.{name}] {exc}") from None
+
+
+UI_RANGES = {"thumbnail_width": (8, 300), "max_cards": (4, 1000)}
+"""Inclusive bounds of the numeric ``[ui]`` values: a 0-cell picture or 500 cells, or a history
+that keeps no card, is a typo, refused like any other."""
+
+
+def _ui_ranges(path: Path, ui: UiConfig) -> None:
+    for key, (low, high) in UI_RANGES.items():
+        value = getattr(ui, key)
+        if not low <= value <= high:
+            raise ConfigError(f"{path}: [ui] {key} must be from {low} to {high}, not {value}")
+
+
+def unknown_keymap_ids(path: Path | None, keymap: Mapping[str, str], known: set[str]) -> None:
+    """Refuse ``[keymap]`` ids no binding has (the caller, the TUI, knows which exist)."""
+    unknown = sorted(set(keymap) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path or 'config.toml'}: [keymap] {unknown[0]}: no binding has this id "
+            f"(known: {', '.join(sorted(known))}; see config.example.toml)"
+        )
 
 
 def _keymap(path: Path, table: Mapping[str, Any]) -> dict[str, str]:

@@ -70,6 +70,8 @@ class Launch:
     resume: GameDir | None = None
     notice: str = ""
     """Said once the app is up (e.g. an image mode this terminal cannot show)."""
+    theme: str = ""
+    """The theme remembered in the state file ("" = Textual's default)."""
 
 
 def base_settings(runtime: Runtime, state: UiState | None = None) -> Settings:
@@ -117,7 +119,8 @@ def resolve(
     images, notice = usable(asked) if usable is not None else (asked, "")
     if notice and remember == asked:  # a mode that failed is not remembered
         remember = "" if state_images == asked else state_images
-    return Launch(prompt, settings, images, remember, resume, notice)
+    theme = state.theme if state is not None else ""
+    return Launch(prompt, settings, images, remember, resume, notice, theme)
 
 
 # -- games ---------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class UiState:
     guesser_system: str | None = None
     guesser_prompt: str | None = None
     images: str = ""
+    theme: str = ""
+    """The Textual theme last picked (command palette); unknown names are ignored."""
 
 
 def state_path(data_dir: Path) -> Path:

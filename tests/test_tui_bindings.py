@@ -95,7 +95,7 @@ async def test_keymap_shows_on_the_main_screen_and_its_keys_work(isolated_env: P
         m = main_screen(app)
         await pilot.pause()
         hint = text_of(app, "#controls-hint")
-        assert "F5 start" in hint and "t one turn" in hint and "F1 all keys" in hint
+        assert "F5 start" in hint and "t one turn" in hint and "F1 keys" in hint
         assert "Enter" not in hint and "s one turn" not in hint
         drawer = m.query_one("#drawer", ModelField)
         assert drawer.border_title == "Drawer  Ctrl+K"

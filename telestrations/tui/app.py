@@ -20,6 +20,7 @@ from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
 
+from telestrations.config import unknown_keymap_ids
 from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
 from telestrations.session import Choices, Launch, resolve, unsaved_note
@@ -118,8 +119,16 @@ class TelestrationsApp(App[int]):
                 timeout=15,
                 markup=False,
             )
+        if self.launch.theme in self.available_themes:
+            self.theme = self.launch.theme
         self.main = MainScreen(self.runtime, self.launch)
         self.push_screen(self.main)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """A theme picked in the palette is remembered, like models and prompts."""
+        if self.main is not None and self.main.is_attached:
+            self.main.schedule_save()
 
     # -- quitting --------------------------------------------------------------------------
 
@@ -220,6 +229,12 @@ def binding_classes() -> list[type[DOMNode]]:
     ]
 
 
+def check_keymap(runtime: Runtime) -> None:
+    """Raise :class:`ConfigError` for a ``[keymap]`` id no binding has."""
+    known = {b.id for cls in binding_classes() for b in declared(cls.BINDINGS) if b.id}
+    unknown_keymap_ids(runtime.config.path, runtime.config.keymap, known)
+
+
 def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[no-untyped-def]
     def choose() -> None:
         main.choose_model(kind, model_id)
@@ -239,6 +254,7 @@ def launch_for(runtime: Runtime, choices: Choices, state: UiState) -> Launch:
 def run_app(runtime: Runtime, launch: Launch) -> int:
     """Run the TUI, built from resolved choices (:func:`telestrations.session.resolve`),
     until the person quits; returns the exit status."""
+    check_keymap(runtime)  # a bad [keymap] id is refused before the app takes the terminal
     app = TelestrationsApp(runtime, launch)
     code = app.run()
     note = app.unsaved_note

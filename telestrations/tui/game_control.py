@@ -335,6 +335,7 @@ class GameControl:
             guesser_system=s.guesser_system,
             guesser_prompt=s.guesser_prompt,
             images=images,
+            theme=self.screen.app.theme,
         )
 
     def schedule_save(self) -> None:

@@ -37,11 +37,12 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         parts: list[Content | str | tuple[str, str]] = [("Keys", "bold"), "\n"]
         group = None
+        width = max((len(row.keys) for row in self.rows), default=0) + 2  # as wide as needed
         for row in self.rows:
             if row.group != group:
                 parts += ["\n", (row.group, "bold $secondary"), "\n"]
                 group = row.group
-            parts += [(f"  {row.keys:<18}", "bold $accent"), row.description, "\n"]
+            parts += [(f" {row.keys:<{width}}", "bold $accent"), row.description, "\n"]
         parts += [
             "\n",
             hint(

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from telestrations.game import Game, Settings
@@ -42,6 +42,7 @@ from telestrations.tui.text import clean
 from telestrations.tui.widgets.cards import Thumb, ThumbSpec
 from telestrations.tui.widgets.controls import Controls, ModelField
 from telestrations.tui.widgets.drift import DriftBar
+from telestrations.tui.widgets.footer import PinnedFooter
 from telestrations.tui.widgets.history import History
 from telestrations.tui.widgets.status import StatusLine, Turn
 
@@ -100,7 +101,7 @@ class MainScreen(Screen[None]):
             yield History(spec, cfg.max_cards, id="history")
         yield DriftBar(id="drift")  # keeping
         yield StatusLine(id="status")
-        yield Footer()
+        yield PinnedFooter()
 
     @property
     def controls(self) -> Controls:
@@ -130,7 +131,9 @@ class MainScreen(Screen[None]):
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
-            self.prompt_field.focus()
+            field = self.prompt_field
+            field.focus()
+            field.select_all()  # typing replaces the default prompt instead of appending
             self._update_status()
         self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
 
@@ -158,6 +161,10 @@ class MainScreen(Screen[None]):
             self.apply_settings(replace(self.settings, **change))
         elif field == "prompt":
             self.control.schedule_save()
+
+    def schedule_save(self) -> None:
+        """Write the state file shortly (a theme picked in the palette, say)."""
+        self.control.schedule_save()
 
     async def save_state(self) -> None:
         """Write the state file (in a thread); a failure is logged, never fatal."""
@@ -399,7 +406,16 @@ class MainScreen(Screen[None]):
         menus.open_external(self)
 
     def action_past_games(self) -> None:
-        menus.past_games(self)
+        def open_list(yes: bool | None = True) -> None:
+            if yes:
+                menus.past_games(self)
+
+        if self.running:  # as for a new game: opening one stops this one, so ask first
+            self.app.push_screen(
+                ConfirmDialog("A game is running. Stop it and open a past game?"), open_list
+            )
+        else:
+            open_list()
 
     def action_focus_prompt(self) -> None:
         self.prompt_field.focus()

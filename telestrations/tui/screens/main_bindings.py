@@ -75,7 +75,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Export",
         show=False,
         id="export",
-        tooltip="Export the game: HTML booklet, GIF/WebP flipbook, contact sheet, md, jsonl",
+        tooltip="Export the game: HTML, GIF, WebP, contact sheet, md, jsonl",
     ),
     Binding(
         "u",

@@ -74,6 +74,16 @@ def _detail(row: PickerRow) -> Content:
     return Content("\n").join(lines)
 
 
+class ModelOptions(OptionList):
+    """The list of models. The detail pane under it grows and shrinks with the highlighted
+    model (a note, a hint), and so does this list: after a resize the highlighted row is
+    scrolled back into view (at 80x24 it dropped below the fold)."""
+
+    def _on_resize(self) -> None:
+        super()._on_resize()  # type: ignore[no-untyped-call]  # untyped in Textual
+        self.call_after_refresh(self.scroll_to_highlight)
+
+
 class ModelPicker(ModalScreen[str | None]):
     """Returns the chosen model id, or None when dismissed."""
 
@@ -132,7 +142,7 @@ class ModelPicker(ModalScreen[str | None]):
                 id="picker-title",
             )
             yield PlainInput(placeholder="filter…", id="picker-filter")
-            yield OptionList(id="picker-options")
+            yield ModelOptions(id="picker-options")
             yield Static("", id="picker-detail")
 
     def on_mount(self) -> None:

@@ -110,7 +110,9 @@ class Controls(VerticalScroll):
             Key("view-image"),
             " view image  ",
             Key("help"),
-            " all keys",
+            " keys  ",
+            Key("quit"),
+            " quit",
             id="controls-hint",
         )
 

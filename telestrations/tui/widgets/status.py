@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from textual.color import Color
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
@@ -25,6 +26,29 @@ _STATE_STYLE = {
     "paused": "bold $warning",
     "stopped": "bold $error",
 }
+
+_BADGE_COLOR = {"running": "success", "paused": "warning", "stopped": "error"}
+"""The theme variable behind each state's badge (idle keeps the muted reversed style)."""
+
+
+def contrast(a: Color, b: Color) -> float:
+    """WCAG contrast ratio of two colours (1 to 21; 4.5 reads as body text)."""
+
+    def luminance(c: Color) -> float:
+        def channel(v: int) -> float:
+            x = v / 255
+            return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable_on(bg: Color) -> Color:
+    """Black or white, whichever contrasts more with ``bg`` (never below 4.58)."""
+    black, white = Color(0, 0, 0), Color(255, 255, 255)
+    return black if contrast(black, bg) >= contrast(white, bg) else white
 
 
 @dataclass(frozen=True)
@@ -99,7 +123,7 @@ class StatusLine(Static):
         s = self.status
         state = "pausing" if s.pausing else s.state
         parts: list[Content | str | tuple[str, str]] = [
-            (f" {state.upper()} ", f"reverse {_STATE_STYLE.get(s.state, 'bold')}"),
+            (f" {state.upper()} ", self._badge_style(s.state)),
             " ",
         ]
         if self.turn is not None:
@@ -129,6 +153,19 @@ class StatusLine(Static):
         if s.folder:
             parts += [("  │  ", "$text-muted"), plain(s.folder, "$text-muted", oneline=True)]
         return Content.assemble(*parts)
+
+    def _badge_style(self, state: str) -> str:
+        """The state's colour as the badge's background, with black or white text, whichever
+        reads better on it: a light theme's pale green or yellow with the panel's near-white
+        text (``reverse``) was barely readable (contrast 1.3-1.5)."""
+        variable = _BADGE_COLOR.get(state)
+        try:
+            bg = Color.parse(self.app.theme_variables[variable]) if variable else None
+        except Exception:  # no app or an odd theme: the plain reversed style
+            bg = None
+        if bg is None:
+            return f"reverse {_STATE_STYLE.get(state, 'bold')}"
+        return f"bold {readable_on(bg).hex} on {bg.hex}"
 
     def _render_status(self) -> None:
         self.update(self.render_content())
