@@ -63,11 +63,12 @@ async def test_help_and_quit_are_named_from_the_first_screen_at_80_columns(
         hint = str(m.query_one("#controls-hint", Static).render())
         assert "? keys" in hint and "q quit" in hint
         # The prompt field takes q and ?: the footer names the quit key that works while typing.
+        await wait_for(pilot, lambda: bool(visible_footer(app)))  # drawn (slow under load)
         shown = visible_footer(app)
         assert shown.get("Quit") == "^q", shown
         await pilot.press("enter")  # start: the history has the focus, single keys work
         await wait_for(pilot, lambda: fake.draw_started.is_set())
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: visible_footer(app).get("Quit") != "^q")  # refreshed
         shown = visible_footer(app)
         assert shown.get("Help") == "?" and shown.get("Quit") == "q", shown
         await pilot.press("question_mark")
