@@ -212,8 +212,9 @@ def load_thumbnail(game_path: Path, image_name: str, width: int, height: int) ->
         thumb.parent.mkdir(exist_ok=True)
         buf = io.BytesIO()
         small.save(buf, "PNG", compress_level=1)
-        # A temp name per write: two cards may make the same thumbnail at once.
-        write_atomic(thumb, buf.getvalue())
+        # A temp name per write: two cards may make the same thumbnail at once. No fsync:
+        # it is a cache, made again if a crash loses it.
+        write_atomic(thumb, buf.getvalue(), sync=False)
     except OSError as exc:  # the cache is a convenience: show the picture anyway
         log.warning("could not cache thumbnail %s: %s", thumb, exc)
     return small
