@@ -42,16 +42,20 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def write_atomic(target: Path, data: bytes, mode: int = 0o644) -> Path:
+def write_atomic(target: Path, data: bytes, mode: int = 0o644, *, sync: bool = True) -> Path:
     """Replace ``target`` with ``data``: created with ``mode`` from the first byte, fsynced,
     renamed into place, folder fsynced. On any failure the temp file is removed and
-    ``target`` is untouched."""
+    ``target`` is untouched.
+
+    ``sync=False`` skips both fsyncs, for a cache that can be made again (thumbnails): still
+    never half a file under the name, but a crash may lose the newest copy."""
     tmp = temp_name(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
             write_all(fd, data)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)
@@ -59,5 +63,6 @@ def write_atomic(target: Path, data: bytes, mode: int = 0o644) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(target.parent)
+    if sync:
+        fsync_dir(target.parent)
     return target

@@ -8,7 +8,8 @@ full) is cut back to where it began before the error is raised, so a retry start
 line. A new game is made in a hidden folder and renamed into place once its header is on disk.
 
 One writer: a process that plays a game holds an exclusive lock on its ``.lock`` file (with
-its pid and command line in it); a second one gets :class:`GameLocked` naming the first.
+its pid and command line in it, see :mod:`telestrations.lock`); a second one gets
+:class:`GameLocked` naming the first.
 Reading (list, export, the games screen) takes no lock.
 
 All methods here are blocking; the engine calls them through ``asyncio.to_thread``.
@@ -23,7 +24,6 @@ import logging
 import os
 import re
 import secrets
-import sys
 import time
 import unicodedata
 from collections.abc import Mapping
@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from telestrations.atomic import fsync_dir, write_all, write_atomic
+from telestrations.lock import LOCK as LOCK  # re-exported: callers import them from here
+from telestrations.lock import GameLocked as GameLocked
+from telestrations.lock import remove_stale_temps, take_lock
 from telestrations.text import clean, scrub_json
 from telestrations.turns import (
     SCHEMA_VERSION,
@@ -45,15 +48,10 @@ from telestrations.turns import (
 log = logging.getLogger(__name__)
 
 JOURNAL = "journal.jsonl"
-LOCK = ".lock"
 
 
 class GameNotFound(LookupError):
     """No game matches what the user typed; the message lists what exists."""
-
-
-class GameLocked(RuntimeError):
-    """Another process is playing this game; the message names it (pid and command)."""
 
 
 def safe_name(name: str) -> bool:
@@ -251,46 +249,12 @@ class GameDir:
         return self._lock is not None
 
     def lock(self) -> None:
-        """Become the game's only writer, or raise :class:`GameLocked` naming the holder.
-
-        ``flock`` on ``.lock``: the kernel drops it when the process dies (kill -9
-        included), so a stale file never blocks a resume."""
+        """Become the game's only writer, or raise :class:`GameLocked` naming the holder;
+        then clear the temp files an interrupted writer left."""
         if self._lock is not None:
             return
-        import fcntl
-
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        fh = os.fdopen(fd, "r+", encoding="utf-8")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = clean(fh.read(500), oneline=True, limit=120) or "another process"
-            fh.close()
-            raise GameLocked(f"game {self.name} is being played by {holder}") from None
-        except BaseException:
-            fh.close()
-            raise
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"process {os.getpid()} ({_command_line()})\n")
-            fh.flush()
-        except OSError:  # a full disk: the lock itself still holds
-            pass
-        self._lock = fh
-        self._remove_stale_temps()
-
-    def _remove_stale_temps(self) -> None:
-        """Temp files of writes a kill interrupted: only the writer (us, now) makes them."""
-        try:
-            with os.scandir(self.path) as it:
-                stale = [e.path for e in it if e.name.startswith(".") and e.name.endswith(".tmp")]
-        except OSError:
-            return
-        for path in stale:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        self._lock = take_lock(self.path)
+        remove_stale_temps(self.path)
 
     def unlock(self) -> None:
         """Let another process play this game (the lock file stays; it is only a name)."""
@@ -356,14 +320,6 @@ def _confine_images(path: Path, records: list[TurnRecord], warnings: list[str]) 
             f"round {pending.round} will be drawn again"
         )
     return out
-
-
-def _command_line() -> str:
-    """``telestrations run`` or ``telestrations`` (the app): which program holds the game.
-    Only the subcommand, never the arguments (a prompt or URL is not for other eyes)."""
-    commands = {"run", "draw", "describe", "models", "games", "export", "keys"}
-    sub = next((a for a in sys.argv[1:] if a in commands), "")
-    return f"telestrations {sub}".strip()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import sys
 HEADLESS = [
     "telestrations.game",
     "telestrations.store",
+    "telestrations.lock",
     "telestrations.turns",
     "telestrations.config",
     "telestrations.keys",

@@ -7,12 +7,15 @@ picture's width and cut with an ellipsis, so a long caption never spills out of 
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
+
+from telestrations.atomic import write_atomic
 
 if TYPE_CHECKING:
     from telestrations.exports import ExportOptions
@@ -110,31 +113,28 @@ def write_flipbook(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None
         raise ExportError("the game has no drawing to put in a flipbook yet")
     size = opts.size or 480
     frames = [frame(b, p, size) for p in pages]
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        if fmt == "gif":
-            frames[0].save(
-                tmp,
-                "GIF",
-                save_all=True,
-                append_images=frames[1:],
-                duration=opts.frame_ms,
-                loop=0,
-            )
-        else:
-            frames[0].save(
-                tmp,
-                "WEBP",
-                save_all=True,
-                append_images=frames[1:],
-                duration=opts.frame_ms,
-                loop=0,
-                quality=80,
-                method=2,
-            )
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buf = io.BytesIO()
+    if fmt == "gif":
+        frames[0].save(
+            buf,
+            "GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=opts.frame_ms,
+            loop=0,
+        )
+    else:
+        frames[0].save(
+            buf,
+            "WEBP",
+            save_all=True,
+            append_images=frames[1:],
+            duration=opts.frame_ms,
+            loop=0,
+            quality=80,
+            method=2,
+        )
+    write_atomic(out, buf.getvalue())
 
 
 # -- contact sheet -------------------------------------------------------------------------
@@ -205,9 +205,6 @@ def write_sheet(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None:
         for line in wrap(page.caption or "(no caption)", fnt, lay.cell, 3):
             draw.text((x, ty), line, font=fnt, fill=INK)
             ty += line_h
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        sheet.save(tmp, "PNG")
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buf = io.BytesIO()
+    sheet.save(buf, "PNG")
+    write_atomic(out, buf.getvalue())

@@ -13,12 +13,12 @@ terminal's title is saved and restored around that probe (``terminal.title_kept`
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
+from telestrations.atomic import write_atomic
 from telestrations.terminal import title_kept
 
 # The probe's Kitty-graphics query is an APC string, which tmux keeps as the pane title:
@@ -209,11 +210,11 @@ def load_thumbnail(game_path: Path, image_name: str, width: int, height: int) ->
     small = shrink(_decode(game_path / image_name, size), size)
     try:
         thumb.parent.mkdir(exist_ok=True)
-        # A name of its own: two cards may make the same thumbnail at once.
-        fd, tmp = tempfile.mkstemp(prefix=f".{thumb.stem}.", suffix=".tmp", dir=thumb.parent)
-        with os.fdopen(fd, "wb") as fh:
-            small.save(fh, "PNG", compress_level=1)
-        os.replace(tmp, thumb)
+        buf = io.BytesIO()
+        small.save(buf, "PNG", compress_level=1)
+        # A temp name per write: two cards may make the same thumbnail at once. No fsync:
+        # it is a cache, made again if a crash loses it.
+        write_atomic(thumb, buf.getvalue(), sync=False)
     except OSError as exc:  # the cache is a convenience: show the picture anyway
         log.warning("could not cache thumbnail %s: %s", thumb, exc)
     return small

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from telestrations.providers.base import ProviderError
+from telestrations.providers.http.errors import COMFYUI_EXECUTION_RULES, translate_text
 from telestrations.text import clean_text
 
 CHECKPOINT_HINT = "put it in ComfyUI's models/checkpoints, or pick one `telestrations models` lists"
@@ -78,12 +79,11 @@ def execution_error(data: Mapping[str, Any]) -> ProviderError:
     exc_type = _short(data.get("exception_type") or "", 80)
     message = _short(data.get("exception_message") or "", 200)
     where = f"node {node} ({cls})"
-    if "outofmemory" in exc_type.lower().replace(" ", "") or "out of memory" in message.lower():
-        return ProviderError(
-            "server",
-            f"ComfyUI ran out of GPU memory in {where}",
-            hint="lower width/height, or start ComfyUI with --lowvram",
-        )
+    known = translate_text(
+        f"{exc_type.replace(' ', '')}: {message}", COMFYUI_EXECUTION_RULES, where=where
+    )
+    if known is not None:
+        return known
     said = f"{exc_type}: {message}" if exc_type and message else exc_type or message or "failed"
     return ProviderError(
         "server",

@@ -377,3 +377,92 @@ def translate(failure: HttpFailure, rules: tuple[ErrorRule, ...]) -> ProviderErr
             message = rule.message.format(said=said, status=failure.status)
             return ProviderError(rule.kind, message, hint=rule.hint, status=failure.status)
     return None
+
+
+# -- errors known only by their text ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """One row of a table for errors that come as bare text, with no status or code to go by
+    (an Ollama ``{"error": "..."}`` line, a RunPod worker's exception, a ComfyUI node failure).
+
+    It matches when a lower-case phrase of ``words`` is in the text, or ``pattern`` (a regular
+    expression, case-sensitive) is found; its first group, if any, fills ``{name}``.
+    """
+
+    kind: ErrorKind
+    words: tuple[str, ...] = ()
+    pattern: str = ""
+    hint: str = ""
+    message: str = "{said}"
+    """Formatted with ``said`` (the text), ``name`` and the caller's extra fields."""
+
+    def match(self, text: str) -> dict[str, str] | None:
+        low = text.lower()
+        if any(word in low for word in self.words):
+            return {"name": ""}
+        found = re.search(self.pattern, text) if self.pattern else None
+        if found is None:
+            return None
+        return {"name": found.group(1) if found.re.groups else found.group(0)}
+
+
+def translate_text(
+    text: str, rules: tuple[TextRule, ...], *, status: int | None = None, **fields: str
+) -> ProviderError | None:
+    """The first matching rule's error for ``text`` (already cleaned and redacted); ``None``
+    leaves it to the caller's own fallback."""
+    for rule in rules:
+        found = rule.match(text)
+        if found is not None:
+            values = {"said": text, **fields, **found}
+            return ProviderError(
+                rule.kind,
+                rule.message.format(**values),
+                hint=rule.hint.format(**values),
+                status=status,
+            )
+    return None
+
+
+OLLAMA_TEXT_RULES = (
+    TextRule(
+        "not_found",
+        pattern=r"""model ['"]([^'"]+)['"] not found""",
+        message="model {name} is not pulled",
+        hint="run `ollama pull {name}`",
+    ),
+    TextRule(
+        "bad_request",
+        words=("does not support",),
+        hint="pick a model that can see images, e.g. llava",
+    ),
+)
+"""Ollama's ``{"error": "..."}`` messages (anything else: a server error)."""
+
+RUNPOD_JOB_RULES = (
+    TextRule(
+        "refused",
+        words=("nsfw", "safety", "content policy", "inappropriate"),
+        message="the worker refused: {said}",
+    ),
+    TextRule(
+        "bad_request",
+        words=("invalid parameter", "unexpected input", "required input", "constraints", "must be"),
+        message="the worker rejected the input: {said}",
+        hint="check this model's width, height, schema and input options",
+    ),
+)
+"""A FAILED RunPod job's worker error (anything else: a server error)."""
+
+COMFYUI_EXECUTION_RULES = (
+    TextRule(
+        "server",
+        words=("outofmemory", "out of memory"),
+        message="ComfyUI ran out of GPU memory in {where}",
+        hint="lower width/height, or start ComfyUI with --lowvram",
+    ),
+)
+"""A ComfyUI ``execution_error``, matched on its exception type (spaces removed) and message
+(anything else: a server error naming the node)."""

@@ -20,7 +20,6 @@ import base64
 import io
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +44,7 @@ from telestrations.providers.http import (
     http_settings,
     shown_url,
 )
+from telestrations.providers.http.errors import OLLAMA_TEXT_RULES, translate_text
 from telestrations.providers.ollama.host import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -69,7 +69,6 @@ SEND_FORMATS = ("png", "jpeg")
 RESEND_SIDE = 2048
 """A picture re-encoded to be sent is at most this wide and high (vision models see less)."""
 
-_NOT_FOUND = re.compile(r"""model ['"]([^'"]+)['"] not found""")
 _VISION_FAMILIES = ("clip", "mllama")
 
 
@@ -115,25 +114,11 @@ def is_vision(show: Mapping[str, Any]) -> bool:
 
 
 def error_from_text(message: str, *, status: int | None = None) -> ProviderError:
-    """An Ollama ``{"error": "..."}`` message as a :class:`ProviderError`."""
+    """An Ollama ``{"error": "..."}`` message as a :class:`ProviderError` (the words it is
+    known by: :data:`~telestrations.providers.http.errors.OLLAMA_TEXT_RULES`)."""
     text = clean_text(message)
-    found = _NOT_FOUND.search(text)
-    if found:
-        name = found.group(1)
-        return ProviderError(
-            "not_found",
-            f"model {name} is not pulled",
-            hint=f"run `ollama pull {name}`",
-            status=status,
-        )
-    if "does not support" in text:
-        return ProviderError(
-            "bad_request",
-            text,
-            hint="pick a model that can see images, e.g. llava",
-            status=status,
-        )
-    return ProviderError("server", f"Ollama: {text}", status=status)
+    known = translate_text(text, OLLAMA_TEXT_RULES, status=status)
+    return known or ProviderError("server", f"Ollama: {text}", status=status)
 
 
 def _content_of(line: Any) -> str | None:

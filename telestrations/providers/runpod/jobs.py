@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from telestrations.providers.base import (
     ProviderError,
 )
+from telestrations.providers.http.errors import RUNPOD_JOB_RULES, translate_text
 from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,6 @@ def worker_message(error: Any) -> str:
     return str(error)
 
 
-_BAD_INPUT = ("invalid parameter", "unexpected input", "required input", "constraints", "must be")
-_REFUSED = ("nsfw", "safety", "content policy", "inappropriate")
-
-
 def job_error(job: Mapping[str, Any], secrets: tuple[str, ...] = ()) -> ProviderError:
     """The :class:`ProviderError` for a job that ended FAILED, TIMED_OUT or CANCELLED."""
     status = str(job.get("status", ""))
@@ -67,15 +64,9 @@ def job_error(job: Mapping[str, Any], secrets: tuple[str, ...] = ()) -> Provider
     if status == "CANCELLED":
         return ProviderError("server", f"RunPod job {job_id} was cancelled on RunPod")
     text = clean_text(redact(worker_message(job.get("error", "")), secrets)) or "no reason given"
-    lowered = text.lower()
-    if any(word in lowered for word in _REFUSED):
-        return ProviderError("refused", f"the worker refused: {text}")
-    if any(word in lowered for word in _BAD_INPUT):
-        return ProviderError(
-            "bad_request",
-            f"the worker rejected the input: {text}",
-            hint="check this model's width, height, schema and input options",
-        )
+    known = translate_text(text, RUNPOD_JOB_RULES)
+    if known is not None:
+        return known
     return ProviderError(
         "server",
         f"the RunPod job failed: {text}",
