@@ -25,6 +25,7 @@ ENV_VARS: Mapping[str, str] = {
     "ollama": "OLLAMA_API_KEY",
     "automatic1111": "AUTOMATIC1111_PASSWORD",
     "comfyui": "COMFYUI_API_KEY",
+    "gemini": "GEMINI_API_KEY",  # GOOGLE_API_KEY is the provider's fallback, as in Google's SDK
 }
 """Which environment variable holds each key."""
 

@@ -43,6 +43,7 @@ BUILTIN: dict[str, str] = {
     "runpod": "telestrations.providers.runpod:provider",
     "automatic1111": "telestrations.providers.automatic1111:provider",
     "comfyui": "telestrations.providers.comfyui:provider",
+    "gemini": "telestrations.providers.gemini:provider",
 }
 
 
