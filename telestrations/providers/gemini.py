@@ -60,7 +60,7 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 """The SDK now defaults to ``/v1``, which refuses some payloads it builds itself (11.9)."""
 KEY_ENV_FALLBACK = "GOOGLE_API_KEY"
-KEY_HINT = "run `telestrations keys set gemini` or set GEMINI_API_KEY (or GOOGLE_API_KEY)"
+KEY_HINT = "run `telestrations keys set gemini`, or set GEMINI_API_KEY or GOOGLE_API_KEY"
 CAPTION_LIMIT = 2000
 RESEND_SIDE = 2048
 SEND_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
