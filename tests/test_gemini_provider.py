@@ -32,9 +32,11 @@ from tests.fakes.gemini_api import (
     KEY,
     FakeGemini,
     b64,
+    bad_key,
     png,
     rate_limited,
 )
+from tests.fakes.hostile import forms, make_hostile
 from tests.fakes.server import Reply, json_reply
 
 TEXT = "Illustrate in black & white doodle style: a lighthouse at night"
@@ -469,3 +471,66 @@ def test_mixed_with_doodle_and_a_refusal(fake: FakeGemini, isolated_env: Path) -
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     first = next(r for r in lines if r.get("kind") == "draw")
     assert first["status"] == "failed" and first["error"]["kind"] == "refused"
+
+
+# -- a hostile server --------------------------------------------------------------------------
+
+
+def leaks(text: str) -> list[str]:
+    """Each form of the key (raw, URL-encoded, base64, a 12-character end) found in ``text``."""
+    found = [f for f in forms(KEY) if f in text]
+    return found + [p for p in (KEY[:12], KEY[-12:]) if p in text]
+
+
+def test_a_hostile_gemini_leaks_nothing(isolated_env: Path) -> None:
+    """The server echoes the key into every text field of every answer and error."""
+    api = FakeGemini()
+    keep = {"data", "mimeType", "finishReason", "role", "thought", "@type", "reason", "quotaId"}
+    keep |= {"retryDelay", "status", "code", "nextPageToken", "blockReason", "modality"}
+    make_hostile(api, [KEY], keep)
+    api.start()
+    k = KEY
+    event = {"error": {"code": 500, "message": f"boom {k}", "status": "INTERNAL"}}
+    attacks = [
+        ("draw", bad_key()),
+        ("draw", rate_limited("30s", per_day=True)),
+        ("draw", json_reply(404, {"error": {"code": 404, "message": k, "status": "NOT_FOUND"}})),
+        ("draw", Reply(200, f"<html><title>{k}</title></html>", {})),
+        ("describe", Reply(200, pieces=[f"data: {json.dumps(event)}\r\n\r\n".encode()])),
+        ("describe", Reply(200, pieces=[f"data: not json {k}\r\n\r\n".encode()])),
+    ]
+    said: list[str] = []
+
+    async def play() -> None:
+        p = make(api.url, {"max_retries": 0})
+        try:
+            pic = await draw(p)
+            said.append(json.dumps(dict(pic.extras)))
+            caption = await describe(p)
+            said.append(caption.text + json.dumps(dict(caption.extras)))
+            for kind, reply in [*attacks, ("draw", None), ("describe", None)]:
+                if reply is not None:
+                    api.script.append(reply)
+                try:
+                    got = await (draw(p, text="BLOCKME") if kind == "draw" else describe(p))
+                    said.append(repr(got))
+                except ProviderError as exc:
+                    said.append(f"{exc.kind} {exc}")
+            found = await p.discover()
+            said.append(" ".join(m.id + m.label for m in found))
+            said.append(str(await p.check(p.model(GUESSER, "guesser"))))  # type: ignore[arg-type]
+        finally:
+            await p.aclose()
+
+    try:
+        asyncio.run(play())
+        assert len(said) == 2 + len(attacks) + 2 + 2
+        assert "***" in said[1]  # the caption was poisoned, and redacted
+        assert not any(leaks(s) for s in said), [s for s in said if leaks(s)]
+        out = run_game(api, isolated_env, f"gemini:{DRAWER}", f"gemini:{GUESSER}", "a cat")
+        assert out.returncode == 0, out.stderr
+        assert not leaks(out.stdout + out.stderr)
+        files = [p for p in isolated_env.rglob("*") if p.is_file()]
+        assert files and not any(leaks(p.read_bytes().decode("utf-8", "replace")) for p in files)
+    finally:
+        api.stop()

@@ -71,6 +71,8 @@ ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"
 ASPECT_RATIOS_WIDE = ("1:4", "4:1", "1:8", "8:1")
 IMAGE_SIZES = ("1K", "2K", "4K")
 THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
+MODEL_ID = re.compile(r"gemini-[a-z0-9][a-z0-9.-]{0,100}")
+"""What a listed Gemini model id looks like; anything else in a listing is not offered."""
 
 BLOCK_REASONS = {"SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY"}
 REFUSAL_FINISHES = {
@@ -619,7 +621,7 @@ class GeminiProvider(CatalogProvider):
         found: list[ModelInfo] = []
         for entry in await self.listing():
             name = self._id(entry)
-            if not name or not self._generates(entry) or not name.startswith("gemini"):
+            if not MODEL_ID.fullmatch(name) or not self._generates(entry):
                 continue
             if any(w in name for w in ("embedding", "tts", "audio", "live")):
                 continue
