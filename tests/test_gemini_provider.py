@@ -534,3 +534,15 @@ def test_a_hostile_gemini_leaks_nothing(isolated_env: Path) -> None:
         assert files and not any(leaks(p.read_bytes().decode("utf-8", "replace")) for p in files)
     finally:
         api.stop()
+
+
+async def test_checks_share_one_listing_and_discovery_refreshes(
+    fake: FakeGemini, gem: GeminiProvider
+) -> None:
+    models = [m for m in gem.models() if m.provider == "gemini"]
+    results = await asyncio.gather(*(gem.check(m) for m in models))
+    assert all(r.ok for r in results)
+    pages = [r for r in fake.requests if r.path == "/v1beta/models"]
+    assert len(pages) == 4  # one listing of 4 pages for all 8 checks
+    fake.models.append("gemini-9-flash")  # a launch: discovery sees it at once
+    assert ("gemini-9-flash", "guesser") in {(m.name, m.kind) for m in await gem.discover()}

@@ -66,6 +66,7 @@ RESEND_SIDE = 2048
 SEND_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 PAGE_SIZE = 1000
 MAX_PAGES = 50
+LISTING_TTL = 60.0
 """Listing pages followed at most: bounded, and far more than the service has."""
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 ASPECT_RATIOS_WIDE = ("1:4", "4:1", "1:8", "8:1")
@@ -573,6 +574,8 @@ class GeminiProvider(CatalogProvider):
             secrets=(self.key,) if self.key else (),
             error_mapper=self._map_failure,
         )
+        self._listed: tuple[float, list[dict[str, Any]]] | None = None
+        self._listing_lock = asyncio.Lock()
 
     def path(self, model: ModelInfo, method: str) -> str:
         return f"/models/{quote(model.name.removeprefix('models/'), safe='.-_')}:{method}"
@@ -582,8 +585,19 @@ class GeminiProvider(CatalogProvider):
         return await self.http.json("POST", self.path(model, "generateContent"), json=dict(body))
 
     # -- catalogue -------------------------------------------------------------------------------
-    async def listing(self) -> list[dict[str, Any]]:
-        """Every model of ``GET /v1beta/models``, following each ``nextPageToken``."""
+    async def listing(self, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """Every model of ``GET /v1beta/models``, kept for :data:`LISTING_TTL` seconds so the
+        checks of every Gemini model (menus, ``telestrations models``) share one listing."""
+        async with self._listing_lock:
+            now = asyncio.get_running_loop().time()
+            if not fresh and self._listed is not None and now - self._listed[0] < LISTING_TTL:
+                return self._listed[1]
+            models = await self._list_pages()
+            self._listed = (now, models)
+            return models
+
+    async def _list_pages(self) -> list[dict[str, Any]]:
+        """Following each ``nextPageToken``: a new model can sit on a later page (11.9)."""
         out: list[dict[str, Any]] = []
         token = ""
         for _ in range(MAX_PAGES):
@@ -619,7 +633,7 @@ class GeminiProvider(CatalogProvider):
         if not self.key:
             return []
         found: list[ModelInfo] = []
-        for entry in await self.listing():
+        for entry in await self.listing(fresh=True):
             name = self._id(entry)
             if not MODEL_ID.fullmatch(name) or not self._generates(entry):
                 continue
