@@ -336,6 +336,14 @@ async def test_an_error_inside_the_stream(fake: FakeGemini, gem: GeminiProvider)
     assert err.value.kind == "server" and "overloaded" in err.value.message
 
 
+async def test_an_error_object_with_200_ok(fake: FakeGemini, gem: GeminiProvider) -> None:
+    body = {"error": {"code": 403, "message": "Permission denied.", "status": "PERMISSION_DENIED"}}
+    fake.script.append(json_reply(200, body))  # as some gateways send it
+    with pytest.raises(ProviderError) as err:
+        await draw(gem)
+    assert err.value.kind == "auth" and "Permission denied" in err.value.message
+
+
 async def test_server_errors_are_retried(fake: FakeGemini, gem: GeminiProvider) -> None:
     fake.script.append(
         json_reply(

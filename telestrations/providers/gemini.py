@@ -425,6 +425,8 @@ class GeminiDrawer:
 
     async def _picture(self, data: Any) -> Picture:
         who = self.model.name
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):  # a gateway's 200
+            raise self.provider.error_of(data, 500)
         blocked = _blocked(data, who)
         if blocked is not None:
             raise blocked
