@@ -134,7 +134,7 @@ def child(what: str, path: Path) -> dict[str, object]:
 def _consume(what: str, path: Path, data: bytes) -> object:
     from telestrations.providers.base import sniff_format
     from telestrations.providers.doodle.guesser import describe_bytes
-    from telestrations.providers.http import _verify_image
+    from telestrations.providers.http.images import _verify_image
 
     result: object
     if what == "guesser":
@@ -145,7 +145,7 @@ def _consume(what: str, path: Path, data: bytes) -> object:
     elif what == "thumb":
         from telestrations.tui.images import load_thumbnail
 
-        result = load_thumbnail(path.parent, path.name, 80).size
+        result = load_thumbnail(path.parent, path.name, 80, 80).size
     else:
         from telestrations.tui.images import load_scaled
 

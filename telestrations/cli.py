@@ -23,6 +23,8 @@ from typing import Any
 
 from telestrations import __version__
 from telestrations.config import IMAGE_MODES, ConfigError
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
+from telestrations.exports import FORMATS as EXPORT_FORMATS
 from telestrations.game import (
     CaptionReady,
     Event,
@@ -165,6 +167,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="make each turn take at least this long (default 0: as fast as the models go)",
     )
+    # -- keeping (issue 11): convergence
+    run.add_argument(
+        "--until-converged",
+        action="store_true",
+        default=None,
+        help="stop when the chain converges or cycles (see README, Drift)",
+    )
+    run.add_argument(
+        "--converge-after",
+        type=int,
+        metavar="K",
+        help="K near-identical captions in a row (or K rounds back) count as converged (3)",
+    )
+    run.add_argument(
+        "--embeddings",
+        metavar="ollama:MODEL|openai:MODEL",
+        help="also measure drift with this embeddings model (see README, Drift)",
+    )
     out = run.add_mutually_exclusive_group()
     out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
@@ -195,12 +215,29 @@ def build_parser() -> argparse.ArgumentParser:
     games = sub.add_parser("games", help="list past games")
     _add_common(games, sub=True)
 
-    export = sub.add_parser("export", help="export a game as an HTML page with its images")
+    # -- keeping (issue 11): export formats and `show`
+    export = sub.add_parser(
+        "export", help="export a game: HTML booklet, GIF/WebP flipbook, contact sheet, md, jsonl"
+    )
     _add_common(export, sub=True)
     export.add_argument("game", help="game name, path, unique part of the name, or 'last'")
+    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="html")
     export.add_argument(
-        "-o", "--output", metavar="DIR", help="folder to write (default ./<game name>)"
+        "-o", "--output", metavar="PATH", help="file to write (default ./<game name>.<ext>)"
     )
+    export.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    export.add_argument(
+        "--size", type=int, default=0, metavar="PX", help="picture size in pixels (0 = default)"
+    )
+    export.add_argument(
+        "--frame-ms", type=int, default=1500, metavar="MS", help="flipbook time per frame"
+    )
+    export.add_argument(
+        "--columns", type=int, default=0, metavar="N", help="contact sheet columns (0 = auto)"
+    )
+    show = sub.add_parser("show", help="print a game's rounds with their drift figures")
+    _add_common(show, sub=True)
+    show.add_argument("game", help="game name, path, unique part of the name, or 'last'")
 
     keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -297,6 +334,7 @@ def _main(args: argparse.Namespace) -> int:
             "models": cmd_models,
             "games": cmd_games,
             "export": cmd_export,
+            "show": cmd_show,
         }[args.command]
         return handler(args, runtime)
     except (ConfigError, KeysError, CliError, GameNotFound, GameLocked) as exc:
@@ -431,6 +469,9 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) ->
     rounds = defaults.rounds if args.rounds is None else args.rounds
     if rounds < 0:
         raise CliError("--rounds must be 0 (endless) or more")
+    if args.converge_after is not None and args.converge_after < 2:
+        raise CliError("--converge-after must be 2 or more")
+    args.embedder = _embedder(runtime, args)
     if args.spend_limit is not None and args.spend_limit < 0:
         raise CliError("--spend-limit must be 0 (no cap) or more USD")
     if args.spend_limit is not None:
@@ -471,8 +512,9 @@ async def _run_game(
         game_dir,
         runtime.models(),
         settings,
-        Limits(rounds=total, spend=spend, stop_when_stable=runtime.config.game.stop_when_stable),
+        _limits(runtime, args, total, spend),
         price_of=runtime.price_of,
+        embedder=args.embedder,
     )
     out = sys.stdout
     exit_code = 0
@@ -754,13 +796,49 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
-    from telestrations.export import export_html
+    from telestrations.exports import ExportError, ExportOptions, default_path, export_game
 
     game = GameDir.open(runtime.store.find(args.game))
-    out = Path(args.output).expanduser() if args.output else Path.cwd() / game.name
-    index = export_html(game, out)
-    print(f"exported {clean_text(str(index), 0)}")
+    out = Path(args.output).expanduser() if args.output else default_path(game, args.format)
+    if out.is_dir():
+        out = default_path(game, args.format, out)
+    opts = ExportOptions(size=args.size, frame_ms=args.frame_ms, columns=args.columns)
+    try:
+        written = export_game(game, args.format, out, force=args.force, options=opts)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    print(f"exported {clean_text(str(written), 0)}")
     return 0
+
+
+def cmd_show(args: argparse.Namespace, runtime: Runtime) -> int:
+    from telestrations.show import show_lines
+
+    game = GameDir.open(runtime.store.find(args.game))
+    try:
+        for line in show_lines(game):
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `telestrations show GAME | head`
+        _silence_stdout()
+        return EXIT_PIPE
+    return 0
+
+
+def _embedder(runtime: Runtime, args: argparse.Namespace) -> Embedder | None:
+    spec = args.embeddings if args.embeddings is not None else runtime.config.game.embeddings
+    try:
+        return embedder_for(spec, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _limits(runtime: Runtime, args: argparse.Namespace, total: int, spend: float | None) -> Limits:
+    """Rounds, spend and convergence: flags over config."""
+    base = runtime.config.game.limits()
+    k = base.converge_after if args.converge_after is None else args.converge_after
+    until = base.until_converged if args.until_converged is None else args.until_converged
+    return replace(base, rounds=total, spend=spend, until_converged=until, converge_after=k)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:

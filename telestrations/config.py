@@ -7,6 +7,7 @@ the state file instead (:mod:`telestrations.state`).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -17,6 +18,7 @@ from typing import Any
 
 from platformdirs import user_config_path, user_data_path
 
+from telestrations.drift import DEFAULT_K
 from telestrations.game import (
     DEFAULT_GUESSER_PROMPT,
     DEFAULT_GUESSER_SYSTEM,
@@ -25,6 +27,7 @@ from telestrations.game import (
     Limits,
     Settings,
 )
+from telestrations.providers.spec import ProviderSpec, SettingError, validate
 
 APP = "telestrations"
 IMAGE_MODES = ("auto", "sixel", "tgp", "halfcell", "unicode")
@@ -50,8 +53,14 @@ class GameDefaults:
     """Stop after this many rounds (0 = endless)."""
     spend_limit: float = 0.0
     """Pause before known spend would pass this many USD (0 = no cap)."""
+    until_converged: bool = False
+    """Stop when the chain converges or cycles (see :mod:`telestrations.drift`)."""
+    converge_after: int = DEFAULT_K
+    """Near-identical captions in a row (or rounds back, for a cycle) that count as converged."""
     stop_when_stable: bool = False
-    """Stop when a caption repeats the previous one word for word."""
+    """Deprecated alias of ``until_converged`` (read, never needed)."""
+    embeddings: str = ""
+    """Optional semantic drift measure: ``"ollama:MODEL"`` or ``"openai:MODEL"``."""
 
     def settings(self) -> Settings:
         return Settings(
@@ -62,7 +71,8 @@ class GameDefaults:
         return Limits(
             rounds=self.rounds,
             spend=self.spend_limit if self.spend_limit > 0 else None,
-            stop_when_stable=self.stop_when_stable,
+            until_converged=self.until_converged or self.stop_when_stable,
+            converge_after=self.converge_after,
         )
 
 
@@ -74,8 +84,9 @@ class UiConfig:
     """Thumbnails in the history: auto, sixel, tgp, halfcell or unicode."""
     max_cards: int = 60
     """Round cards that keep their pixels in memory; older ones reload when scrolled back."""
-    thumbnail_width: int = 48
-    """Thumbnail width in terminal cells."""
+    thumbnail_width: int = 120
+    """The widest a picture in the history gets, in cells; below that it takes the room the
+    pane has."""
     pace: float = 1.0
     """Seconds each turn takes at least in the app, so fast models (doodle) can be watched."""
 
@@ -170,8 +181,13 @@ def _dataclass_from(path: Path, table: str, cls: type, data: Mapping[str, Any]) 
     return cls(**kwargs)
 
 
-def parse_config(data: Mapping[str, Any], path: Path) -> Config:
-    """Validate a parsed config.toml against the one declaration above."""
+def parse_config(
+    data: Mapping[str, Any], path: Path, specs: Mapping[str, ProviderSpec] | None = None
+) -> Config:
+    """Validate a parsed config.toml against the declarations above and, for each
+    ``[providers.NAME]`` table, the settings schema provider NAME declares (``specs``;
+    default: every installed provider's). A table of a provider that is not installed, or
+    that declares no schema, is kept unchecked: the provider may come back."""
     _check_keys(path, "", data, {"game", "ui", "data_dir", "prices", "providers", "keymap"})
     game = _dataclass_from(path, "game", GameDefaults, _table(path, data, "game"))
     ui = _dataclass_from(path, "ui", UiConfig, _table(path, data, "ui"))
@@ -181,6 +197,12 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: [ui] pace must be 0 or more seconds")
     if game.rounds < 0 or game.spend_limit < 0:
         raise ConfigError(f"{path}: [game] rounds and spend_limit must be 0 or more")
+    if game.stop_when_stable:
+        logging.getLogger(__name__).warning(
+            "%s: [game] stop_when_stable is deprecated; use until_converged", path
+        )
+    if game.converge_after < 2:
+        raise ConfigError(f"{path}: [game] converge_after must be 2 or more")
     prices = {
         str(k): float(_typed(path, "prices", k, v, float))
         for k, v in _table(path, data, "prices").items()
@@ -198,6 +220,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
                     f"{path}: providers.{name}.models[{i}] needs name and kind "
                     "('drawer' or 'guesser')"
                 )
+        _check_provider(path, str(name), table, specs)
         providers[str(name)] = dict(table)
     keymap = _keymap(path, _table(path, data, "keymap"))
     raw_dir = data.get("data_dir")
@@ -212,6 +235,22 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         providers=providers,
         keymap=keymap,
     )
+
+
+def _check_provider(
+    path: Path, name: str, table: Mapping[str, Any], specs: Mapping[str, ProviderSpec] | None
+) -> None:
+    if specs is None:
+        from telestrations.providers.registry import provider_specs
+
+        specs = provider_specs()
+    spec = specs.get(name)
+    if spec is None:
+        return
+    try:
+        validate(spec.settings, table)
+    except SettingError as exc:
+        raise ConfigError(f"{path}: [providers.{name}] {exc}") from None
 
 
 def _keymap(path: Path, table: Mapping[str, Any]) -> dict[str, str]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
+from telestrations.drift import DEFAULT_K, Convergence, convergence, similarity
+from telestrations.embeddings import Embedder, EmbeddingError
 from telestrations.providers.base import (
     Caption,
     Drawer,
@@ -37,7 +39,6 @@ from telestrations.turns import (
     TurnRecord,
     money,
     next_turn,
-    overlap,
     redact_record,
     rounds_done,
     total_cost,
@@ -90,8 +91,11 @@ class Limits:
     """Stop after this many rounds in total (0 = endless)."""
     spend: float | None = None
     """Pause before a turn would take known spend past this many USD."""
-    stop_when_stable: bool = False
-    """Stop when a caption repeats the previous one word for word (the chain stopped changing)."""
+    until_converged: bool = False
+    """Stop when the chain converges or cycles (:func:`telestrations.drift.convergence`); it
+    is detected and journalled either way."""
+    converge_after: int = DEFAULT_K
+    """``k``: near-identical captions in a row, or rounds back for a cycle."""
 
 
 class Models(Protocol):
@@ -202,6 +206,7 @@ class Game:
         *,
         price_of: PriceLookup | None = None,
         secrets: Secrets | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.dir = game_dir
         self.secrets = SECRETS if secrets is None else secrets
@@ -210,6 +215,8 @@ class Game:
         self.settings = settings or Settings()
         self.limits = limits or Limits()
         self.price_of = price_of
+        self.embedder = embedder
+        """Optional semantic drift measure (:mod:`telestrations.embeddings`)."""
         self.state: GameState = "idle"
         self.reason = ""
         self.current: TurnStarted | None = None
@@ -399,8 +406,10 @@ class Game:
         nxt = self.next()
         if lim.rounds and nxt.kind == "draw" and nxt.round > lim.rounds:
             return "stopped", f"finished round {lim.rounds}"
-        if lim.stop_when_stable and self._chain_stable():
-            return "stopped", "the chain stopped changing"
+        if lim.until_converged and nxt.kind == "draw":
+            conv = self.convergence
+            if conv is not None:
+                return "stopped", conv.describe()
         if lim.spend is not None:
             spent, _ = self.spent
             model = self.settings.drawer if nxt.kind == "draw" else self.settings.guesser
@@ -410,9 +419,35 @@ class Game:
                 return "paused", f"spending cap {money(lim.spend)} reached (spent {shown})"
         return None
 
-    def _chain_stable(self) -> bool:
-        captions = [r.output for r in self.records if r.ok and r.kind == "describe"]
-        return len(captions) >= 2 and captions[-1].strip().lower() == captions[-2].strip().lower()
+    @property
+    def convergence(self) -> Convergence | None:
+        """What the newest caption says about convergence, as journalled with it."""
+        last = next((r for r in reversed(self.records) if r.ok and r.kind == "describe"), None)
+        if last is None:
+            return None
+        if last.similarity and "to_previous" in last.similarity:
+            return Convergence.from_json(last.converged)
+        # a game journalled before convergence was recorded: judge it now
+        by_round = {r.round: r.output for r in self.records if r.ok and r.kind == "describe"}
+        captions = [by_round[n] for n in sorted(by_round)]
+        return convergence(self.dir.first_prompt, captions, self.limits.converge_after)
+
+    def _drift(self, round_no: int, caption: str) -> tuple[dict[str, float], Convergence | None]:
+        """Similarities and convergence of round ``round_no``'s caption (run in a thread: a
+        long chain compares it with every earlier caption)."""
+        by_round = {
+            r.round: r.output
+            for r in self.records
+            if r.ok and r.kind == "describe" and r.round < round_no
+        }
+        captions = [by_round[n] for n in sorted(by_round)]
+        first = self.dir.first_prompt
+        previous = captions[-1] if captions else first
+        sims = {
+            "to_first_prompt": similarity(first, caption),
+            "to_previous": similarity(previous, caption),
+        }
+        return sims, convergence(first, [*captions, caption], self.limits.converge_after)
 
     # -- one turn --------------------------------------------------------------------------
 
@@ -491,6 +526,9 @@ class Game:
         else:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
+            sims, conv = await asyncio.to_thread(self._drift, nxt.round, text_out)
+            if self.embedder is not None:
+                sims.update(await self._semantic(nxt.text, text_out))
             record = self._redacted(
                 base,
                 output=text_out,
@@ -498,13 +536,21 @@ class Game:
                 finished=finished,
                 duration=duration,
                 cost=caption.cost,
-                similarity={
-                    "to_first_prompt": overlap(self.dir.first_prompt, text_out),
-                    "to_drawn_text": overlap(nxt.text, text_out),
-                },
+                similarity=sims,
+                converged=None if conv is None else conv.to_json(),
             )
             await self._keep(record, None, CaptionReady(record))
         return record
+
+    async def _semantic(self, drawn: str, caption: str) -> dict[str, float]:
+        """Embedding similarities of ``caption`` to the first prompt and to the text drawn
+        (the previous caption); a failing service costs the figures, never the turn."""
+        assert self.embedder is not None
+        try:
+            return await self.embedder.similarities(self.dir.first_prompt, drawn, caption)
+        except EmbeddingError as exc:
+            log.warning("embeddings with %s failed: %s", self.embedder.name, exc)
+            return {}
 
     def _load_picture(self, name: str, round_no: int) -> Picture:
         """The picture to describe, read only from inside the game folder; a missing or

@@ -6,30 +6,43 @@ printed, logged, journalled or exported; ``keys list`` shows names and where eac
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import stat
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_path
 
+from telestrations.atomic import write_atomic
+
 log = logging.getLogger(__name__)
 
-ENV_VARS: Mapping[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "runpod": "RUNPOD_API_KEY",
-    "ollama": "OLLAMA_API_KEY",
-    "automatic1111": "AUTOMATIC1111_PASSWORD",
-    "comfyui": "COMFYUI_API_KEY",
-    "gemini": "GEMINI_API_KEY",  # GOOGLE_API_KEY is the provider's fallback, as in Google's SDK
-}
-"""Which environment variable holds each key."""
 
-KNOWN = tuple(ENV_VARS)
+@functools.cache
+def env_vars() -> Mapping[str, str]:
+    """Key name → the environment variable holding it, as every installed provider (plugins
+    included) declares it on its entry point's spec."""
+    from telestrations.providers.registry import declared_keys
+
+    try:
+        return {name: spec.env for name, spec in declared_keys().items()}
+    except Exception:  # broken metadata must not stop `keys`
+        log.debug("reading provider key declarations failed", exc_info=True)
+        return {}
+
+
+def __getattr__(name: str) -> Any:
+    """``ENV_VARS`` and ``KNOWN``, read from the providers' declarations on first use."""
+    if name == "ENV_VARS":
+        return env_vars()
+    if name == "KNOWN":
+        return tuple(env_vars())
+    raise AttributeError(name)
 
 
 class KeysError(Exception):
@@ -45,11 +58,11 @@ def keys_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def key_names() -> list[str]:
-    """Names a key can be stored under: the built-in providers' and every installed
-    provider plugin's (read from entry-point metadata, without importing the plugins)."""
+    """Names a key can be stored under: every key a provider declares, plus the name of
+    every installed provider (a plugin that declares nothing may still read one)."""
     from importlib.metadata import entry_points
 
-    names = set(KNOWN)
+    names = set(env_vars())
     try:
         names.update(ep.name for ep in entry_points(group="telestrations.providers"))
     except Exception:  # broken metadata must not stop `keys`
@@ -99,20 +112,10 @@ class KeyStore:
             pass
 
     def save(self, keys: Mapping[str, str]) -> None:
-        """Atomic write: a 0600 temp file in the same dir, fsync, then rename over."""
+        """Atomic write (:func:`~telestrations.atomic.write_atomic`), 0600 from the first byte."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=self.path.parent)  # mkstemp is 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(dict(sorted(keys.items())), fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(dict(sorted(keys.items())), indent=2) + "\n"
+        write_atomic(self.path, text.encode("utf-8"), mode=0o600)
 
     def set(self, name: str, value: str) -> None:
         value = value.strip()
@@ -196,16 +199,16 @@ class KeyRing:
 
     def get(self, name: str) -> str | None:
         name = normalise(name)
-        var = ENV_VARS.get(name)
+        var = env_vars().get(name)
         if var and self.env.get(var, "").strip():
             return self.env[var].strip()
         return self._file().get(name)
 
     def sources(self) -> list[KeySource]:
         out = []
-        names = sorted(set(self._file()) | {n for n, v in ENV_VARS.items() if self.env.get(v)})
+        names = sorted(set(self._file()) | {n for n, v in env_vars().items() if self.env.get(v)})
         for name in names:
-            var = ENV_VARS.get(name)
+            var = env_vars().get(name)
             if var and self.env.get(var, "").strip():
                 out.append(KeySource(name, f"env {var}"))
             else:
@@ -215,5 +218,5 @@ class KeyRing:
     def secrets(self) -> list[str]:
         """Every key value known, for redaction."""
         values = set(self._file().values())
-        values |= {self.env[v] for v in ENV_VARS.values() if self.env.get(v)}
+        values |= {self.env[v] for v in env_vars().values() if self.env.get(v)}
         return sorted(v for v in values if v)

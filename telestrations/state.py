@@ -6,8 +6,6 @@ Kept apart from config.toml, which the person owns and the app never rewrites.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -16,6 +14,7 @@ from typing import Any
 
 import tomli_w
 
+from telestrations.atomic import write_atomic
 from telestrations.text import scrub_json
 
 log = logging.getLogger(__name__)
@@ -57,13 +56,4 @@ def save_state(path: Path, state: UiState) -> None:
     data: Mapping[str, Any] = {k: v for k, v in asdict(state).items() if v is not None}
     data = scrub_json(data)  # a prompt pasted from a caption or an error may quote a key
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            tomli_w.dump(dict(data), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, tomli_w.dumps(dict(data)).encode("utf-8"), mode=0o600)

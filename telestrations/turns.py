@@ -57,8 +57,13 @@ class TurnRecord:
     """USD when known; ``None`` when unknown (never 0 for unknown)."""
     error: TurnError | None = None
     similarity: Mapping[str, float] | None = None
-    """Describe turns: word overlap of the caption with the first prompt and with the text the
-    drawer was given (Jaccard of content words, 0..1) — a crude, honest drift measure."""
+    """Describe turns: similarity (0..1, :mod:`telestrations.drift`) of the caption to the first
+    prompt (``to_first_prompt``) and to the previous caption (``to_previous``). Journals from
+    before the drift measure hold word overlap (``to_first_prompt``, ``to_drawn_text``) instead;
+    readers recompute those."""
+    converged: Mapping[str, Any] | None = None
+    """Describe turns: the chain stopped changing or cycled with this caption
+    (:class:`telestrations.drift.Convergence` as JSON), else ``None``."""
 
     @property
     def ok(self) -> bool:
@@ -92,6 +97,7 @@ class TurnRecord:
             cost=None if data.get("cost") is None else float(data["cost"]),
             error=TurnError(**err) if isinstance(err, Mapping) else None,
             similarity=dict(sim) if isinstance(sim, Mapping) else None,
+            converged=dict(conv) if isinstance(conv := data.get("converged"), Mapping) else None,
         )
 
 

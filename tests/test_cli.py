@@ -250,18 +250,24 @@ def test_games_lists_past_games(isolated_env: Path) -> None:
     assert "a fish" in out.stdout and " 1 round " in out.stdout
 
 
-def test_export_html_escapes_and_copies_images(isolated_env: Path, tmp_path: Path) -> None:
+def test_export_html_is_one_escaped_file_with_its_images(
+    isolated_env: Path, tmp_path: Path
+) -> None:
     out = tele("run", "--prompt", "<script>alert(1)</script> a cat", "--rounds", "2", "--quiet")
     assert out.returncode == 0, out.stderr
-    target = tmp_path / "exported"
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "exported.html"
     out = tele("export", "last", "-o", str(target))
     assert out.returncode == 0, out.stderr
-    page = (target / "index.html").read_text()
+    page = target.read_text()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
-    assert (target / "r0001-draw.png").read_bytes().startswith(b"\x89PNG")
     assert page.count("class='round'") == 2
-    assert len((target / "journal.jsonl").read_text().splitlines()) == 5
+    assert page.count("src='data:image/webp;base64,") == 2
+    assert list(target.parent.iterdir()) == [target]  # self-contained: nothing beside it
+    again = tele("export", "last", "-o", str(target))
+    assert again.returncode == 2 and "exists" in again.stderr and "--force" in again.stderr
+    assert tele("export", "last", "-o", str(target), "--force").returncode == 0
 
 
 def test_closed_stdout_stops_an_endless_game_quietly(isolated_env: Path) -> None:

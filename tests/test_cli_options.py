@@ -15,7 +15,7 @@ from telestrations.cli import parse_args
 from telestrations.store import GameDir
 
 TIMEOUT = 60
-COMMANDS = {"run", "draw", "describe", "models", "games", "export", "keys"}
+COMMANDS = {"run", "draw", "describe", "models", "games", "export", "show", "keys"}
 
 
 def tele(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -19,11 +19,11 @@ from PIL import Image
 
 import telestrations.providers.comfyui.drawer
 from telestrations.game import Game, Limits, Settings, TurnProgress
-from telestrations.keys import ENV_VARS
+from telestrations.keys import KeyRing, KeyStore
 from telestrations.providers.base import Progress, ProviderContext, ProviderError, progress_reports
 from telestrations.providers.comfyui import ComfyUIProvider, default_workflow, provider
 from telestrations.providers.doodle import provider as doodle_provider
-from telestrations.providers.registry import BUILTIN, Registry
+from telestrations.providers.registry import Registry, declared_keys, provider_specs
 from telestrations.store import GameDir, Store
 from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI
 from tests.fakes.server import Reply, Request, free_port, json_reply
@@ -596,9 +596,11 @@ async def test_workflow_file_problems(fake: FakeComfyUI, tmp_path: Path) -> None
 
 
 def test_bad_settings_name_the_key(fake: FakeComfyUI) -> None:
-    with pytest.raises(ValueError, match=r"providers\.comfyui\.steps"):
+    with pytest.raises(ValueError, match=r"\[providers\.comfyui\] steps must be a whole number"):
         make(fake.url, {"steps": "many"})
-    with pytest.raises(ValueError, match=r"unknown key\(s\) in \[providers\.comfyui\]: stpes"):
+    with pytest.raises(
+        ValueError, match=r"\[providers\.comfyui\] unknown key 'stpes'; did you mean 'steps'"
+    ):
         make(fake.url, {"stpes": 20})
     with pytest.raises(ValueError, match=r"websocket must be true or false"):
         make(fake.url, {"websocket": "no"})
@@ -643,8 +645,10 @@ async def test_progress_reaches_the_engines_subscribers(fake: FakeComfyUI, tmp_p
 
 
 def test_registered_as_a_builtin_with_its_key_variable() -> None:
-    assert BUILTIN["comfyui"] == "telestrations.providers.comfyui:provider"
-    assert ENV_VARS["comfyui"] == "COMFYUI_API_KEY"
+    assert provider_specs()["comfyui"].build is ComfyUIProvider
+    assert declared_keys()["comfyui"].env == "COMFYUI_API_KEY"
+    ring = KeyRing(KeyStore(Path("/nonexistent/keys.json")), {"COMFYUI_API_KEY": "tok-123456"})
+    assert ring.get("comfyui") == "tok-123456"
     registry = Registry.load(lambda name: ProviderContext())
     assert "comfyui" in registry.providers and not registry.failures
     _, model = registry.resolve(f"comfyui:{CKPT}", "drawer")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,130 @@ def test_state_round_trip_and_damage(tmp_path: Path) -> None:
     assert load_state(path) == state
     path.write_text("not = [toml")
     assert load_state(path) == UiState()
+
+
+# -- [providers.NAME] against the declared schemas ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "[providers.openai]\nstrem = false",
+            "[providers.openai] unknown key 'strem'; did you mean 'stream'?",
+        ),
+        (
+            '[providers.runpod]\nbase_ulr = "http://x"',
+            "[providers.runpod] unknown key 'base_ulr'; did you mean 'base_url'?",
+        ),
+        (
+            '[providers.comfyui]\njob_timeout = "abc"',
+            "[providers.comfyui] job_timeout must be a number, not 'abc'",
+        ),
+        (
+            "[providers.ollama]\nstream = 1",
+            "[providers.ollama] stream must be true or false, not 1",
+        ),
+        (
+            '[providers.openai]\ntoken_field = "tokens"',
+            "[providers.openai] token_field must be one of",
+        ),
+        (
+            "[providers.doodle]\nzize = 3",
+            "[providers.doodle] unknown key 'zize'; did you mean 'size'?",
+        ),
+        (
+            "[providers.automatic1111]\nmax_retries = 1.5",
+            "[providers.automatic1111] max_retries must be a whole number",
+        ),
+    ],
+)
+def test_provider_tables_are_checked_against_their_schema(
+    tmp_path: Path, table: str, expected: str
+) -> None:
+    path = write(tmp_path / "config.toml", table + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: {expected}"), message
+    assert "\n" not in message
+
+
+def test_a_table_of_a_provider_that_is_not_installed_is_kept(tmp_path: Path) -> None:
+    path = write(tmp_path / "config.toml", '[providers.someplugin]\nanything = "goes"\n')
+    assert load_config(path).providers["someplugin"] == {"anything": "goes"}
+
+
+def test_declared_keys_come_from_the_provider_specs() -> None:
+    from telestrations.keys import env_vars
+    from telestrations.providers.registry import declared_keys
+
+    declared = declared_keys()
+    assert {n: k.env for n, k in declared.items()} == dict(env_vars())
+    assert declared["openai"].env == "OPENAI_API_KEY"
+    assert declared["automatic1111"].env == "AUTOMATIC1111_PASSWORD"
+    assert "doodle" not in declared and set(declared) <= set(key_names())
+
+
+PLUGIN = '''
+from dataclasses import dataclass
+
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
+
+
+@dataclass(frozen=True)
+class AcmeSettings(HttpFields):
+    """[providers.acme]"""
+
+    flavour: str = setting("plain", "what the plugin draws with")
+
+
+def build(ctx):
+    raise RuntimeError("not needed here")
+
+
+provider = ProviderSpec("acme", build, AcmeSettings, KeySpec("acme", "ACME_TOKEN"))
+'''
+
+PLUGIN_CHECK = """
+import json, sys
+from pathlib import Path
+from telestrations.config import ConfigError, load_config
+from telestrations.keys import KeyRing, KeyStore, key_names
+ring = KeyRing(KeyStore(Path(sys.argv[1]) / "keys.json"), {"ACME_TOKEN": "acme-token-42"})
+try:
+    load_config(Path(sys.argv[2]))
+    error = ""
+except ConfigError as exc:
+    error = str(exc)
+print(json.dumps({"key": ring.get("acme"), "names": key_names(), "error": error}))
+"""
+
+
+def test_a_plugin_declares_its_key_and_settings(tmp_path: Path) -> None:
+    """A third-party provider, installed as pip leaves it, declares its own key variable
+    and settings schema: no table in telestrations knows its name."""
+    site = tmp_path / "site"
+    info = site / "telestrations_acme-0.1.dist-info"
+    info.mkdir(parents=True)
+    (site / "telestrations_acme.py").write_text(PLUGIN)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: telestrations-acme\n")
+    (info / "entry_points.txt").write_text(
+        "[telestrations.providers]\nacme = telestrations_acme:provider\n"
+    )
+    config = write(tmp_path / "config.toml", '[providers.acme]\nflavor = "x"\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(EXAMPLE.parent)])}
+    done = subprocess.run(
+        [sys.executable, "-c", PLUGIN_CHECK, str(tmp_path), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=True,
+    )
+    out = json.loads(done.stdout)
+    assert out["key"] == "acme-token-42"
+    assert "acme" in out["names"]
+    assert out["error"] == (
+        f"{config}: [providers.acme] unknown key 'flavor'; did you mean 'flavour'?"
+    )

@@ -15,7 +15,8 @@ import pytest
 
 from telestrations import cli
 from telestrations.config import load_config
-from telestrations.providers.registry import BUILTIN, discover_factories
+from telestrations.providers.registry import discover_factories, provider_specs
+from telestrations.providers.spec import HttpFields, schema_fields, validate
 from telestrations.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,11 @@ EXAMPLE = ROOT / "config.example.toml"
 README = ROOT / "README.md"
 
 _KEY_LINE = re.compile(r'^#?\s*([A-Za-z_][\w-]*|"[^"]+") = ')
+_SETTING_LINE = re.compile(r"^(?:# )?([a-z_]+) = ")
+"""A provider setting, set or commented out (per-model options are indented further)."""
+_OPTION_LINE = re.compile(r"^#   ([a-z_]+) = ")
+SPECS = provider_specs()
+BUILTIN = sorted(SPECS)
 _MODELS_HEADER = re.compile(r"^# \[\[providers\.([\w-]+)\.models\]\]$")
 
 
@@ -138,7 +144,9 @@ def _source(*modules: str) -> str:
     for name in modules:
         module = importlib.import_module(name)
         assert module.__file__ is not None
-        text += Path(module.__file__).read_text("utf-8")
+        path = Path(module.__file__)
+        files = sorted(path.parent.glob("*.py")) if path.name == "__init__.py" else [path]
+        text += "".join(f.read_text("utf-8") for f in files)
     return text
 
 
@@ -148,21 +156,50 @@ def _http_section(text: str) -> str:
     return text[start : text.index("# ----", start)]
 
 
-@pytest.mark.parametrize("provider", [*sorted(BUILTIN), "http"])
-def test_documented_provider_keys_are_read_by_the_code(provider: str) -> None:
-    """No invented keys: each key documented for a provider (settings and model options)
-    is a string literal in its module, the shared HTTP layer or the model catalogue."""
+def _settings_lines(text: str, name: str) -> dict[str, str]:
+    """Setting → its example line in ``[providers.NAME]``, model examples left out."""
+    section = re.split(r"^# \[", provider_sections(text)[name], flags=re.M)[0]
+    return {m.group(1): line for line in section.splitlines() if (m := _SETTING_LINE.match(line))}
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_example_documents_exactly_the_declared_settings(name: str) -> None:
+    """Checked against the provider's declared schema: every documented setting is a field,
+    its example value has the field's type, and every field is documented (its own in the
+    provider's table, the shared HTTP ones in the block every network provider shares)."""
     text = EXAMPLE.read_text("utf-8")
-    if provider == "http":
-        section, module = _http_section(text), "telestrations.providers.http"
-    else:
-        section, module = provider_sections(text)[provider], BUILTIN[provider].partition(":")[0]
-    keys = {m.group(1) for line in section.splitlines() if (m := _KEY_LINE.match(line))}
+    schema = SPECS[name].settings
+    fields = set(schema_fields(schema))
+    lines = _settings_lines(text, name)
+    assert set(lines) - fields == set(), f"documented for {name} but not declared"
+    for line in lines.values():  # the commented-out ones too: uncommented, they load
+        validate(schema, tomllib.loads(line.removeprefix("# ")))
+    shared = set(schema_fields(HttpFields)) if issubclass(schema, HttpFields) else {"models"}
+    tables = {f for f in fields if f"# [providers.{name}.{f}." in text}  # e.g. workflows
+    undocumented = fields - shared - set(lines) - tables
+    assert undocumented == set(), f"declared for {name} but not in config.example.toml"
+    assert f"# [[providers.{name}.models]]" in text, "models are documented by example"
+    http = {
+        m.group(1) for line in _http_section(text).splitlines() if (m := _OPTION_LINE.match(line))
+    }
+    assert http == set(schema_fields(HttpFields)) - {"models"}, "the shared HTTP block"
+
+
+@pytest.mark.parametrize("provider", BUILTIN)
+def test_documented_model_options_are_read_by_the_code(provider: str) -> None:
+    """No invented model options: each one documented for a provider (and each key of its
+    model example) is a string literal in its package, the HTTP layer or the catalogue."""
+    text = EXAMPLE.read_text("utf-8")
+    section = provider_sections(text)[provider]
+    module = SPECS[provider].build.__module__
+    if module.count(".") > 2:  # a provider package (openai/, comfyui/): all of it
+        module = module.rpartition(".")[0]
+    keys = {m.group(1) for line in section.splitlines() if (m := _OPTION_LINE.match(line))}
     for name, block in model_examples(text):
         if name == provider:
             entry = tomllib.loads(block)["providers"][provider]["models"][0]
             keys |= set(entry) | set(entry.get("options", {}))
-    assert len(keys) > 4
+    assert len(keys) > 2
     source = _source(module, "telestrations.providers.http", "telestrations.providers.catalog")
     missing = sorted(k for k in keys if f'"{k}"' not in source)
     assert missing == [], f"documented for {provider} but never read: {missing}"

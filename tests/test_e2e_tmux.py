@@ -88,7 +88,7 @@ def test_play_pause_resume_quit_in_tmux(tmp_path: Path) -> None:
         tmux.keys("-l", "a green tree beside a blue lake")
         tmux.keys("Enter")
         screen = tmux.wait(lambda s: _rounds(s) >= 3, 60, "three rounds")
-        assert "doodle:doodle drew:" in screen and "doodle:doodle saw:" in screen
+        assert "doodle:doodle drew" in screen and "doodle:doodle saw" in screen
         tmux.keys("Enter")  # pause: the turn in flight finishes
         screen = tmux.wait(lambda s: "PAUSED" in s, 30, "the pause")
         paused_at = _rounds(screen)

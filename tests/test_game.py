@@ -276,17 +276,21 @@ async def test_spend_cap_pauses_before_the_turn(tmp_path: Path, models: Models) 
     assert unknown == 2  # the guesser's cost is unknown, never counted as 0
 
 
-async def test_stop_when_stable(tmp_path: Path, models: Models) -> None:
+async def test_until_converged_stops_where_the_chain_stops_changing(
+    tmp_path: Path, models: Models
+) -> None:
     class Same:
         async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
             return Caption("a red square")
 
     models.guessers["g"] = Same()  # type: ignore[assignment]
-    game = new_game(tmp_path, models, stop_when_stable=True, rounds=10)
+    game = new_game(tmp_path, models, until_converged=True, rounds=10)
     game.start()
     await game.wait()
-    assert game.reason == "the chain stopped changing"
-    assert game.rounds_done == 2
+    assert game.state == "stopped"
+    assert game.reason == "converged: unchanged since round 1"
+    assert game.rounds_done == 3  # three near-identical captions in a row (k = 3)
+    assert game.records[-1].converged == {"kind": "stable", "round": 3, "since": 1, "k": 3}
 
 
 async def test_pause_when_idle_and_run_twice_rejected(tmp_path: Path, models: Models) -> None:
@@ -307,8 +311,9 @@ async def test_similarity_recorded_on_describe(tmp_path: Path, models: Models) -
     await game.step()
     await game.step()
     sim = game.records[1].similarity
-    assert sim is not None and set(sim) == {"to_first_prompt", "to_drawn_text"}
+    assert sim is not None and set(sim) == {"to_first_prompt", "to_previous"}
     assert 0.0 <= sim["to_first_prompt"] <= 1.0
+    assert sim["to_previous"] == sim["to_first_prompt"]  # round 1 drew the first prompt
 
 
 async def test_broken_subscriber_does_not_break_the_game(tmp_path: Path, models: Models) -> None:

@@ -294,6 +294,7 @@ def test_argument_errors_echo_hostile_values_harmlessly(isolated_env: Path) -> N
         ["run", "--rounds", HOSTILE],
         ["run", "--resume", HOSTILE],
         ["export", HOSTILE],
+        ["show", HOSTILE],
         ["describe", HOSTILE],
         ["keys", "delete", HOSTILE],
         ["keys", "set", HOSTILE],
@@ -349,7 +350,9 @@ def test_cli_module_has_every_command_in_the_hostile_tests() -> None:
     """The argument-error test above covers each subcommand that takes free text."""
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"run", "draw", "describe", "models", "games", "export", "keys"}
+    assert set(sub.choices) == {
+        *("run", "draw", "describe", "models", "games", "export", "show", "keys")
+    }
 
 
 # -- the TUI, through the pilot ---------------------------------------------------------

@@ -530,6 +530,58 @@ def test_error_message_shapes(body: Any, message: str) -> None:
 def test_local_servers_get_is_it_running_cloud_gets_check_the_network(
     host: str, local: bool
 ) -> None:
-    from telestrations.providers.http import _is_local
+    from telestrations.providers.http.errors import _is_local
 
     assert _is_local(host) is local
+
+
+# -- auth headers and error tables ----------------------------------------------------------------
+
+
+async def test_one_auth_builder_for_every_scheme(api: EchoAPI) -> None:
+    """Bearer, Basic (a user, or user:password in the URL) and a custom header (the Gemini
+    style): each is what the server receives, and each value is redacted from errors."""
+    from telestrations.providers.http import auth_headers
+
+    assert auth_headers("") == {}
+    assert auth_headers(KEY) == {"Authorization": f"Bearer {KEY}"}
+    assert auth_headers("pw", user="me") == {"Authorization": "Basic bWU6cHc="}
+    assert auth_headers("", base_url="http://me:pw@host:1") == {"Authorization": "Basic bWU6cHc="}
+    custom = auth_headers(KEY, scheme="header", header="x-goog-api-key")
+    assert custom == {"x-goog-api-key": KEY}
+    c = HttpClient("Echo", settings(api.url), headers=custom)
+    try:
+        api.script.append(lambda r: json_reply(401, {"error": {"message": f"bad {KEY}"}}))
+        with pytest.raises(ProviderError) as err:
+            await c.request("GET", "/models")
+    finally:
+        await c.aclose()
+    assert api.requests[-1].header("x-goog-api-key") == KEY
+    assert KEY not in str(err.value) and err.value.kind == "auth"
+
+
+def test_error_rules_match_status_codes_words_and_params() -> None:
+    import httpx
+
+    from telestrations.providers.http import ErrorRule, HttpFailure, rejects_field, translate
+
+    def failure(status: int, error: dict[str, Any]) -> HttpFailure:
+        body = {"error": error}
+        return HttpFailure(status, httpx.Headers(), b"", body, str(error.get("message", "")))
+
+    rules = (
+        ErrorRule("quota", status=frozenset({429}), codes=frozenset({"insufficient_quota"})),
+        ErrorRule("not_found", status=frozenset({404}), words=("model",), message="gone: {said}"),
+        ErrorRule("bad_request", status=frozenset({400}), param="response_format"),
+    )
+    quota = translate(failure(429, {"type": "insufficient_quota", "message": "pay"}), rules)
+    assert quota is not None and quota.kind == "quota" and quota.status == 429
+    assert translate(failure(429, {"type": "rate_limit", "message": "slow"}), rules) is None
+    gone = translate(failure(404, {"message": "The model x does not exist"}), rules)
+    assert gone is not None and gone.message == "gone: The model x does not exist"
+    param = translate(failure(400, {"param": "response_format", "message": "no"}), rules)
+    assert param is not None and param.kind == "bad_request"
+    refused = ProviderError("bad_request", "Unrecognized request argument: stream", status=400)
+    assert rejects_field(refused, "stream")
+    assert not rejects_field(refused, "max_tokens")
+    assert not rejects_field(ProviderError("server", "unknown stream", status=500), "stream")

@@ -11,12 +11,8 @@ import pytest
 from PIL import Image
 
 from telestrations.providers.base import ProviderError
-from telestrations.providers.http import (
-    clean_text,
-    decode_base64_image,
-    picture_from_bytes,
-    redact,
-)
+from telestrations.providers.http import decode_base64_image, picture_from_bytes
+from telestrations.text import clean_text, redact
 
 
 def png(size: tuple[int, int] = (40, 30), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:

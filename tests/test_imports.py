@@ -22,6 +22,8 @@ HEADLESS = [
     "telestrations.providers.ollama",
     "telestrations.providers.runpod",
     "telestrations.providers.automatic1111",
+    "telestrations.providers.comfyui",
+    "telestrations.providers.spec",
 ]
 
 

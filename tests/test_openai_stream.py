@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from telestrations.providers.base import ProviderError, partial_captions
+from telestrations.providers.http import SseDecoder
 from telestrations.providers.openai import (
     OpenAIProvider,
-    SseDecoder,
-    StreamWatcher,
+    chat_watcher,
     parse_stream,
 )
 from tests.fakes.openai_api import CHAT, REFUSAL, FakeOpenAI
@@ -260,7 +260,7 @@ def test_watcher_copes_with_any_split_crlf_comments_and_multibyte_text() -> None
         )
     )
     reported: list[str] = []
-    watch = StreamWatcher(reported.append)
+    watch = chat_watcher(reported.append)
     watch(b"")
     for i in range(len(body)):  # one byte at a time: splits CRLFs and UTF-8 sequences
         watch(body[i : i + 1])

@@ -44,6 +44,7 @@ from telestrations.text import (
 )
 from telestrations.turns import TurnError, TurnRecord, redact_record
 from tests.fakes.a1111_api import FakeA1111
+from tests.fakes.comfyui_api import FakeComfyUI
 from tests.fakes.hostile import make_hostile
 from tests.fakes.ollama_api import FakeOllama
 from tests.fakes.openai_api import CHAT, DALLE, GPT_IMAGE, FakeOpenAI
@@ -55,7 +56,12 @@ RUNPOD_KEY = "rp-hostile-RUNPOD-key-0123456789abcd"
 A1111_USER, A1111_PASSWORD = "webui", "a1111-HOSTILE-pw-98765"
 OLLAMA_USER, OLLAMA_PASSWORD = "alice", "ollama-HOSTILE/pw@4242"
 PLUGIN_KEY = "plug-HOSTILE-key-13579bdf2468"
-RAW = (OPENAI_KEY, RUNPOD_KEY, A1111_PASSWORD, OLLAMA_PASSWORD, PLUGIN_KEY)
+COMFY_KEY = "comfy-HOSTILE-token-24680ace1357"
+RAW = (OPENAI_KEY, RUNPOD_KEY, A1111_PASSWORD, OLLAMA_PASSWORD, PLUGIN_KEY, COMFY_KEY)
+COMFY_CKPT = "v1-5-pruned-emaonly.safetensors"
+COMFY_KEEP = {"prompt_id", "filename", "subfolder", "type", "status_str", "node", "node_id"}
+"""What ComfyUI's protocol needs intact (ids, file names, states); every other string is
+poisoned, the checkpoint listing and the history's messages included."""
 
 
 def needles() -> list[str]:
@@ -187,6 +193,7 @@ class World:
     ollama: FakeOllama
     runpod: FakeRunPod
     a1111: FakeA1111
+    comfy: FakeComfyUI
 
     def config(self) -> str:
         return textwrap.dedent(
@@ -206,6 +213,11 @@ class World:
             [providers.automatic1111]
             base_url = "{self.a1111.url}"
             max_retries = 0
+            [providers.comfyui]
+            base_url = "{self.comfy.url}"
+            max_retries = 0
+            websocket = false
+            poll_interval = 0.05
             """
         )
 
@@ -222,6 +234,7 @@ class World:
             "RUNPOD_API_KEY": RUNPOD_KEY,
             "AUTOMATIC1111_PASSWORD": f"{A1111_USER}:{A1111_PASSWORD}",
             "OLLAMA_HOST": host,
+            "COMFYUI_API_KEY": COMFY_KEY,
         }
 
     def prepare(self, home: Path) -> dict[str, str]:
@@ -233,7 +246,7 @@ class World:
         return self.env(home)
 
     def fakes(self) -> tuple[Any, ...]:
-        return (self.openai, self.ollama, self.runpod, self.a1111)
+        return (self.openai, self.ollama, self.runpod, self.a1111, self.comfy)
 
 
 @pytest.fixture(scope="module")
@@ -241,12 +254,14 @@ def world() -> Iterator[World]:
     openai = FakeOpenAI(key=OPENAI_KEY, models=GPT_IMAGE + DALLE + CHAT)
     runpod = FakeRunPod(key=RUNPOD_KEY)
     runpod.endpoints["ep-sdxl"] = "sdxl"
-    w = World(openai, FakeOllama(), runpod, FakeA1111(auth=(A1111_USER, A1111_PASSWORD)))
+    a1111 = FakeA1111(auth=(A1111_USER, A1111_PASSWORD))
+    w = World(openai, FakeOllama(), runpod, a1111, FakeComfyUI(auth=f"Bearer {COMFY_KEY}"))
     keep_openai = {"b64_json", "url", "object", "role", "finish_reason", "type", "code"}
     make_hostile(openai, RAW, keep_openai)
     make_hostile(w.ollama, RAW, {"done", "done_reason", "role", "images"})
     make_hostile(runpod, RAW, {"id", "status", "image", "image_url", "images", "url"})
     make_hostile(w.a1111, RAW, {"images"})
+    make_hostile(w.comfy, RAW, COMFY_KEEP)
     for fake in w.fakes():
         fake.start()
     yield w
@@ -335,6 +350,15 @@ def a1111_attacks() -> list[Reply]:
         json_reply(500, {"error": "OutOfMemoryError", "detail": f"CUDA {pw}", "errors": pw}),
         json_reply(422, {"detail": [{"loc": ["body", pw], "msg": pw, "type": "value_error"}]}),
         Reply(200, f"not json {pw}", {}),
+    ]
+
+
+def comfy_attacks() -> list[Reply]:
+    key = COMFY_KEY
+    return [
+        json_reply(500, {"error": {"type": "server_error", "message": f"boom {key}"}}),
+        json_reply(400, {"error": {"type": "invalid_prompt", "message": key}, "node_errors": {}}),
+        Reply(200, f"not json {key}", {}),
     ]
 
 
@@ -449,6 +473,10 @@ async def _play_attacks(world: World, home: Path, grep: Grep) -> int:
         await turn(*a1, "draw", world.a1111, None)
         for reply in a1111_attacks():
             await turn(*a1, "draw", world.a1111, reply)
+        cu = (f"comfyui:{COMFY_CKPT}", "ollama:llava")
+        await turn(*cu, "draw", world.comfy, None)
+        for reply in comfy_attacks():
+            await turn(*cu, "draw", world.comfy, reply)
         for kind in ("draw", "describe"):
             await turn("hostileplug:pen", "hostileplug:eye", kind, world.openai, None)
         avail = [await p.check(m) for p in runtime.registry.providers.values() for m in p.models()]
@@ -456,7 +484,7 @@ async def _play_attacks(world: World, home: Path, grep: Grep) -> int:
         for p in runtime.registry.providers.values():
             try:
                 found.append(await p.discover())
-            except ProviderError as exc:  # a service this world does not run (e.g. ComfyUI)
+            except ProviderError as exc:  # a listing a hostile reply broke
                 grep.text("discover failure", clean(str(exc)))
         assert avail and found  # listings and checks were asked (shown only via clean())
         for a in avail:
@@ -475,6 +503,8 @@ async def _play_attacks(world: World, home: Path, grep: Grep) -> int:
     records = GameDir.open(game_dir.path).records
     assert sum(not r.ok for r in records) >= 25 and sum(r.ok for r in records) >= 8
     assert {r.error.kind for r in records if r.error} >= {"auth", "server", "bad_response"}
+    comfy = [r for r in records if r.model.startswith("comfyui:")]
+    assert any(r.ok for r in comfy) and sum(not r.ok for r in comfy) >= len(comfy_attacks())
     return played
 
 

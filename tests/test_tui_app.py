@@ -55,8 +55,8 @@ async def test_enter_starts_shows_cards_and_everything_is_on_disk(isolated_env: 
         await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
         await pilot.pause(0.1)
         texts = card_texts(m.history)
-        assert texts and all("fake:painter drew:" in t for t in texts)
-        assert any("fake:eye saw:" in t and "eye saw picture" in t for t in texts)
+        assert texts and all("fake:painter drew" in t for t in texts)
+        assert any("fake:eye saw" in t and "eye saw picture" in t for t in texts)
         on_disk = journal(m.game.dir.path)
         shown = [e for e in m.history.entries if isinstance(e, RoundEntry)]
         assert len(shown) == len([r for r in on_disk if r["kind"] == "draw"])
@@ -408,7 +408,9 @@ async def test_viewer_and_system_viewer(
         assert "r0001-draw.png" in message and ("display" in message or "viewer" in message)
 
 
-async def test_thumbnails_are_small_cached_files(isolated_env: Path) -> None:
+async def test_thumbnails_are_small_cached_files_made_for_the_cells_shown(
+    isolated_env: Path,
+) -> None:
     from .test_tui_support import png_bytes
 
     runtime, fake = make_runtime(isolated_env, thumbnail_width=16)
@@ -419,12 +421,16 @@ async def test_thumbnails_are_small_cached_files(isolated_env: Path) -> None:
         m.history.focus()
         await pilot.press("s")
         await wait_for(pilot, lambda: bool(m.history.query(".thumb-image")))
-        thumb = m.game.dir.path / "thumbs" / "r0001-draw.png"  # type: ignore[union-attr]
-        assert thumb.is_file()
+        await pilot.pause(0.1)
+        image = m.history.query_one(".thumb-image")
+        # 16 cells wide (the cap), a 7:4 picture: 5 rows of two half-cell pixels each
+        assert (image.region.width, image.region.height) == (16, 5)
+        (thumb,) = (m.game.dir.path / "thumbs").glob("r0001-draw.*.png")  # type: ignore[union-attr]
+        assert thumb.name == "r0001-draw.16x10.png"
         from PIL import Image
 
         with Image.open(thumb) as im:
-            assert im.width == 32 and im.height < 32
+            assert im.size == (16, 10)
         original = (m.game.dir.path / "r0001-draw.png").read_bytes()  # type: ignore[union-attr]
         assert original == fake.image  # never re-encoded
 

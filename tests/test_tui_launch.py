@@ -61,3 +61,38 @@ def test_clean_strips_escapes_and_controls() -> None:
     assert clean(dirty) == "ared link evil [b]x[/b] end"
     assert clean("one\ntwo", oneline=True) == "one two"
     assert clean("x" * 50, limit=10) == "x" * 9 + "…"
+
+
+async def test_an_image_mode_this_terminal_cannot_show_falls_back_and_is_forgotten(
+    isolated_env: Path,
+) -> None:
+    """Tests run without a terminal: nothing answers for sixel, so ``--images sixel`` falls
+    back to half-cell blocks with a notice, the thumbnails are half-cell, and the state file
+    keeps the earlier choice, not the failed one."""
+    from telestrations.tui.app import TelestrationsApp
+    from telestrations.tui.widgets.cards import RoundCard
+
+    from .test_tui_support import main_screen, wait_for
+
+    runtime, _ = make_runtime(isolated_env)
+    save_state(runtime.state_file, UiState(drawer="fake:painter", guesser="fake:eye"))
+    state = load_state(runtime.state_file)
+    launch = launch_from(_args(images="sixel"), runtime, state)
+    assert launch.images == "halfcell" and launch.remember_images == ""
+    assert "Sixel" in launch.notice and "half-cell" in launch.notice
+    app = TelestrationsApp(runtime, launch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        m = main_screen(app)
+        notes = [str(n.message) for n in app._notifications]
+        assert any("Sixel thumbnails are not available" in n for n in notes), notes
+        m.history.focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bool(m.history.query(".thumb-image")))
+        image = m.history.query(RoundCard).first().query_one(".thumb-image")
+        assert type(image).__name__ == "CellPicture"  # half-cell blocks
+        await m.save_state()
+    assert load_state(runtime.state_file).images == ""
+    # an earlier choice that works is kept when a new one fails
+    save_state(runtime.state_file, UiState(images="unicode"))
+    launch = launch_from(_args(images="tgp"), runtime, load_state(runtime.state_file))
+    assert launch.images == "halfcell" and launch.remember_images == "unicode"

@@ -1,4 +1,5 @@
-"""Snapshot of the main screen after two doodle rounds (half-block thumbnails, fixed size).
+"""Snapshots of the main screen after two doodle rounds (half-block thumbnails) at the three
+terminal sizes a person is likely to have: the pictures take the room the pane has.
 
 The game is played by the real doodle pair through the engine, its timings pinned and its
 folder given a fixed name so the picture does not depend on the clock; the app then opens it
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+
+import pytest
 
 from telestrations.game import Game, Settings
 from telestrations.runtime import Runtime
@@ -41,7 +44,10 @@ def _two_doodle_rounds(runtime: Runtime) -> GameDir:
     return GameDir.open(fixed)
 
 
-def test_main_screen_after_two_doodle_rounds(snap_compare, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(80, 24), (120, 36), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen_after_two_doodle_rounds(  # type: ignore[no-untyped-def]
+    snap_compare, isolated_env: Path, size: tuple[int, int]
+) -> None:
     runtime = Runtime.load()
     game_dir = _two_doodle_rounds(runtime)
     app = TelestrationsApp(
@@ -52,5 +58,7 @@ def test_main_screen_after_two_doodle_rounds(snap_compare, isolated_env: Path) -
         await pilot.pause(0.3)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.2)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.1)
 
-    assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
+    assert snap_compare(app, terminal_size=size, run_before=settle)

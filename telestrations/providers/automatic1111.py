@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from telestrations.providers.base import (
@@ -31,12 +32,15 @@ from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
-    HttpSettings,
-    clean_text,
+    auth_headers,
     decode_base64_image,
+    http_settings,
     picture_from_bytes,
     shown_url,
+    split_user,
 )
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
+from telestrations.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +59,9 @@ AUTH_HINT = (
     "`telestrations keys set automatic1111`"
 )
 
-DEFAULTS: Mapping[str, Any] = {
-    "negative_prompt": "",
-    "steps": 20,  # the UI's default; the API's own default is 50
-    "width": 512,
-    "height": 512,
-    "cfg_scale": 7.0,
-    "sampler_name": "Euler a",
-    "seed": -1,
-}
-"""Request fields every call sends; settings and then model options override them."""
+SENT = ("negative_prompt", "steps", "width", "height", "cfg_scale", "sampler_name", "seed")
+"""Request fields every call sends: the setting (its default is declared in
+:class:`A1111Settings`; steps 20 is the UI's, the API's own is 50), or the model option."""
 OPTIONAL = ("scheduler", "distilled_cfg_scale", "restore_faces", "tiling", "subseed")
 """Fields sent only when configured (``scheduler`` is v1.9+, ``distilled_cfg_scale`` Forge)."""
 
@@ -89,12 +86,12 @@ class A1111Drawer:
 
     def request_body(self, text: str) -> dict[str, Any]:
         """The ``txt2img`` JSON: defaults, then provider settings, then model options."""
-        settings, options = self.provider.settings, self.model.options
+        conf, options = self.provider.conf, self.model.options
         body: dict[str, Any] = {"prompt": text}
-        for key, default in DEFAULTS.items():
-            body[key] = options.get(key, settings.get(key, default))
+        for key in SENT:
+            body[key] = options.get(key, getattr(conf, key))
         for key in OPTIONAL:
-            value = options.get(key, settings.get(key))
+            value = options.get(key, getattr(conf, key))
             if value is not None:
                 body[key] = value
         body["batch_size"] = 1  # more would prepend a grid image (PROTOCOLS.md 5.2)
@@ -194,8 +191,33 @@ def info_extras(info: Any) -> dict[str, Any]:
     return extras
 
 
+@dataclass(frozen=True)
+class A1111Settings(HttpFields):
+    """``[providers.automatic1111]``: the web UI and the txt2img fields for every model."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the web UI started with --api")
+    username: str = setting("", "the --api-auth user (the password is the key)")
+    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the checkpoint-list check may take")
+    progress_interval: float = setting(PROGRESS_INTERVAL, "seconds between progress polls")
+    negative_prompt: str = setting("", "txt2img negative prompt")
+    steps: int = setting(20, "sampling steps")
+    width: int = setting(512, "image width")
+    height: int = setting(512, "image height")
+    cfg_scale: float = setting(7.0, "classifier-free guidance scale")
+    sampler_name: str = setting("Euler a", "sampler")
+    seed: int = setting(-1, "-1 = random")
+    scheduler: str | None = setting(None, "web UI v1.9+; sent only when set")
+    distilled_cfg_scale: float | None = setting(None, "Forge (Flux); sent only when set")
+    restore_faces: bool | None = setting(None, "sent only when set")
+    tiling: bool | None = setting(None, "sent only when set")
+    subseed: int | None = setting(None, "sent only when set")
+
+
 class A1111Provider(CatalogProvider):
     """AUTOMATIC1111 or Forge with ``--api``: the loaded checkpoint, or any installed one."""
+
+    SETTINGS = A1111Settings
+    conf: A1111Settings
 
     name = "automatic1111"
     title = "AUTOMATIC1111"
@@ -204,25 +226,23 @@ class A1111Provider(CatalogProvider):
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        s = self.settings
-        self.base_url = str(s.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        conf = self.conf
+        self.base_url = (conf.base_url or DEFAULT_BASE_URL).rstrip("/")
         key = ctx.get_key("automatic1111") or ""
-        user = str(s.get("username") or "")
-        if not user and ":" in key:  # the --api-auth "user:pass" form, stored whole
-            user, key = key.split(":", 1)
+        user, key = split_user(key, conf.username)  # the --api-auth "user:pass" form, stored whole
         self.username, self._password = user, key
-        self.http_settings = HttpSettings.from_settings(
-            s,
+        self.http_settings = http_settings(
+            conf,
             base_url=self.base_url,
             read_timeout=READ_TIMEOUT,
             max_retries=1,
             draw_deadline=DRAW_DEADLINE,
         )
-        self.check_timeout = float(s.get("check_timeout", CHECK_TIMEOUT))
+        self.check_timeout = conf.check_timeout
         self.http = HttpClient(
             self.title,
             self.http_settings,
-            auth=(user, key) if user and key else None,
+            headers=auth_headers(key, user=user) if user and key else None,
             secrets=(key,) if key else (),
             error_mapper=self._map_failure,
         )
@@ -335,7 +355,7 @@ class A1111Provider(CatalogProvider):
     async def watch_progress(self) -> None:
         """Poll ``/sdapi/v1/progress`` beside a ``txt2img`` call and report the sampling step
         (PROTOCOLS.md 5.3); quietly ends where the route is missing or failing."""
-        interval = float(self.settings.get("progress_interval", PROGRESS_INTERVAL))
+        interval = self.conf.progress_interval
         last: tuple[int | None, int | None, str] | None = None
         while True:
             await asyncio.sleep(interval)
@@ -414,6 +434,11 @@ class A1111Provider(CatalogProvider):
         return None
 
 
-def provider(ctx: ProviderContext) -> A1111Provider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return A1111Provider(ctx)
+provider = ProviderSpec(
+    "automatic1111",
+    A1111Provider,
+    A1111Settings,
+    KeySpec("automatic1111", "AUTOMATIC1111_PASSWORD", "password"),
+    order=4,
+)
+"""Entry point for the ``telestrations.providers`` group."""

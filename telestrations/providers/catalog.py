@@ -18,6 +18,7 @@ from telestrations.providers.base import (
     ProviderContext,
     ProviderError,
 )
+from telestrations.providers.spec import ModelEntries, SettingError, validate
 
 _MODEL_KEYS = {"name", "kind", "label", "options", "price", "retired", "note"}
 
@@ -60,11 +61,20 @@ class CatalogProvider:
     ACCEPTS_ANY_MODEL: frozenset[ModelKind] = frozenset()
     """Kinds for which an unlisted model name is accepted as-is (e.g. any pulled Ollama model)."""
 
+    SETTINGS: type = ModelEntries
+    """The ``[providers.NAME]`` schema this provider declares on its spec."""
+    conf: Any
+    """That table, validated and typed: what the provider reads its settings from."""
+
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
         self.settings: Mapping[str, Any] = ctx.settings
+        try:
+            self.conf = validate(self.SETTINGS, ctx.settings)
+        except SettingError as exc:  # config loading says this first, naming the file
+            raise ValueError(f"[providers.{self.name}] {exc}") from None
         merged: dict[tuple[str, str], ModelInfo] = {(m.kind, m.name): m for m in self.PRESETS}
-        for m in models_from_config(self.name, self.settings.get("models", [])):
+        for m in models_from_config(self.name, self.conf.models):
             base = merged.get((m.kind, m.name))
             if base is not None:
                 # A config entry for a preset overrides only what it sets.

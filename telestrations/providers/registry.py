@@ -1,7 +1,9 @@
 """Finds providers through the ``telestrations.providers`` entry-point group and resolves ids.
 
-The built-in providers are declared in pyproject.toml under that same group; when the package
-is imported from a checkout that was never installed, the built-ins are loaded directly.
+The built-in providers are declared in pyproject.toml under that same group, which is the
+single source of providers (the package is always installed, ``pip install -e .`` in a
+checkout). Each entry point names a :class:`~telestrations.providers.spec.ProviderSpec`: the
+provider's key, settings schema and menu position, read without building the provider.
 
 Every provider reaches the rest of the app through :class:`SafeProvider`, and one that could
 not be built is replaced by a :class:`BrokenProvider`: a plugin whose code raises shows its
@@ -11,7 +13,6 @@ models (or itself) as unusable with the reason, and never takes the app down wit
 from __future__ import annotations
 
 import difflib
-import importlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -31,20 +32,12 @@ from telestrations.providers.base import (
     ProviderError,
     ProviderFactory,
 )
+from telestrations.providers.spec import KeySpec, ProviderSpec, spec_of
 from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
 
 GROUP = "telestrations.providers"
-BUILTIN: dict[str, str] = {
-    "doodle": "telestrations.providers.doodle:provider",
-    "openai": "telestrations.providers.openai:provider",
-    "ollama": "telestrations.providers.ollama:provider",
-    "runpod": "telestrations.providers.runpod:provider",
-    "automatic1111": "telestrations.providers.automatic1111:provider",
-    "comfyui": "telestrations.providers.comfyui:provider",
-    "gemini": "telestrations.providers.gemini:provider",
-}
 
 
 class UnknownModel(ValueError):
@@ -86,15 +79,10 @@ def describe_error(exc: BaseException, secrets: Secrets = lambda: ()) -> str:
     return clean_text(redact(text, known), 300)
 
 
-def _load_target(target: str) -> ProviderFactory:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-
-
 def discover_factories(
     secrets: Secrets = lambda: (),
 ) -> tuple[dict[str, ProviderFactory], list[LoadFailure]]:
-    """Every provider factory registered in the entry-point group, plus the built-ins."""
+    """Every provider factory registered in the entry-point group (built-ins included)."""
     factories: dict[str, ProviderFactory] = {}
     failures: list[LoadFailure] = []
     for ep in entry_points(group=GROUP):
@@ -106,13 +94,25 @@ def discover_factories(
         except FAULTS as exc:  # a broken plugin must not break the app
             log.debug("loading provider %s failed", ep.name, exc_info=True)
             failures.append(LoadFailure(ep.name, describe_error(exc, secrets)))
-    for name, target in BUILTIN.items():
-        if name not in factories and not any(f.name == name for f in failures):
-            try:
-                factories[name] = _load_target(target)
-            except FAULTS as exc:
-                failures.append(LoadFailure(name, describe_error(exc, secrets)))
     return factories, failures
+
+
+def provider_specs() -> dict[str, ProviderSpec]:
+    """The declarations of every provider that loads, by name (plain factories have none)."""
+    factories, _ = discover_factories()
+    return {name: spec for name, f in factories.items() if (spec := spec_of(f)) is not None}
+
+
+def declared_keys() -> dict[str, KeySpec]:
+    """Every key a provider declares, by key name: what ``keys set`` accepts and where the
+    environment variable of each is read."""
+    return {s.key.name: s.key for s in provider_specs().values() if s.key is not None}
+
+
+def menu_order(name: str, factory: object) -> tuple[int, str]:
+    """Built-ins in their declared order, then plugins by name."""
+    spec = spec_of(factory)
+    return (spec.order if spec is not None else 100, name)
 
 
 def _text_attr(obj: object, attr: str) -> str:
@@ -354,8 +354,7 @@ class Registry:
             except FAULTS as exc:
                 log.debug("building provider %s failed", name, exc_info=True)
                 failures.append(LoadFailure(name, describe_error(exc, secrets)))
-        order = list(BUILTIN)
-        providers.sort(key=lambda p: (order.index(p.name) if p.name in order else 99, p.name))
+        providers.sort(key=lambda p: menu_order(p.name, factories.get(p.name)))
         return cls(
             providers, failures, factories=factories, context_for=context_for, secrets=secrets
         )
@@ -401,7 +400,7 @@ class Registry:
             ids = [m.id for m in provider.models() if m.kind == kind]
             close = difflib.get_close_matches(f"{pname}:{mname}", ids, n=3)
             hint = f"did you mean {', '.join(close)}?" if close else f"{kind}s: {', '.join(ids)}"
-            other = "guesser" if kind == "drawer" else "drawer"
+            other: ModelKind = "guesser" if kind == "drawer" else "drawer"
             if provider.model(mname, other) is not None:
                 hint = f"{model_id} is a {other}, not a {kind}"
             raise UnknownModel(f"unknown {kind} {model_id!r}; {hint}")

@@ -34,8 +34,9 @@ from telestrations.tui.bindings import (
     palette_entries,
     rows_from,
 )
-from telestrations.tui.images import open_in_system_viewer
+from telestrations.tui.images import open_in_system_viewer, usable_mode
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
+from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.help import HelpScreen
 from telestrations.tui.screens.main import Launch, MainScreen
@@ -222,6 +223,7 @@ def binding_classes() -> list[type[DOMNode]]:
         ImageViewer,
         ModelPicker,
         PastGames,
+        ExportDialog,
         KeyDialog,
         ConfirmDialog,
         HelpScreen,
@@ -272,13 +274,18 @@ def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> L
     if getattr(args, "prompt", None):
         prompt = args.prompt
     images_flag = getattr(args, "images", None)
-    images = images_flag or state.images or runtime.config.ui.images
+    asked = images_flag or state.images or runtime.config.ui.images
+    images, notice = usable_mode(asked)
+    remember = images_flag or state.images
+    if notice and remember == asked:  # a mode that failed is not remembered
+        remember = "" if state.images == asked else state.images
     return Launch(
         prompt=prompt,
         settings=settings,
         images=images,
-        remember_images=images_flag or state.images,
+        remember_images=remember,
         resume=resume,
+        notice=notice,
     )
 
 

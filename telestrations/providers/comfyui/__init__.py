@@ -21,15 +21,14 @@ the websocket and ``/view`` included.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import importlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from typing import Any, cast
+from urllib.parse import quote, urlsplit
 
 from telestrations.providers.base import (
     Availability,
@@ -51,11 +50,13 @@ from telestrations.providers.comfyui.workflow import (
 from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
-    HttpSettings,
-    clean_text,
-    redact,
+    auth_headers,
+    http_settings,
     shown_url,
+    split_user,
 )
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
+from telestrations.text import clean_text, redact
 
 __all__ = [
     "ComfyDrawer",
@@ -99,6 +100,29 @@ WORKFLOW_KEYS = (
 
 
 @dataclass(frozen=True)
+class ComfyTable(HttpFields):
+    """``[providers.comfyui]`` as declared; :meth:`ComfySettings.read` adds range checks."""
+
+    base_url: str = setting(DEFAULT_BASE_URL, "the ComfyUI server")
+    username: str = setting("", "behind a proxy: HTTP Basic user (the key is the password)")
+    job_timeout: float = setting(600.0, "seconds a whole draw may take before it is interrupted")
+    websocket: bool = setting(True, "follow progress over /ws; false polls /history")
+    poll_interval: float = setting(1.0, "seconds between /history polls")
+    check_timeout: float = setting(5.0, "seconds the checkpoint-list check may take")
+    steps: int = setting(20, "built-in workflow: sampling steps")
+    cfg: float = setting(7.0, "built-in workflow: guidance scale")
+    sampler_name: str = setting("euler", "one of ComfyUI's samplers")
+    scheduler: str = setting("normal", "one of ComfyUI's schedulers")
+    width: int = setting(512, "image width")
+    height: int = setting(512, "image height")
+    negative_prompt: str = setting("", "user workflows: patched in only when set")
+    filename_prefix: str = setting("telestrations", "SaveImage's filename prefix")
+    workflows: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata={"doc": "your own API-format workflows by name"}
+    )
+
+
+@dataclass(frozen=True)
 class ComfySettings:
     """``[providers.comfyui]``: the server, the default workflow's knobs, and user workflows."""
 
@@ -121,37 +145,16 @@ class ComfySettings:
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, s: Mapping[str, Any]) -> ComfySettings:
-        """From the config table; a typo or a wrong type raises ValueError naming the key."""
-        known = {f for f in cls.__dataclass_fields__} | {"models", "timeout"}
-        known |= {f.name for f in fields(HttpSettings)}
-        typos = sorted(set(s) - known)
-        if typos:
-            raise ValueError(f"unknown key(s) in [providers.comfyui]: {', '.join(typos)}")
-
-        def num(key: str, kind: type, default: Any) -> Any:
-            value = s.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    def read(cls, t: ComfyTable) -> ComfySettings:
+        """From the validated table (types already checked against :class:`ComfyTable`):
+        the ranges, and the workflow entries; a bad one raises ValueError naming the key."""
+        for key in ("steps", "cfg", "width", "height", "job_timeout", "poll_interval"):
+            if getattr(t, key) <= 0:
                 raise ValueError(f"providers.comfyui.{key} must be a number above 0")
-            return kind(value)
-
-        def text(key: str, default: str) -> str:
-            value = s.get(key, default)
-            if not isinstance(value, str):
-                raise ValueError(f"providers.comfyui.{key} must be a string")
-            return value
-
-        def flag(key: str, default: bool) -> bool:
-            value = s.get(key, default)
-            if not isinstance(value, bool):
-                raise ValueError(f"providers.comfyui.{key} must be true or false")
-            return value
-
+        if t.check_timeout <= 0:
+            raise ValueError("providers.comfyui.check_timeout must be a number above 0")
         flows: dict[str, Workflow] = {}
-        table = s.get("workflows", {})
-        if not isinstance(table, Mapping):
-            raise ValueError("providers.comfyui.workflows must be a table of tables")
-        for name, entry in table.items():
+        for name, entry in t.workflows.items():
             if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):
                 raise ValueError(f'providers.comfyui.workflows.{name} needs file = "..."')
             unknown = set(entry) - set(WORKFLOW_KEYS)
@@ -162,23 +165,8 @@ class ComfySettings:
             flows[str(name)] = Workflow(
                 name=str(name), **{k: str(v) for k, v in entry.items() if k in WORKFLOW_KEYS}
             )
-        return cls(
-            base_url=text("base_url", DEFAULT_BASE_URL).rstrip("/") or DEFAULT_BASE_URL,
-            username=text("username", ""),
-            steps=num("steps", int, 20),
-            cfg=num("cfg", float, 7.0),
-            sampler_name=text("sampler_name", "euler"),
-            scheduler=text("scheduler", "normal"),
-            width=num("width", int, 512),
-            height=num("height", int, 512),
-            negative_prompt=text("negative_prompt", ""),
-            filename_prefix=text("filename_prefix", "telestrations"),
-            job_timeout=num("job_timeout", float, 600.0),
-            websocket=flag("websocket", True),
-            poll_interval=num("poll_interval", float, 1.0),
-            check_timeout=num("check_timeout", float, 5.0),
-            workflows=flows,
-        )
+        same = {f.name: getattr(t, f.name) for f in fields(cls)} | {"workflows": flows}
+        return cls(**same | {"base_url": t.base_url.rstrip("/") or DEFAULT_BASE_URL})
 
 
 # -- the provider -------------------------------------------------------------------------------
@@ -187,32 +175,27 @@ class ComfySettings:
 class ComfyUIProvider(CatalogProvider):
     """A ComfyUI server: its checkpoints with the built-in workflow, plus named workflows."""
 
+    SETTINGS = ComfyTable
+    conf: ComfySettings
+
     name = NAME
     title = "ComfyUI"
     ACCEPTS_ANY_MODEL = frozenset({"drawer"})
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        self.conf = ComfySettings.read(self.settings)
+        # the base class validated the table's types; ComfySettings adds ranges and workflows
+        table = cast(ComfyTable, self.conf)
+        self.conf = ComfySettings.read(table)
         self.base_url = self.conf.base_url
         key = ctx.get_key(NAME) or ""
-        user = self.conf.username
-        if not user and ":" in key:  # "user:password" stored whole
-            user, key = key.split(":", 1)
+        user, key = split_user(key, self.conf.username)  # "user:password" stored whole
         self.username, self._key = user, key
-        headers: dict[str, str] = {}
-        parts = urlsplit(self.base_url)
-        if user and key:
-            token = base64.b64encode(f"{user}:{key}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        elif key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif parts.username is not None:  # http://user:pass@host, for the websocket too
-            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        # Basic with a user, Bearer without; else the URL's user:password, for the websocket too
+        headers = auth_headers(key, user=user, base_url=self.base_url)
         self._ws_headers = dict(headers)
-        self.http_settings = HttpSettings.from_settings(
-            self.settings,
+        self.http_settings = http_settings(
+            table,
             base_url=self.base_url,
             read_timeout=60.0,
             max_retries=1,
@@ -483,6 +466,11 @@ class ComfyUIProvider(CatalogProvider):
         return None
 
 
-def provider(ctx: ProviderContext) -> ComfyUIProvider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return ComfyUIProvider(ctx)
+provider = ProviderSpec(
+    NAME,
+    ComfyUIProvider,
+    ComfyTable,
+    KeySpec(NAME, "COMFYUI_API_KEY"),
+    order=5,
+)
+"""Entry point for the ``telestrations.providers`` group."""

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from telestrations.providers.base import ModelInfo, Picture, ProviderError, report_progress
 from telestrations.providers.comfyui.errors import execution_error, interrupted, prompt_error
 from telestrations.providers.comfyui.workflow import default_workflow, load_workflow, patch_workflow
-from telestrations.providers.http import picture_from_bytes, redact
+from telestrations.providers.http import picture_from_bytes
+from telestrations.text import redact
 
 if TYPE_CHECKING:
     from telestrations.providers.comfyui import ComfyUIProvider

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from telestrations.providers.base import ProviderError
-from telestrations.providers.http import clean_text
+from telestrations.text import clean_text
 
 CHECKPOINT_HINT = "put it in ComfyUI's models/checkpoints, or pick one `telestrations models` lists"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from telestrations.providers.base import ProviderError
-from telestrations.providers.http import clean_text
+from telestrations.text import clean_text
 
 SAMPLERS = ("KSampler", "KSamplerAdvanced")
 SIZE_NODES = ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanLatentVideo")

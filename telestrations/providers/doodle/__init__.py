@@ -8,10 +8,13 @@ its own), so the chain drifts like the real thing.
 
 from __future__ import annotations
 
-from telestrations.providers.base import ModelInfo, ProviderContext, ProviderError
+from dataclasses import dataclass
+
+from telestrations.providers.base import ModelInfo, ProviderError
 from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.doodle.drawer import DoodleDrawer
 from telestrations.providers.doodle.guesser import DoodleGuesser
+from telestrations.providers.spec import ModelEntries, ProviderSpec, setting
 
 __all__ = ["DoodleDrawer", "DoodleGuesser", "DoodleProvider", "provider"]
 
@@ -20,8 +23,23 @@ MAX_SIDE = 4096
 """Bigger canvases only cost time: a doodle does not need them."""
 
 
+@dataclass(frozen=True)
+class DoodleSettings(ModelEntries):
+    """``[providers.doodle]``: the canvas; each can also be a model option."""
+
+    size: int = setting(DEFAULT_SIZE, "canvas width and height in pixels (1-4096)")
+    width: int | None = setting(None, "canvas width when it differs (default: size)")
+    height: int | None = setting(None, "canvas height when it differs (default: size)")
+    style_default: str = setting(
+        "colour", '"colour" or "line", when the drawer\'s text has no style prefix'
+    )
+
+
 class DoodleProvider(CatalogProvider):
     """Offline, no key, no network: always available, always free."""
+
+    SETTINGS = DoodleSettings
+    conf: DoodleSettings
 
     name = "doodle"
     title = "Doodle (offline)"
@@ -31,9 +49,9 @@ class DoodleProvider(CatalogProvider):
     )
 
     def _side(self, key: str, options: dict[str, object]) -> int:
-        raw = options.get(key, self.settings.get(key))
+        raw = options.get(key, getattr(self.conf, key))
         if raw is None:
-            raw = options.get("size", self.settings.get("size", DEFAULT_SIZE))
+            raw = options.get("size", self.conf.size)
         try:
             value = int(raw)  # type: ignore[call-overload]
         except (TypeError, ValueError) as exc:
@@ -50,7 +68,7 @@ class DoodleProvider(CatalogProvider):
         if model.kind != "drawer":
             return super().drawer(model)  # type: ignore[return-value]
         options = dict(model.options)
-        style = str(options.get("style_default", self.settings.get("style_default", "colour")))
+        style = str(options.get("style_default", self.conf.style_default))
         mode = (
             "line" if style.lower() in ("line", "mono", "monochrome", "black & white") else "colour"
         )
@@ -62,6 +80,5 @@ class DoodleProvider(CatalogProvider):
         return DoodleGuesser()
 
 
-def provider(ctx: ProviderContext) -> DoodleProvider:
-    """The entry point registered under ``telestrations.providers`` as ``doodle``."""
-    return DoodleProvider(ctx)
+provider = ProviderSpec("doodle", DoodleProvider, DoodleSettings, order=0)
+"""The entry point registered under ``telestrations.providers`` as ``doodle``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -34,11 +35,13 @@ class PastGames(ModalScreen[Path | None]):
             tooltip="Open the highlighted game (paused)",
         ),
         Binding("escape", "dismiss(None)", "Close", id="games.close", tooltip="Close the list"),
+        Binding("e", "export", "Export", id="games.export", tooltip="Export the highlighted game"),
     ]
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, on_export: Callable[[Path], None] | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.store = store
+        self.on_export = on_export
         self.games: list[GameSummary] = []
 
     def compose(self) -> ComposeResult:
@@ -50,7 +53,9 @@ class PastGames(ModalScreen[Path | None]):
                 Key("games.open", muted),
                 (" opens · ", muted),
                 Key("games.close", muted),
-                (" closes", muted),
+                (" closes · ", muted),
+                Key("games.export", muted),
+                (" exports", muted),
                 id="games-title",
             )
             yield OptionList(id="games-list")
@@ -90,3 +95,8 @@ class PastGames(ModalScreen[Path | None]):
         option = self.query_one("#games-list", OptionList).highlighted_option
         if option is not None and option.id:
             self.dismiss(Path(option.id))
+
+    def action_export(self) -> None:
+        option = self.query_one("#games-list", OptionList).highlighted_option
+        if self.on_export is not None and option is not None and option.id:
+            self.on_export(Path(option.id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
+from telestrations.exports import ExportError, export_game, free_path
 from telestrations.game import Game, Settings
 from telestrations.keys import mask
 from telestrations.providers.base import Availability, ModelKind
@@ -41,16 +44,28 @@ from telestrations.tui.messages import (
     to_message,
 )
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
+from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import clean
 from telestrations.tui.widgets.cards import Thumb, ThumbSpec
 from telestrations.tui.widgets.controls import Controls, ModelField
+from telestrations.tui.widgets.drift import DriftBar
 from telestrations.tui.widgets.history import History
 from telestrations.tui.widgets.status import Status, StatusLine, Turn
 
 log = logging.getLogger(__name__)
+
+
+def _embedder(runtime: Runtime) -> Embedder | None:
+    """The optional semantic drift measure of ``[game] embeddings`` (keeping, issue 11)."""
+    try:
+        return embedder_for(runtime.config.game.embeddings, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        log.warning("no semantic drift measure: %s", exc)
+        return None
+
 
 CHECK_TIMEOUT = 4.0
 """Seconds a background availability check or discovery may take before it is ignored."""
@@ -73,6 +88,8 @@ class Launch:
     remember_images: str = ""
     """The ``images`` value to keep in the state file ("" = none chosen explicitly)."""
     resume: GameDir | None = None
+    notice: str = ""
+    """Said once the screen is up (e.g. an image mode this terminal cannot show)."""
 
 
 class MainScreen(Screen[None]):
@@ -144,6 +161,23 @@ class MainScreen(Screen[None]):
             tooltip="Leave a text field (single-key bindings work again)",
         ),
         Binding("question_mark", "help", "Help", id="help", tooltip="Every key"),
+        # keeping (issue 11)
+        Binding(
+            "e",
+            "export",
+            "Export",
+            show=False,
+            id="export",
+            tooltip="Export the game: HTML booklet, GIF/WebP flipbook, contact sheet, md, jsonl",
+        ),
+        Binding(
+            "u",
+            "toggle_converged",
+            "Until converged",
+            show=False,
+            id="until-converged",
+            tooltip="Stop when the chain converges or cycles (on/off)",
+        ),
     ]
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
@@ -160,6 +194,8 @@ class MainScreen(Screen[None]):
         self._save_timer = None
         self._picker: ModelPicker | None = None
         self._bindings_signature: tuple[str, bool] | None = None
+        self.until_converged = runtime.config.game.limits().until_converged  # keeping
+        self.embedder = _embedder(runtime)  # keeping
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -169,6 +205,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield Controls(self.launch.prompt, self.settings, id="controls")
             yield History(spec, cfg.max_cards, id="history")
+        yield DriftBar(id="drift")  # keeping
         yield StatusLine(id="status")
         yield Footer()
 
@@ -197,6 +234,8 @@ class MainScreen(Screen[None]):
                 timeout=15,
                 markup=False,
             )
+        if self.launch.notice:
+            self.notify(clean(self.launch.notice), severity="warning", timeout=12, markup=False)
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
@@ -296,8 +335,9 @@ class MainScreen(Screen[None]):
             game_dir,
             self.runtime.models(),
             self.settings,
-            self.runtime.config.game.limits(),
+            replace(self.runtime.config.game.limits(), until_converged=self.until_converged),
             price_of=self.runtime.price_of,
+            embedder=self.embedder,
         )
         if not same:
             self.serial += 1
@@ -339,7 +379,8 @@ class MainScreen(Screen[None]):
         game = self._new_game_object(game_dir)
         game.pause()  # idle → paused: Enter continues from the next turn
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
-        await self.history.reset(spec, list(game_dir.records))
+        await self.history.reset(spec, list(game_dir.records), game_dir.first_prompt)
+        await self._show_drift()  # keeping
         self.controls.set_value("prompt", game_dir.first_prompt)
         for warning in game_dir.warnings:
             self.notify(clean(warning, oneline=True), severity="warning", markup=False)
@@ -456,7 +497,8 @@ class MainScreen(Screen[None]):
         self._release()
         self._new_game_object(game_dir)
         spec = ThumbSpec(game_dir.path, self.images, self.runtime.config.ui.thumbnail_width)
-        await self.history.reset(spec)
+        await self.history.reset(spec, first_prompt=prompt)
+        await self._show_drift()  # keeping
         self.history.focus()
         self._schedule_save()
         return True
@@ -532,6 +574,7 @@ class MainScreen(Screen[None]):
                 )
             )
             self.status_line.set_turn(None)
+            await self._show_drift()  # keeping
             self._update_status()
             field = self.query_one("#prompt", Input)
             field.focus()
@@ -648,6 +691,8 @@ class MainScreen(Screen[None]):
         self.status_line.set_turn(None)
         record = message.record
         await self.history.add(record)
+        if record.ok and record.kind == "describe":
+            await self._show_drift()  # keeping
         self._update_status()
         if not record.ok and record.error is not None and record.error.kind == "auth":
             kind: ModelKind = "drawer" if record.kind == "draw" else "guesser"
@@ -714,8 +759,10 @@ class MainScreen(Screen[None]):
                 unknown_cost=unknown,
                 folder=game.dir.name,
                 pausing=game.pause_requested and not self._resume_pending,
+                mark=self._drift_mark(),  # keeping
             )
         self.status_line.set_status(status)
+        self.history.set_state(status.state)
         # The footer recomposes on refresh_bindings: only do it when a binding changed.
         signature = (self._primary(), self.running)
         if signature != self._bindings_signature:
@@ -762,7 +809,7 @@ class MainScreen(Screen[None]):
                 return
             await self.open_game(game_dir)
 
-        self.app.push_screen(PastGames(self.runtime.store), chosen)
+        self.app.push_screen(PastGames(self.runtime.store, on_export=self.export_game), chosen)
 
     def action_focus_prompt(self) -> None:
         self.query_one("#prompt", Input).focus()
@@ -777,3 +824,64 @@ class MainScreen(Screen[None]):
     @on(ModelField.Open)
     def _open_picker(self, event: ModelField.Open) -> None:
         self.action_pick(event.kind)
+
+    # -- keeping (issue 11): drift, convergence, export ------------------------------------
+
+    @property
+    def drift_bar(self) -> DriftBar:
+        return self.query_one(DriftBar)
+
+    async def _show_drift(self) -> None:
+        bar = self.drift_bar
+        bar.set_until_converged(self.until_converged)
+        game = self.game
+        await bar.show_chain(game.dir.first_prompt if game else "", game.records if game else [])
+
+    def _drift_mark(self) -> str:
+        conv = self.drift_bar.convergence
+        return "" if conv is None else conv.describe()
+
+    def action_toggle_converged(self) -> None:
+        self.until_converged = not self.until_converged
+        if self.game is not None:  # the engine reads its limits before every turn
+            self.game.limits = replace(self.game.limits, until_converged=self.until_converged)
+        self.drift_bar.set_until_converged(self.until_converged)
+        self.notify(
+            "The game stops when the chain converges or cycles."
+            if self.until_converged
+            else "The game plays on when the chain converges or cycles.",
+            markup=False,
+        )
+
+    def action_export(self) -> None:
+        if self.game is None:
+            self.notify("No game to export yet.", markup=False)
+            return
+        self.export_game(self.game.dir.path)
+
+    def export_game(self, path: Path) -> None:
+        """Ask for a format, then write the export in a thread (the current game included:
+        reading takes no lock) to a new file in the working folder."""
+        where = Path.cwd()
+
+        async def chosen(fmt: str | None) -> None:
+            if fmt is None:
+                return
+
+            def write() -> Path:
+                game_dir = GameDir.open(path)
+                return export_game(game_dir, fmt, free_path(game_dir, fmt, where))
+
+            try:
+                out = await asyncio.to_thread(write)
+            except (ExportError, OSError, LookupError) as exc:
+                self.notify(
+                    clean(str(exc), oneline=True),
+                    title="Not exported",
+                    severity="error",
+                    markup=False,
+                )
+                return
+            self.notify(clean(f"exported {out}", oneline=True), title="Exported", markup=False)
+
+        self.app.push_screen(ExportDialog(path.name, where), chosen)

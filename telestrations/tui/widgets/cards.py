@@ -1,8 +1,10 @@
-"""One card per round (thumbnail, models, caption, seconds, cost) and one per failed turn.
+"""One card per round, read like the game's booklet, and one per failed turn.
 
-All model text goes through :func:`telestrations.tui.text.plain`: plain characters, never
-markup. A card loads its thumbnail in a thread when mounted and drops the pixels when it is
-removed, so only mounted cards hold images.
+A round card shows the picture, the text it was drawn from (the first prompt, then each
+caption), what the guesser saw, and who did each with their time and cost. The picture takes
+the room the history pane has (:class:`Room`); its thumbnail is made in a thread for exactly
+the cells it is shown in, and dropped when the card is removed, so only mounted cards hold
+pixels. All model text goes through :func:`telestrations.tui.text.plain`: never markup.
 """
 
 from __future__ import annotations
@@ -12,17 +14,26 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image as PILImage
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
 from telestrations.tui.bindings import Key, hint
-from telestrations.tui.images import image_class, load_thumbnail, thumbnail_pixels
+from telestrations.tui.images import (
+    halfcell_strips,
+    image_class,
+    load_thumbnail,
+    picture_size,
+    thumbnail_size,
+)
 from telestrations.tui.text import clean, plain
+from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import TurnRecord, money
 
 log = logging.getLogger(__name__)
@@ -37,6 +48,9 @@ class RoundEntry:
     describe: TurnRecord | None = None
     partial: tuple[str, str] | None = None
     """(guesser model, caption so far) while a streaming guesser is answering; not on disk."""
+    prompt: str = ""
+    """The text this picture was drawn from (the first prompt, or the last round's caption),
+    without the drawer's style."""
 
     @property
     def image(self) -> str:
@@ -55,20 +69,55 @@ Entry = RoundEntry | ErrorEntry
 
 @dataclass(frozen=True)
 class ThumbSpec:
-    """How thumbnails are drawn: where the game lives, which protocol, how many cells wide."""
+    """How thumbnails are drawn: where the game lives, which protocol, the widest picture."""
 
     game_path: Path
     mode: str = "halfcell"
-    cells: int = 48
+    cells: int = 120
+    """The widest a picture gets, in cells ([ui] thumbnail_width); the pane decides below it."""
 
-    @property
-    def rows(self) -> int:
-        """A fixed 16:9 box (one cell is about twice as tall as wide), so cards never jump."""
-        return max(3, round(self.cells * 9 / 32))
 
-    @property
-    def pixels(self) -> int:
-        return thumbnail_pixels(self.mode, self.cells)
+TEXT_COLS = 32
+"""Columns the text needs beside a picture; with less, it goes under the picture."""
+TEXT_ROWS = 6
+"""Rows the text of a round takes under a picture (model lines, prompt, caption)."""
+CELL_RATIO = 2.0
+"""A terminal cell is about twice as tall as it is wide."""
+
+
+@dataclass(frozen=True)
+class PictureBox:
+    """Where a picture goes on a card: its size in cells, and whether the text is below it."""
+
+    cols: int
+    rows: int
+    stacked: bool
+
+
+@dataclass(frozen=True)
+class Room:
+    """The cells a card's content has in the history pane, and the cap on a picture's width."""
+
+    cols: int
+    rows: int
+    max_cols: int = 120
+
+    def fit(self, aspect: float = 1.0) -> PictureBox:
+        """The largest box for a picture of ``aspect`` (width / height) so that the card still
+        fits the pane: beside the text, or above it when that gives a clearly bigger picture
+        (a narrow pane, a wide picture)."""
+        per_row = max(0.1, aspect) * CELL_RATIO  # columns per row of this picture
+        side = (min(self.max_cols, self.cols - 1 - TEXT_COLS), max(2, self.rows - 2))
+        stack = (min(self.max_cols, self.cols), max(2, self.rows - 2 - TEXT_ROWS))
+
+        def widest(caps: tuple[int, int]) -> int:
+            return max(4, min(caps[0], int(caps[1] * per_row)))
+
+        stacked = widest(stack) >= 1.25 * widest(side)
+        caps = stack if stacked else side
+        cols = widest(caps)
+        rows = max(2, min(caps[1], round(cols / per_row)))
+        return PictureBox(cols, rows, stacked)
 
 
 def _seconds_cost(record: TurnRecord) -> str:
@@ -78,38 +127,48 @@ def _seconds_cost(record: TurnRecord) -> str:
     return " · ".join(parts)
 
 
-def round_text(entry: RoundEntry) -> Content:
-    """The text beside a thumbnail: who drew, who saw, what they saw, seconds and cost."""
+WAITING = {
+    "paused": "paused · Enter resumes",
+    "stopped": "stopped · Enter continues",
+}
+"""What a card whose caption has not come says, by game state (else: waiting for the guesser)."""
+
+
+def round_text(entry: RoundEntry, state: str = "running") -> Content:
+    """The booklet page beside a picture: who drew it from which text, who saw what in it."""
     parts: list[Content | str | tuple[str, str]] = [
         (f"Round {entry.round}\n", "bold $text-muted"),
         plain(entry.draw.model, "bold $accent", oneline=True, limit=80),
-        (" drew:\n", "bold"),
+        (" drew  ", "bold"),
         (f"{_seconds_cost(entry.draw)}\n", "$text-muted"),
     ]
+    if entry.prompt:
+        parts += [plain(f"“{entry.prompt}”", "italic", oneline=True, limit=1000), "\n"]
     revised = entry.draw.extras.get("revised_prompt")
     if isinstance(revised, str) and revised.strip():
         parts += [plain(f"(revised: {revised})", "italic $text-muted", oneline=True, limit=300)]
         parts.append("\n")
-    parts.append("\n")
     describe = entry.describe
     if describe is None:
         if entry.partial is not None:
             model, so_far = entry.partial
             parts += [
                 plain(model, "bold $secondary", oneline=True, limit=80),
-                (" is saying:\n\n", "bold"),
+                (" is saying:\n", "bold"),
                 plain(so_far, "italic", oneline=True, limit=1000),
                 ("…", "$text-muted"),
             ]
         else:
-            parts.append(("waiting for the guesser…", "italic $text-muted"))
+            waiting = WAITING.get(state, "waiting for the guesser…")
+            parts.append((waiting, "italic $text-muted"))
         return Content.assemble(*parts)
     parts += [
         plain(describe.model, "bold $secondary", oneline=True, limit=80),
-        (" saw:\n", "bold"),
+        (" saw  ", "bold"),
         (f"{_seconds_cost(describe)}\n", "$text-muted"),
-        plain(describe.output, oneline=True, limit=1000),
+        plain(f"“{describe.output}”", "bold", oneline=True, limit=1000),
     ]
+    parts += card_marks(describe)  # keeping: similarity and convergence marks
     return Content.assemble(*parts)
 
 
@@ -135,8 +194,22 @@ def error_text(record: TurnRecord, keys: Content | None = None) -> Content:
     return Content.assemble(*parts)
 
 
+class CellPicture(Widget):
+    """A picture in half-block cells, from lines made in a thread: painting it costs the
+    event loop nothing but handing them out."""
+
+    def __init__(self, strips: list[Strip], *, classes: str = "") -> None:
+        super().__init__(classes=classes)
+        self.strips = strips
+
+    def render_line(self, y: int) -> Strip:
+        if 0 <= y < len(self.strips):
+            return self.strips[y].adjust_cell_length(self.size.width)
+        return Strip.blank(self.size.width)
+
+
 class Thumb(Widget):
-    """A fixed-size box that loads its thumbnail off the event loop."""
+    """The picture's box: sized from the room and the picture's shape, filled in a thread."""
 
     @dataclass
     class Clicked(Message):
@@ -144,55 +217,149 @@ class Thumb(Widget):
 
         index: int
 
-    def __init__(self, index: int, spec: ThumbSpec, image_name: str) -> None:
+    @dataclass
+    class Shaped(Message):
+        """A picture's shape differs from the guess: later cards guess this one."""
+
+        aspect: float
+
+    def __init__(
+        self, index: int, spec: ThumbSpec, image_name: str, room: Room, guess: float = 1.0
+    ) -> None:
         super().__init__(classes="thumb")
         self.index = index
         self.spec = spec
         self.image_name = image_name
-        self.styles.width = spec.cells
-        self.styles.height = spec.rows
+        self.room = room
+        self.aspect: float | None = None
+        """Width / height, read from the file's header in the thread (``guess`` until then:
+        the shape of the game's pictures so far, so a card does not change size later)."""
+        self.guess = guess
+        self.box = room.fit(guess)
+        self.shown: tuple[int, int] | None = None
+        """Pixel size of the thumbnail on screen."""
+        self._size_to(self.box)
+
+    def _size_to(self, box: PictureBox) -> None:
+        self.box = box
+        self.styles.width = box.cols
+        self.styles.height = box.rows
+        if isinstance(self.parent, RoundCard):  # the text goes beside or under the picture
+            self.parent.set_class(box.stacked, "-stacked")
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="thumb-placeholder")
 
     def on_mount(self) -> None:
-        self.run_worker(self._load(), exclusive=True, group="thumb")
+        self._reload()
+
+    def set_room(self, room: Room) -> None:
+        """The pane changed size: a new box, and a thumbnail made for it."""
+        self.room = room
+        self._size_to(room.fit(self.guess if self.aspect is None else self.aspect))
+        self._reload()
+
+    def _reload(self) -> None:
+        # A picture that cannot be shown is a placeholder, never a crash of the app.
+        self.run_worker(self._load(), exclusive=True, group="thumb", exit_on_error=False)
 
     async def _load(self) -> None:
+        path = self.spec.game_path / self.image_name
         try:
-            image = await asyncio.to_thread(
-                load_thumbnail, self.spec.game_path, self.image_name, self.spec.pixels
-            )
+            if self.aspect is None:
+                width, height = await asyncio.to_thread(picture_size, path)
+                self.aspect = width / max(1, height)
+                if abs(self.aspect - self.guess) > 0.01:
+                    self.post_message(self.Shaped(self.aspect))
+            box = self.room.fit(self.aspect)
+            pixels = thumbnail_size(self.spec.mode, box.cols, box.rows)
+            if pixels == self.shown and box == self.box:
+                return
+            picture = await asyncio.to_thread(self._make, pixels)
         except (OSError, ValueError) as exc:
             log.warning("thumbnail for %s failed: %s", self.image_name, exc)
-            self.query_one(".thumb-placeholder", Static).update(
-                plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
-            )
+            for placeholder in self.query(".thumb-placeholder").results(Static):
+                placeholder.update(
+                    plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
+                )
             return
-        widget = image_class(self.spec.mode)(image, classes="thumb-image")
+        if not self.is_attached:  # the card was removed while the thread worked
+            return
+        if box != self.box:
+            self._size_to(box)
+        self.shown = pixels
+        old = self.query(".thumb-image")
+        if old:
+            widget = old.first()
+            widget.styles.width, widget.styles.height = box.cols, box.rows
+            if isinstance(widget, CellPicture) and isinstance(picture, list):
+                widget.strips = picture
+                widget.refresh()
+                return
+            await old.remove()
+            if not self.is_attached:
+                return
+        if isinstance(picture, list):
+            widget = CellPicture(picture, classes="thumb-image")
+        else:
+            widget = image_class(self.spec.mode)(picture, classes="thumb-image")
+        widget.styles.width, widget.styles.height = box.cols, box.rows
         await self.query(".thumb-placeholder").remove()
-        await self.mount(widget)
+        if self.is_attached:
+            await self.mount(widget)
+
+    def _make(self, pixels: tuple[int, int]) -> list[Strip] | PILImage.Image:
+        """In a thread: the thumbnail, and for half-cell blocks the lines that draw it."""
+        image = load_thumbnail(self.spec.game_path, self.image_name, *pixels)
+        return halfcell_strips(image) if self.spec.mode == "halfcell" else image
 
     def on_click(self) -> None:
         self.post_message(self.Clicked(self.index))
 
 
 class RoundCard(Horizontal):
-    """A round: thumbnail on the left, models and caption on the right."""
+    """A round: the picture, and beside it (or under it, in a narrow pane) its booklet text."""
 
-    def __init__(self, index: int, entry: RoundEntry, spec: ThumbSpec) -> None:
+    def __init__(
+        self,
+        index: int,
+        entry: RoundEntry,
+        spec: ThumbSpec,
+        room: Room,
+        state: str = "running",
+        guess: float = 1.0,
+    ) -> None:
         super().__init__(classes="card round-card", id=f"card-{index}")
         self.index = index
         self.entry = entry
         self.spec = spec
+        self.room = room
+        self.state = state
+        self.guess = guess
+        """The picture's width / height as far as is known before it is read."""
+        self.set_class(room.fit(guess).stacked, "-stacked")
 
     def compose(self) -> ComposeResult:
-        yield Thumb(self.index, self.spec, self.entry.image)
-        yield Static(round_text(self.entry), classes="card-text")
+        yield Thumb(self.index, self.spec, self.entry.image, self.room, self.guess)
+        yield Static(round_text(self.entry, self.state), classes="card-text")
 
     def refresh_entry(self) -> None:
         """Re-render the text (the caption arrived)."""
-        self.query_one(".card-text", Static).update(round_text(self.entry))
+        for text in self.query(".card-text").results(Static):  # none before compose
+            text.update(round_text(self.entry, self.state))
+
+    def set_state(self, state: str) -> None:
+        """The game's state changed: a card still waiting for its caption says so."""
+        if state != self.state:
+            self.state = state
+            if self.entry.describe is None and self.entry.partial is None:
+                self.refresh_entry()
+
+    def set_room(self, room: Room) -> None:
+        if room != self.room:
+            self.room = room
+            for thumb in self.query(Thumb):  # none yet before compose: it gets self.room
+                thumb.set_room(room)
 
 
 class ErrorCard(Static):

@@ -5,27 +5,34 @@ bytes each), but at most ``max_cards`` cards are mounted at once, and only mount
 thumbnail pixels. Scrolling to either edge of the window (or moving the selection past it)
 mounts the next page and unmounts as many cards at the other end, so an endless game keeps
 memory and layout cost bounded. The pane follows the newest round unless the user has
-scrolled up; ``End`` jumps back to it.
+scrolled up; ``End`` jumps back to it. Pictures take the room the pane has: when it changes
+size, every mounted card gets a new :class:`Room` and makes its thumbnail for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from telestrations.tui.bindings import key_for
+from telestrations.tui.images import picture_size
 from telestrations.tui.widgets.cards import (
     Entry,
     ErrorCard,
     ErrorEntry,
+    Room,
     RoundCard,
     RoundEntry,
+    Thumb,
     ThumbSpec,
 )
 from telestrations.turns import TurnRecord
@@ -85,6 +92,16 @@ class History(VerticalScroll, can_focus=True):
         self._busy = False
         self._programmatic = 0
         """Scrolls of our own in progress: they must not trigger paging."""
+        self.first_prompt = ""
+        self.state = "idle"
+        """The game's state, for cards still waiting for their caption."""
+        self.room = Room(76, 30, spec.cells)
+        """What a card's content has; measured from the pane once it is laid out."""
+        self._resize_timer: Timer | None = None
+        self._measured = False
+        self.aspect = 1.0
+        """The shape (width / height) of the game's latest picture: new cards start with it,
+        so they keep their size when their own picture is read."""
 
     def on_mount(self) -> None:
         self.border_title = "Rounds"
@@ -99,9 +116,17 @@ class History(VerticalScroll, can_focus=True):
     def mounted(self) -> int:
         return len(self._cards)
 
-    async def reset(self, spec: ThumbSpec, records: list[TurnRecord] = ()) -> None:  # type: ignore[assignment]
+    async def reset(
+        self,
+        spec: ThumbSpec,
+        records: list[TurnRecord] = (),  # type: ignore[assignment]
+        first_prompt: str = "",
+    ) -> None:
         """Forget everything and show ``records`` (a resumed game) from the newest end."""
         self.spec = spec
+        self.first_prompt = first_prompt
+        self.room = self._measure() or Room(self.room.cols, self.room.rows, spec.cells)
+        self.aspect = await self._shape_of(records)
         await self._unmount(list(self._cards))
         self.entries, self._rounds, self._seen = [], {}, set()
         self.selected = None
@@ -114,6 +139,7 @@ class History(VerticalScroll, can_focus=True):
         self.following = True
         self._update_more()
         self.scroll_end(animate=False)
+        self.call_after_refresh(self._follow)  # again once the cards have their size
 
     def has(self, record: TurnRecord) -> bool:
         """This journalled turn is shown already."""
@@ -123,8 +149,9 @@ class History(VerticalScroll, can_focus=True):
         """Record a turn; returns the index of a new entry, or None when one was updated."""
         self._seen.add(record.seq)
         if record.ok and record.kind == "draw":
-            entry: Entry = RoundEntry(record.round, record)
-            self._rounds[record.round] = entry
+            drawn = RoundEntry(record.round, record, prompt=self._drawn_from(record))
+            self._rounds[record.round] = drawn
+            entry: Entry = drawn
         elif record.ok and record.round in self._rounds:
             self._rounds[record.round].describe = record
             return None
@@ -132,6 +159,21 @@ class History(VerticalScroll, can_focus=True):
             entry = ErrorEntry(record)
         self.entries.append(entry)
         return len(self.entries) - 1
+
+    def _drawn_from(self, draw: TurnRecord) -> str:
+        """The text a picture was drawn from: the first prompt or the previous caption. The
+        drawer's input also carries the style ("{style}: {prompt}"); the booklet shows the
+        prompt. When the journal does not say (no first prompt known), the whole input."""
+        before = self._rounds.get(draw.round - 1)
+        if draw.round <= 1:
+            prompt = self.first_prompt
+        elif before is not None and before.describe is not None:
+            prompt = before.describe.output
+        else:
+            prompt = ""
+        if prompt and draw.input.endswith(prompt):
+            return prompt
+        return draw.input
 
     def show_partial(self, round_no: int, model: str, text: str) -> None:
         """A streaming guesser's caption so far on its round's card (if the card is shown)."""
@@ -183,12 +225,72 @@ class History(VerticalScroll, can_focus=True):
         else:
             self._update_more()
 
+    # -- the room pictures have ------------------------------------------------------------
+
+    def _measure(self) -> Room | None:
+        """The cells a card's content has: the pane less its scrollbar and the card's border
+        and padding (None before the pane is laid out)."""
+        width, height = self.size
+        if width <= 0 or height <= 0:
+            return None
+        return Room(width - 1 - 3, height, self.spec.cells)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        if not self._measured:  # the first layout: no waiting
+            self._measured = True
+            self._relayout()
+            return
+        # A drag of the window sends many sizes: thumbnails are made for the last one.
+        self._resize_timer = self.set_timer(0.15, self._relayout)
+
+    def _relayout(self) -> None:
+        self._resize_timer = None
+        room = self._measure()
+        if room is None or room == self.room:
+            return
+        self.room = room
+        for card in self._cards.values():
+            if isinstance(card, RoundCard):
+                card.set_room(room)
+        if self.following:
+            self.call_after_refresh(self._follow)
+
+    async def _shape_of(self, records: list[TurnRecord]) -> float:
+        """The newest picture's width / height, from its header (in a thread); square when
+        there is none or it cannot be read."""
+        drawn = [r for r in records if r.ok and r.kind == "draw"]
+        if not drawn:
+            return 1.0
+        try:
+            width, height = await asyncio.to_thread(
+                picture_size, self.spec.game_path / drawn[-1].output
+            )
+        except (OSError, ValueError):
+            return 1.0
+        return width / max(1, height)
+
+    def on_thumb_shaped(self, message: Thumb.Shaped) -> None:
+        self.aspect = message.aspect
+        if self.following:  # the card changed height: keep the newest in view
+            self.call_after_refresh(self._follow)
+
+    def set_state(self, state: str) -> None:
+        """The game's state: a card waiting for its caption says "paused" while paused."""
+        if state == self.state:
+            return
+        self.state = state
+        for card in self._cards.values():
+            if isinstance(card, RoundCard):
+                card.set_state(state)
+
     # -- mounting --------------------------------------------------------------------------
 
     def _make_card(self, index: int) -> Widget:
         entry = self.entries[index]
         if isinstance(entry, RoundEntry):
-            card: Widget = RoundCard(index, entry, self.spec)
+            card: Widget = RoundCard(index, entry, self.spec, self.room, self.state, self.aspect)
         else:
             card = ErrorCard(index, entry)
         if index == self.selected:

@@ -49,6 +49,8 @@ class Status:
     folder: str = ""
     pausing: bool = False
     """A pause was asked for; the turn in flight is finishing."""
+    mark: str = ""
+    """The chain converged or cycled: how (keeping, issue 11)."""
 
 
 class StatusLine(Static):
@@ -117,6 +119,8 @@ class StatusLine(Static):
             reason = f"{key_for(self, 'resume')} resumes" if s.reason == s.state else s.reason
             parts.append(plain(reason, "$text-muted", oneline=True, limit=120))
         parts += [("  │  ", "$text-muted"), f"{s.rounds} round{'s' * (s.rounds != 1)}"]
+        if s.mark:
+            parts += [("  │  ", "$text-muted"), plain(s.mark, "$warning", oneline=True, limit=60)]
         spend = "$0" if s.spent == 0 else money(s.spent)
         if s.unknown_cost:
             spend += f" (+{s.unknown_cost} unpriced)"

@@ -1,50 +1,45 @@
-"""The one HTTP layer every network provider shares: timeouts, retries, size caps, redaction.
+"""The HTTP client every network provider shares: timeouts, retries, size caps, deadlines.
 
 It copies the official OpenAI SDK's retry rules (PROTOCOLS.md 1.5 and 7.20): connection
 errors, timeouts, 408/409/429/5xx/524 are retried with bounded exponential backoff and
 jitter, honouring ``retry-after-ms``, ``Retry-After`` and ``x-should-retry``; a 429 that
 says ``insufficient_quota`` and any 400/401/403/404 are not. Bodies are streamed against a
-byte cap, images are checked against a pixel cap before their pixels are decoded, and
-every text that leaves this module (errors, log lines) has the secrets taken out.
+byte cap, and every text that leaves this module (errors, log lines) has the secrets taken
+out. What a failure *means* is decided in :mod:`.errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
-import email.utils
-import io
 import json as jsonlib
 import logging
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from PIL import Image
 
 from telestrations import __version__
-from telestrations.providers.base import ErrorKind, Picture, ProviderError, sniff_format
-from telestrations.providers.pixels import check_webp, decode_reduced
-from telestrations.text import (
-    MIN_SECRET,
-    SECRETS,
-    clean_text,
-    redact,
-    redact_bytes,
-    redact_json,
-    url_secrets,
+from telestrations.providers.base import ProviderError
+from telestrations.providers.http.errors import (
+    ErrorMapper,
+    HttpFailure,
+    _retry_after,
+    _strip_query,
+    download_error,
+    generic_error,
+    is_quota,
+    parse_failure,
+    transport_error,
 )
-
-__all__ = ["MIN_SECRET", "clean_text", "redact"]
+from telestrations.providers.http.settings import HttpSettings
+from telestrations.text import SECRETS, clean_text, redact, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -55,106 +50,6 @@ RETRY_STATUSES = frozenset({408, 409, 429, 524})
 NEVER_RETRY = frozenset({400, 401, 403, 404})
 """Not even when the server says ``x-should-retry: true``: they cannot get better."""
 USER_AGENT = f"telestrations/{__version__}"
-
-
-# -- settings -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """Timeouts, retry policy and caps for one provider's client."""
-
-    base_url: str
-    connect_timeout: float = 5.0
-    read_timeout: float = 300.0
-    max_retries: int = 2
-    backoff_base: float = 0.5
-    """Exponential: ``base * 2**attempt``, capped, with up to 25 % jitter."""
-    backoff_cap: float = 8.0
-    retry_after_cap: float = 60.0
-    """A server asking us to wait longer than this means: don't retry."""
-    max_bytes: int = 50 * 1024 * 1024
-    max_pixels: int = 40_000_000
-    draw_deadline: float = 600.0
-    """Seconds one drawing may take in all: every attempt, backoff, poll and download."""
-    describe_deadline: float = 180.0
-    """The same for one description (streamed or not)."""
-
-    @classmethod
-    def from_settings(
-        cls, settings: Mapping[str, Any], *, base_url: str, **defaults: Any
-    ) -> HttpSettings:
-        """Settings from a ``[providers.X]`` table over the provider's ``defaults``.
-
-        ``base_url`` is the URL the provider resolved (env, config or its default); the
-        table's own ``base_url`` is only used when that is empty. ``timeout`` is an alias of
-        ``read_timeout``. Bad values raise :class:`ValueError` naming the key.
-        """
-        known = {f.name for f in fields(cls)}
-        unknown = set(defaults) - known
-        if unknown:
-            raise TypeError(f"unknown HttpSettings field(s): {sorted(unknown)}")
-        values: dict[str, Any] = dict(defaults)
-        if "timeout" in settings:
-            values["read_timeout"] = _positive(settings, "timeout", float)
-        for key, kind in (
-            ("connect_timeout", float),
-            ("read_timeout", float),
-            ("max_retries", int),
-            ("max_bytes", int),
-            ("max_pixels", int),
-            ("draw_deadline", float),
-            ("describe_deadline", float),
-        ):
-            if key in settings:
-                values[key] = _positive(settings, key, kind, allow_zero=key == "max_retries")
-        url = base_url or str(settings.get("base_url") or "")
-        if not url:
-            raise ValueError("no base_url for this provider")
-        return cls(base_url=url, **values)
-
-
-def _positive(settings: Mapping[str, Any], key: str, kind: type, allow_zero: bool = False) -> Any:
-    value = settings[key]
-    ok_type = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int and ok_type and float(value) != int(value):
-        ok_type = False
-    if not ok_type or value < 0 or (value == 0 and not allow_zero):
-        what = "a whole number" if kind is int else "a number"
-        raise ValueError(f"setting {key!r} must be {what} above 0, not {value!r}")
-    return kind(value)
-
-
-# -- text hygiene: see telestrations.text ------------------------------------------------------
-
-_redact_bytes = redact_bytes
-_redact_json = redact_json
-
-
-# -- results and failures -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HttpFailure:
-    """A non-2xx answer, handed to a provider's error mapper. Everything in it is redacted."""
-
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    """Capped at :data:`ERROR_BODY_CAP`."""
-    json: Any | None
-    """The parsed body, or ``None`` if it is not JSON."""
-    text: str
-    """The error message (or the start of the body): redacted, cleaned, truncated."""
-
-    @property
-    def code(self) -> str:
-        """The error code or type when the body has one (``insufficient_quota``, ...)."""
-        return error_code(self.json)
-
-
-ErrorMapper = Callable[[HttpFailure], "ProviderError | None"]
-"""Provider specifics; returning ``None`` falls back to the generic mapping."""
 
 
 @dataclass(frozen=True)
@@ -191,143 +86,9 @@ class HttpResult:
         )
 
 
-def error_message(data: Any) -> str:
-    """The human message from any error shape in PROTOCOLS.md 7.19 ("" if none).
-
-    OpenAI ``{error: {message}}``, Ollama ``{error: "..."}``, vLLM flat ``{message}``,
-    A1111 ``{error, detail, errors}``, FastAPI ``{detail: [...]}``, RunPod ``{status, error}``
-    where ``error`` may itself be JSON in a string.
-    """
-    if isinstance(data, str):
-        stripped = data.strip()
-        if stripped[:1] in ("{", "[") and len(stripped) < 100_000:
-            try:
-                inner = jsonlib.loads(stripped)
-            except ValueError:
-                return stripped
-            return error_message(inner) or stripped
-        return stripped
-    if isinstance(data, list):
-        parts = [error_message(item) for item in data[:5]]
-        return "; ".join(p for p in parts if p)
-    if not isinstance(data, dict):
-        return ""
-    err = data.get("error")
-    if isinstance(err, dict):
-        return error_message(err) or str(err.get("type") or "")
-    for key in ("message", "error_message"):  # vLLM flat; RunPod worker errors
-        msg = data.get(key)
-        if isinstance(msg, str) and msg.strip():
-            return msg.strip()
-    detail = data.get("detail")
-    if isinstance(detail, list):  # FastAPI validation: [{loc, msg, type}]
-        parts = []
-        for item in detail[:5]:
-            if isinstance(item, dict):
-                loc = ".".join(str(x) for x in item.get("loc", []) if x != "body")
-                text = str(item.get("msg", ""))
-                parts.append(f"{loc}: {text}" if loc else text)
-            else:
-                parts.append(str(item))
-        return "; ".join(p for p in parts if p)
-    if isinstance(detail, str) and detail.strip():
-        if isinstance(err, str) and err.strip() and err.strip() not in detail:
-            return f"{err.strip()}: {detail.strip()}"  # A1111: class name + detail
-        return detail.strip()
-    if isinstance(err, str) and err.strip():
-        return error_message(err)
-    errors = data.get("errors")
-    if isinstance(errors, str | list) and errors:
-        return error_message(errors)
-    return ""
-
-
-def error_code(data: Any) -> str:
-    """``error.code`` (or ``error.type``, or a top-level ``code``) as a string; "" if none."""
-    if not isinstance(data, dict):
-        return ""
-    err = data.get("error")
-    src = err if isinstance(err, dict) else data
-    for key in ("code", "type"):
-        value = src.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return ""
-
-
-def _is_quota(failure: HttpFailure) -> bool:
-    if failure.status != 429:
-        return False
-    err = failure.json.get("error") if isinstance(failure.json, dict) else None
-    codes = {error_code(failure.json)}
-    if isinstance(err, dict):
-        codes |= {str(err.get("type") or ""), str(err.get("code") or "")}
-    if "insufficient_quota" in codes:
-        return True
-    text = failure.text.lower()
-    return "insufficient_quota" in text or "exceeded your current quota" in text
-
-
-def generic_error(title: str, failure: HttpFailure) -> ProviderError:
-    """The mapping used when a provider's mapper has nothing more specific to say."""
-    status = failure.status
-    detail = failure.text
-    said = f"{title} answered HTTP {status}" + (f": {detail}" if detail else "")
-    retry_after = _retry_after(failure.headers)
-    kind: ErrorKind
-    hint = ""
-    if status == 401:
-        kind, hint = "auth", f"check the {title} API key"
-    elif status == 403:
-        kind, hint = "auth", f"forbidden: the {title} key lacks access to this"
-        said = f"{title} refused access (HTTP 403)" + (f": {detail}" if detail else "")
-    elif status in (404, 410):
-        kind, hint = "not_found", "check the model name and the base URL"
-    elif status == 429 and _is_quota(failure):
-        kind, hint = "quota", f"check the {title} account's billing and limits"
-    elif status == 429:
-        kind, hint = "rate_limited", "wait a little and resume"
-    elif status in (408, 524):
-        kind, hint = "timeout", "the server gave up waiting; try again"
-    elif status >= 500:
-        kind, hint = "server", f"{title} had a problem; try again later"
-    elif status in (400, 405, 409, 413, 415, 422):
-        kind = "bad_request"
-    else:
-        kind = "bad_response"
-    retryable = kind in ("rate_limited", "server", "timeout")
-    return ProviderError(
-        kind, said, hint=hint, status=status, retryable=retryable, retry_after=retry_after
-    )
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms``, then ``Retry-After``)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - datetime.now(UTC)).total_seconds()
-
-
-# -- the client -----------------------------------------------------------------------------------
-
-_SENSITIVE = ("authorization", "x-api-key", "api-key", "proxy-authorization")
+_SENSITIVE = ("auth", "key", "token", "secret")
+"""A header whose name holds one of these carries a secret (``Authorization``,
+``x-api-key``, ``x-goog-api-key``, ...): its value is redacted everywhere."""
 _RETRY_EXC = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -400,7 +161,7 @@ class HttpClient:
         self._client: httpx.AsyncClient | None = None
         found = [s for s in secrets if s]
         for name, value in self._headers.items():
-            if name.lower() in _SENSITIVE and value:
+            if any(word in name.lower() for word in _SENSITIVE) and value:
                 found.append(value)
                 scheme, _, rest = value.partition(" ")
                 if rest and scheme.lower() in ("bearer", "basic", "token"):
@@ -612,9 +373,10 @@ class HttpClient:
             if 200 <= status < 300 or (accept is not None and accept(status)):
                 return HttpResult(status, headers, body, self.secrets)
             failure = self._failure(status, headers, body)
-            delay = None if last else self._retry_delay(failure, attempt)
-            if delay is None:
+            wait = None if last else self._retry_delay(failure, attempt)
+            if wait is None:
                 raise self._map(failure, download=download and not same_origin)
+            delay = wait
             said = f"HTTP {status}" + (f": {clean_text(failure.text, 120)}" if failure.text else "")
             too_late = self._before_retry(said, delay)
             if too_late is not None:
@@ -695,23 +457,11 @@ class HttpClient:
 
     # -- decisions -------------------------------------------------------------------------------
     def _failure(self, status: int, headers: httpx.Headers, body: bytes) -> HttpFailure:
-        body = _redact_bytes(body, self.secrets)
-        parsed: Any = None
-        try:
-            parsed = jsonlib.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            parsed = None
-        parsed = _redact_json(parsed, self.secrets)
-        raw = body.decode("utf-8", "replace")
-        message = error_message(parsed) if parsed is not None else ""
-        if not message and raw.strip():
-            message = _html_title(raw) or raw
-        text = clean_text(redact(message, self.secrets), 300)
-        return HttpFailure(status, headers, body, parsed, text)
+        return parse_failure(status, headers, body, self.secrets)
 
     def _retry_delay(self, failure: HttpFailure, attempt: int) -> float | None:
         """Seconds to wait before retrying ``failure``, or ``None`` for "do not retry"."""
-        if _is_quota(failure) or failure.status in NEVER_RETRY:
+        if is_quota(failure) or failure.status in NEVER_RETRY:
             return None
         should = failure.headers.get("x-should-retry", "").strip().lower()
         if should == "false":
@@ -741,65 +491,16 @@ class HttpClient:
         return error
 
     def _download_error(self, failure: HttpFailure) -> ProviderError:
-        status = failure.status
-        if status == 429 or status >= 500:
-            error = generic_error(self.title, failure)
-            error.message = f"downloading the image failed: {error.message}"
-            return error
-        expired = status in (403, 404, 410)
-        hint = "result URLs expire (DALL·E's after 60 minutes); draw again" if expired else ""
-        return ProviderError(
-            "bad_response",
-            f"could not download the image (HTTP {status}"
-            + (f": {failure.text})" if failure.text else ")"),
-            hint=hint,
-            status=status,
-        )
+        return download_error(self.title, failure)
 
     def _transport_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
-        host = self._redact(urlsplit(url).netloc.rpartition("@")[2] or shown_url(url))
-        base = self._redact(_strip_query(self.settings.base_url))
-        where = "" if base in self.title else f" and reachable at {base}"
-        hint = f"is {self.title} running{where}?"
-        if not _is_local(urlsplit(url).hostname or ""):  # a cloud service: the network, likely
-            hint = f"check the network connection (and proxy settings) to {host}"
-        if isinstance(exc, httpx.ConnectTimeout):
-            return ProviderError(
-                "unreachable",
-                f"cannot connect to {host} (timed out after {self.settings.connect_timeout:g} s)",
-                hint=hint,
-            )
-        if isinstance(exc, httpx.ConnectError):
-            return ProviderError("unreachable", f"cannot connect to {host}", hint=hint)
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderError(
-                "timeout",
-                f"{self.title} did not answer in time ({host})",
-                hint="raise timeout under this provider's config if the model is just slow",
-                retryable=True,
-            )
-        if isinstance(exc, httpx.RemoteProtocolError | httpx.NetworkError):
-            # The server was there and hung up mid-answer: not "unreachable" (which says
-            # "start the service"), a server-side failure.
-            return ProviderError(
-                "server",
-                f"the connection to {host} broke before the answer was complete "
-                f"({clean_text(self._redact(str(exc)), 160)})",
-                hint="check the network; the server may have restarted or crashed",
-                retryable=True,
-            )
-        if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return ProviderError(
-                "unreachable",
-                f"invalid URL for {self.title}: {clean_text(self._redact(url), 160)}",
-                hint="check base_url in the config",
-            )
-        if isinstance(exc, httpx.TooManyRedirects):
-            return ProviderError("bad_response", f"{self.title} redirected too many times")
-        if isinstance(exc, httpx.DecodingError):
-            return ProviderError("bad_response", f"{self.title} sent a body that does not decode")
-        return ProviderError(
-            "unreachable", f"{type(exc).__name__}: {clean_text(self._redact(str(exc)), 160)}"
+        return transport_error(
+            exc,
+            url,
+            title=self.title,
+            base_url=self.settings.base_url,
+            connect_timeout=self.settings.connect_timeout,
+            redactor=self._redact,
         )
 
 
@@ -808,114 +509,3 @@ def _origin(url: str) -> tuple[str, str]:
     scheme = parts.scheme.lower()
     port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
     return scheme, f"{(parts.hostname or '').lower()}:{port}"
-
-
-def _strip_query(url: str) -> str:
-    """URLs as logged: signed query strings (blob SAS tokens) and user:password@ left out."""
-    return shown_url(url.split("?", 1)[0])
-
-
-def shown_url(url: str) -> str:
-    """``url`` without any ``user:password@``, for titles, hints and log lines."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
-def _html_title(text: str) -> str:
-    match = re.search(r"<title[^>]*>(.*?)</title>", text[:20000], re.I | re.S)
-    return f"an HTML page ({match.group(1).strip()})" if match else ""
-
-
-# -- images ---------------------------------------------------------------------------------------
-
-_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.I)
-
-
-def decode_base64_image(value: str) -> bytes:
-    """Bytes from a ``data:image/...;base64,`` URI or bare base64 (url-safe, unpadded OK)."""
-    if not isinstance(value, str):
-        raise ProviderError("bad_response", "image data is not a string")
-    text = _DATA_URI.sub("", value.strip(), count=1)
-    text = "".join(text.split())
-    if not text:
-        raise ProviderError("bad_response", "image data is empty")
-    if "-" in text or "_" in text:
-        text = text.translate(str.maketrans("-_", "+/"))
-    text = text.rstrip("=")
-    if len(text) % 4 == 1:
-        raise ProviderError("bad_response", "image data is not valid base64")
-    text += "=" * (-len(text) % 4)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProviderError("bad_response", "image data is not valid base64") from None
-
-
-def _is_local(hostname: str) -> bool:
-    """Loopback, private or link-local addresses and single-label names (``gpu-box``): a
-    server the user runs, rather than a cloud service."""
-    import ipaddress
-
-    name = hostname.strip("[]").lower()
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        return "." not in name or name.endswith((".local", ".lan", ".internal", ".localhost"))
-    return ip.is_loopback or ip.is_private or ip.is_link_local
-
-
-def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
-    """Open (headers only), check the pixel count, then decode: runs in a worker thread.
-
-    The decode is reduced (a strip at a time): every row is checked, but a small file with
-    huge dimensions never costs its whole decoded size in memory.
-    """
-    try:
-        check_webp(data[:30])  # before Pillow opens it: opening a WebP allocates it whole
-        with Image.open(io.BytesIO(data)) as im:
-            width, height = im.size
-            if width <= 0 or height <= 0:
-                raise ProviderError("bad_response", "the image has no pixels")
-            if width * height > max_pixels:
-                raise ProviderError(
-                    "bad_response",
-                    f"the image is too large: {width}×{height} pixels "
-                    f"(limit {max_pixels:,}); refusing to decode it",
-                )
-            if (im.format or "").lower() != fmt:
-                raise ProviderError(
-                    "bad_response", f"the image says {fmt} but decodes as {im.format}"
-                )
-        decode_reduced(data, (64, 64), max_pixels=max_pixels)
-    except Image.DecompressionBombError as exc:
-        raise ProviderError(
-            "bad_response", f"the image is too large to decode safely ({exc})"
-        ) from None
-    except ProviderError:
-        raise
-    except Exception as exc:  # Pillow raises many kinds for broken files
-        raise ProviderError(
-            "bad_response", f"the {fmt} image is broken: {clean_text(str(exc), 160)}"
-        ) from None
-    return width, height
-
-
-async def picture_from_bytes(
-    data: bytes,
-    *,
-    max_pixels: int,
-    extras: Mapping[str, Any] | None = None,
-    cost: float | None = None,
-) -> Picture:
-    """A verified :class:`Picture` holding the original bytes (never re-encoded)."""
-    fmt = sniff_format(data)
-    if fmt is None:
-        start = clean_text(data[:16].decode("latin-1"), 40) if data else "nothing"
-        raise ProviderError(
-            "bad_response",
-            f"not an image ({len(data)} bytes starting {start!r})",
-        )
-    width, height = await asyncio.to_thread(_verify_image, data, fmt, max_pixels)
-    return Picture(data, fmt, width, height, dict(extras or {}), cost)

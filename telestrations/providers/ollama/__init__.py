@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from telestrations.providers.base import (
@@ -41,17 +40,25 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     HttpResult,
-    HttpSettings,
-    clean_text,
-    redact,
+    StreamWatcher,
+    auth_headers,
+    http_settings,
     shown_url,
 )
+from telestrations.providers.ollama.host import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Endpoint,
+    choose_endpoint,
+    parse_ollama_host,
+    runpod_proxy_url,
+)
 from telestrations.providers.pixels import decode_reduced
+from telestrations.providers.spec import HttpFields, KeySpec, ProviderSpec, setting
+from telestrations.text import clean_text, redact
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 11434
-DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_KEEP_ALIVE = "10m"
 DEFAULT_NUM_PREDICT = 100
 CHECK_TIMEOUT = 5.0
@@ -64,108 +71,6 @@ RESEND_SIDE = 2048
 
 _NOT_FOUND = re.compile(r"""model ['"]([^'"]+)['"] not found""")
 _VISION_FAMILIES = ("clip", "mllama")
-
-
-# -- where Ollama lives -------------------------------------------------------------------------
-
-
-def parse_ollama_host(value: str) -> str:
-    """The base URL a client connects to for an ``OLLAMA_HOST`` value.
-
-    Mirrors Ollama's ``envconfig.Host`` + ``ConnectableHost``: quotes and spaces are trimmed;
-    no scheme means http (and port 11434); ``http://host`` means port 80 and ``https://host``
-    443; an invalid port falls back to the default; a path is kept (a reverse proxy prefix);
-    ``0.0.0.0``/``::`` (bind addresses) become loopback.
-    """
-    s = value.strip().strip("\"'").strip()
-    default_port = str(DEFAULT_PORT)
-    scheme, sep, hostport = s.partition("://")
-    if not sep:
-        scheme, hostport = "http", s
-        if s == "ollama.com":
-            scheme, hostport = "https", "ollama.com:443"
-    elif scheme == "http":
-        default_port = "80"
-    elif scheme == "https":
-        default_port = "443"
-    hostport, _, path = hostport.partition("/")
-    userinfo, at, hostport = hostport.rpartition("@")  # basic auth behind a proxy: kept
-    split = _split_host_port(hostport)
-    if split is None:
-        host, port = "127.0.0.1", default_port
-        bare = hostport.strip("[]")
-        try:
-            host = str(ipaddress.ip_address(bare))
-        except ValueError:
-            if hostport:
-                host = hostport
-    else:
-        host, port = split
-    if not port.isdigit() or int(port) > 65535:
-        port = default_port
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        ip = None
-    if ip is not None and ip.is_unspecified:
-        host = "127.0.0.1" if ip.version == 4 else "::1"
-    if host == "":
-        host = "127.0.0.1"  # Go dials ":11434" as the local system
-    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return f"{scheme}://{userinfo}{at}{netloc}" + (f"/{path}" if path else "")
-
-
-def _split_host_port(hostport: str) -> tuple[str, str] | None:
-    """Go's ``net.SplitHostPort``: ``None`` when there is no port part."""
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0 or not hostport[end + 1 :].startswith(":"):
-            return None
-        return hostport[1:end], hostport[end + 2 :]
-    host, sep, port = hostport.rpartition(":")
-    if not sep or ":" in host:
-        return None
-    return host, port
-
-
-def runpod_proxy_url(pod_id: str, port: int = DEFAULT_PORT) -> str:
-    """RunPod's HTTPS proxy for a pod's port (PROTOCOLS.md 3.7)."""
-    return f"https://{pod_id.strip()}-{port}.proxy.runpod.net"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where this provider sends requests, and why (for messages)."""
-
-    url: str
-    source: str
-    pod_id: str = ""
-
-    @property
-    def not_running(self) -> tuple[str, str]:
-        """The reason and hint for "nothing answers there"."""
-        if self.pod_id:
-            return (
-                f"Ollama is not reachable on RunPod pod {self.pod_id} ({shown_url(self.url)})",
-                f"is pod {self.pod_id} running and exposing HTTP port 11434, "
-                "with OLLAMA_HOST=0.0.0.0 set inside it?",
-            )
-        return f"Ollama is not running at {shown_url(self.url)}", "start it with `ollama serve`"
-
-
-def choose_endpoint(env: Mapping[str, str], settings: Mapping[str, Any]) -> Endpoint:
-    """Apply the precedence in the module docstring."""
-    if env.get("OLLAMA_HOST", "").strip():
-        return Endpoint(parse_ollama_host(env["OLLAMA_HOST"]), "OLLAMA_HOST")
-    if env.get("RUNPOD_ID", "").strip():
-        pod = env["RUNPOD_ID"].strip()
-        return Endpoint(runpod_proxy_url(pod), "RUNPOD_ID", pod)
-    if str(settings.get("host", "")).strip():
-        return Endpoint(parse_ollama_host(str(settings["host"])), "config host")
-    if str(settings.get("runpod_pod_id", "")).strip():
-        pod = str(settings["runpod_pod_id"]).strip()
-        return Endpoint(runpod_proxy_url(pod), "config runpod_pod_id", pod)
-    return Endpoint(DEFAULT_HOST, "default")
 
 
 # -- models -------------------------------------------------------------------------------------
@@ -231,36 +136,11 @@ def error_from_text(message: str, *, status: int | None = None) -> ProviderError
     return ProviderError("server", f"Ollama: {text}", status=status)
 
 
-class StreamWatcher:
-    """Follows an NDJSON chat stream as it arrives and reports the caption so far.
-
-    Only for display: the finished body is still parsed (and checked for errors) by
-    :func:`parse_reply`, so a line this skips can never change the recorded caption.
-    """
-
-    def __init__(self, report: Callable[[str], None]) -> None:
-        self.report = report
-        self._pending = b""
-        self._text: list[str] = []
-
-    def __call__(self, chunk: bytes) -> None:
-        if not chunk:  # a retry starts over
-            self._pending, self._text = b"", []
-            return
-        *lines, self._pending = (self._pending + chunk).split(b"\n")
-        grew = False
-        for line in lines:
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            message = obj.get("message") if isinstance(obj, dict) else None
-            piece = message.get("content") if isinstance(message, dict) else None
-            if isinstance(piece, str) and piece:
-                self._text.append(piece)
-                grew = True
-        if grew:
-            self.report("".join(self._text).strip())
+def _content_of(line: Any) -> str | None:
+    """The new text in one NDJSON chat line (``message.content``)."""
+    message = line.get("message") if isinstance(line, dict) else None
+    piece = message.get("content") if isinstance(message, dict) else None
+    return piece if isinstance(piece, str) else None
 
 
 def parse_reply(body: bytes) -> tuple[str, dict[str, Any]]:
@@ -340,7 +220,8 @@ class OllamaGuesser:
     def _option(self, key: str, default: Any = None) -> Any:
         if key in self.model.options:
             return self.model.options[key]
-        return self.provider.settings.get(key, default)
+        value = getattr(self.provider.conf, key)  # a declared field: None means not set
+        return default if value is None else value
 
     def request_body(self, image_b64: str, system: str, prompt: str) -> dict[str, Any]:
         """The ``/api/chat`` body (PROTOCOLS.md 3.3)."""
@@ -370,7 +251,9 @@ class OllamaGuesser:
     async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         image_b64 = await asyncio.to_thread(_encode_image, picture)
         body = self.request_body(image_b64, system, prompt)
-        watch = StreamWatcher(report_partial) if body["stream"] else None
+        watch = (
+            StreamWatcher(report_partial, _content_of, framing="ndjson") if body["stream"] else None
+        )
         result = await self.provider.call("POST", "/api/chat", json=body, on_chunk=watch)
         text, final = await asyncio.to_thread(parse_reply, result.body)
         text = text.strip()
@@ -385,8 +268,27 @@ class OllamaGuesser:
         return Caption(text, caption_extras(final), self.model.price)
 
 
+@dataclass(frozen=True)
+class OllamaSettings(HttpFields):
+    """``[providers.ollama]``: where Ollama lives and the chat options for every model."""
+
+    host: str = setting("", "Ollama's URL (OLLAMA_HOST wins; default http://127.0.0.1:11434)")
+    runpod_pod_id: str = setting("", "a RunPod GPU pod running Ollama (RUNPOD_ID wins)")
+    check_timeout: float = setting(CHECK_TIMEOUT, "seconds the model-list checks may take")
+    keep_alive: str | int | None = setting(None, "how long Ollama keeps the model loaded")
+    num_predict: int | None = setting(None, "most tokens a reply may have")
+    temperature: float | None = setting(None, "sampling temperature")
+    stream: bool = setting(True, "stream the reply (shown word by word)")
+    options: dict[str, Any] = field(
+        default_factory=dict, metadata={"doc": "Ollama's own model options, sent as options"}
+    )
+
+
 class OllamaProvider(CatalogProvider):
     """Any pulled Ollama model as a guesser; vision models are discovered via ``/api/show``."""
+
+    SETTINGS = OllamaSettings
+    conf: OllamaSettings
 
     name = "ollama"
     title = "Ollama"
@@ -398,17 +300,17 @@ class OllamaProvider(CatalogProvider):
         self.endpoint = choose_endpoint(ctx.env, self.settings)
         key = ctx.get_key("ollama")
         self._secrets = (key,) if key else ()
-        headers = {"Authorization": f"Bearer {key}"} if key else None
+        headers = auth_headers(key or "")
         self.http = HttpClient(
             "Ollama",
-            HttpSettings.from_settings(
-                self.settings, base_url=self.endpoint.url, describe_deadline=DESCRIBE_DEADLINE
+            http_settings(
+                self.conf, base_url=self.endpoint.url, describe_deadline=DESCRIBE_DEADLINE
             ),
             headers=headers,
             secrets=self._secrets,
             error_mapper=self._map_failure,
         )
-        self.check_timeout = float(self.settings.get("check_timeout", CHECK_TIMEOUT))
+        self.check_timeout = self.conf.check_timeout
 
     # -- errors ----------------------------------------------------------------------------------
     def _map_failure(self, failure: HttpFailure) -> ProviderError | None:
@@ -550,6 +452,27 @@ class OllamaProvider(CatalogProvider):
         await self.http.aclose()
 
 
-def provider(ctx: ProviderContext) -> OllamaProvider:
-    """Entry point for the ``telestrations.providers`` group."""
-    return OllamaProvider(ctx)
+provider = ProviderSpec(
+    "ollama",
+    OllamaProvider,
+    OllamaSettings,
+    KeySpec("ollama", "OLLAMA_API_KEY", "proxy key"),
+    order=2,
+)
+"""Entry point for the ``telestrations.providers`` group."""
+
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "PRESETS",
+    "Endpoint",
+    "OllamaGuesser",
+    "OllamaProvider",
+    "OllamaSettings",
+    "choose_endpoint",
+    "parse_ollama_host",
+    "parse_reply",
+    "provider",
+    "runpod_proxy_url",
+]

@@ -1,0 +1,64 @@
+"""The HTTP layer every network provider shares, one job per module.
+
+- :mod:`.settings`: timeouts, retry policy and caps (:class:`HttpSettings`);
+- :mod:`.client`: the pooled client with retries, byte caps and per-turn deadlines;
+- :mod:`.errors`: error bodies parsed and failures translated into ProviderError kinds;
+- :mod:`.auth`: auth headers (Bearer, Basic, a custom header);
+- :mod:`.images`: base64 decoding and image checks;
+- :mod:`.streaming`: server-sent events and the watcher that shows a caption as it streams.
+"""
+
+from telestrations.providers.http.auth import auth_headers, basic_token, split_user
+from telestrations.providers.http.client import (
+    ERROR_BODY_CAP,
+    NEVER_RETRY,
+    RETRY_STATUSES,
+    USER_AGENT,
+    HttpClient,
+    HttpResult,
+    TurnKind,
+)
+from telestrations.providers.http.errors import (
+    CODE_STATUS,
+    ErrorMapper,
+    ErrorRule,
+    HttpFailure,
+    error_code,
+    error_message,
+    generic_error,
+    rejects_field,
+    shown_url,
+    translate,
+)
+from telestrations.providers.http.images import decode_base64_image, picture_from_bytes
+from telestrations.providers.http.settings import HttpSettings, http_settings
+from telestrations.providers.http.streaming import SseDecoder, StreamWatcher
+
+__all__ = [
+    "CODE_STATUS",
+    "ERROR_BODY_CAP",
+    "NEVER_RETRY",
+    "RETRY_STATUSES",
+    "USER_AGENT",
+    "ErrorMapper",
+    "ErrorRule",
+    "HttpClient",
+    "HttpFailure",
+    "HttpResult",
+    "HttpSettings",
+    "SseDecoder",
+    "StreamWatcher",
+    "TurnKind",
+    "auth_headers",
+    "basic_token",
+    "decode_base64_image",
+    "error_code",
+    "error_message",
+    "generic_error",
+    "http_settings",
+    "picture_from_bytes",
+    "rejects_field",
+    "shown_url",
+    "split_user",
+    "translate",
+]

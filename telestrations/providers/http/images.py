@@ -1,0 +1,95 @@
+"""Image checks: base64 decoding, format sniffing, pixel caps and a reduced trial decode,
+so a hostile or broken image is refused before it can cost memory or reach a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from PIL import Image
+
+from telestrations.providers.base import Picture, ProviderError, sniff_format
+from telestrations.providers.pixels import check_webp, decode_reduced
+from telestrations.text import clean_text
+
+_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.I)
+
+
+def decode_base64_image(value: str) -> bytes:
+    """Bytes from a ``data:image/...;base64,`` URI or bare base64 (url-safe, unpadded OK)."""
+    if not isinstance(value, str):
+        raise ProviderError("bad_response", "image data is not a string")
+    text = _DATA_URI.sub("", value.strip(), count=1)
+    text = "".join(text.split())
+    if not text:
+        raise ProviderError("bad_response", "image data is empty")
+    if "-" in text or "_" in text:
+        text = text.translate(str.maketrans("-_", "+/"))
+    text = text.rstrip("=")
+    if len(text) % 4 == 1:
+        raise ProviderError("bad_response", "image data is not valid base64")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProviderError("bad_response", "image data is not valid base64") from None
+
+
+def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
+    """Open (headers only), check the pixel count, then decode: runs in a worker thread.
+
+    The decode is reduced (a strip at a time): every row is checked, but a small file with
+    huge dimensions never costs its whole decoded size in memory.
+    """
+    try:
+        check_webp(data[:30])  # before Pillow opens it: opening a WebP allocates it whole
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            if width <= 0 or height <= 0:
+                raise ProviderError("bad_response", "the image has no pixels")
+            if width * height > max_pixels:
+                raise ProviderError(
+                    "bad_response",
+                    f"the image is too large: {width}×{height} pixels "
+                    f"(limit {max_pixels:,}); refusing to decode it",
+                )
+            if (im.format or "").lower() != fmt:
+                raise ProviderError(
+                    "bad_response", f"the image says {fmt} but decodes as {im.format}"
+                )
+        decode_reduced(data, (64, 64), max_pixels=max_pixels)
+    except Image.DecompressionBombError as exc:
+        raise ProviderError(
+            "bad_response", f"the image is too large to decode safely ({exc})"
+        ) from None
+    except ProviderError:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for broken files
+        raise ProviderError(
+            "bad_response", f"the {fmt} image is broken: {clean_text(str(exc), 160)}"
+        ) from None
+    return width, height
+
+
+async def picture_from_bytes(
+    data: bytes,
+    *,
+    max_pixels: int,
+    extras: Mapping[str, Any] | None = None,
+    cost: float | None = None,
+) -> Picture:
+    """A verified :class:`Picture` holding the original bytes (never re-encoded)."""
+    fmt = sniff_format(data)
+    if fmt is None:
+        start = clean_text(data[:16].decode("latin-1"), 40) if data else "nothing"
+        raise ProviderError(
+            "bad_response",
+            f"not an image ({len(data)} bytes starting {start!r})",
+        )
+    width, height = await asyncio.to_thread(_verify_image, data, fmt, max_pixels)
+    return Picture(data, fmt, width, height, dict(extras or {}), cost)

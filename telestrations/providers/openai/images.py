@@ -1,0 +1,125 @@
+"""The OpenAI images drawer: one request shape per model family (PROTOCOLS.md 7.3–7.4)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from telestrations.providers.base import (
+    ModelInfo,
+    Picture,
+    ProviderError,
+)
+from telestrations.providers.http import (
+    decode_base64_image,
+    picture_from_bytes,
+)
+from telestrations.providers.openai.models import (
+    PROMPT_LIMITS,
+    family_of,
+    image_price,
+)
+from telestrations.text import clean_text
+
+if TYPE_CHECKING:
+    from telestrations.providers.openai.provider import OpenAIProvider
+
+log = logging.getLogger(__name__)
+
+# -- drawer ---------------------------------------------------------------------------------------
+
+
+class OpenAIDrawer:
+    """One image model: build the family's body, post it, decode or download the image."""
+
+    def __init__(self, provider: OpenAIProvider, model: ModelInfo) -> None:
+        self.provider = provider
+        self.model = model
+        self.family = family_of(model.name, model.options, official=provider.official)
+        self._send_response_format = self.family in ("dall-e-3", "dall-e-2", "compatible")
+
+    def request_body(self, text: str) -> dict[str, Any]:
+        """The JSON for ``/images/generations`` (exact shapes in PROTOCOLS.md 1.2)."""
+        o = self.model.options
+        limit = int(o.get("prompt_limit", PROMPT_LIMITS.get(self.family, 32000)))
+        body: dict[str, Any] = {"model": self.model.name, "prompt": text[:limit]}
+        if self.family == "gpt-image":
+            body["size"] = str(o.get("size", "1024x1024"))
+            body["quality"] = str(o.get("quality", "low"))
+            body["output_format"] = str(o.get("output_format", "png"))
+            for key in ("background", "moderation", "output_compression"):
+                if key in o:
+                    body[key] = o[key]
+        elif self.family == "dall-e-3":
+            body["n"] = 1
+            body["size"] = str(o.get("size", "1024x1024"))
+            body["quality"] = str(o.get("quality", "standard"))
+            body["style"] = str(o.get("style", "vivid"))
+        elif self.family == "dall-e-2":
+            body["n"] = 1
+            body["size"] = str(o.get("size", "512x512"))
+        else:
+            body["n"] = 1
+            if "size" in o:
+                body["size"] = str(o["size"])
+        if self._send_response_format:
+            body["response_format"] = "b64_json"
+        extra = o.get("extra")
+        if isinstance(extra, Mapping):
+            body.update(extra)
+        return body
+
+    async def draw(self, text: str) -> Picture:
+        async with self.provider.http.deadline("draw", self.provider.name):
+            return await self._draw(text)
+
+    async def _draw(self, text: str) -> Picture:
+        body = self.request_body(text)
+        try:
+            result = await self.provider.post("/images/generations", body, self.model)
+        except ProviderError as exc:
+            if self.family != "compatible" or not self._unknown_response_format(exc):
+                raise
+            # The shape was a guess (an unknown model on another server) and the server's
+            # models are GPT-image-like: ask again without the field, and remember that.
+            log.info("%s rejects response_format; asking again without it", self.model.id)
+            self._send_response_format = False
+            body.pop("response_format", None)
+            result = await self.provider.post("/images/generations", body, self.model)
+        data = result.json()
+        return await self._picture(data, body, text)
+
+    @staticmethod
+    def _unknown_response_format(exc: ProviderError) -> bool:
+        return (
+            exc.status == 400
+            and "response_format" in exc.message
+            and any(w in exc.message.lower() for w in ("unknown", "unrecognized", "unsupported"))
+        )
+
+    async def _picture(self, data: Any, body: Mapping[str, Any], text: str) -> Picture:
+        items = data.get("data") if isinstance(data, dict) else None
+        item = items[0] if isinstance(items, list) and items else None
+        if not isinstance(item, dict):
+            raise ProviderError("bad_response", "the images answer has no image in `data`")
+        if isinstance(item.get("b64_json"), str) and item["b64_json"]:
+            raw = decode_base64_image(item["b64_json"])
+        elif isinstance(item.get("url"), str) and item["url"]:
+            raw = await self.provider.http.download(item["url"])
+        else:
+            raise ProviderError("bad_response", "the image has neither b64_json nor url")
+        extras: dict[str, Any] = {"model": self.model.name}
+        if isinstance(item.get("revised_prompt"), str):
+            extras["revised_prompt"] = clean_text(item["revised_prompt"], 4000)
+        for key in ("size", "quality", "output_format", "background", "usage"):
+            if key in data and data[key] is not None:
+                extras[key] = data[key]
+        if len(str(body.get("prompt", ""))) < len(text):
+            extras["prompt_truncated"] = True
+        size = str(data.get("size") or body.get("size", ""))
+        quality = str(data.get("quality") or body.get("quality", ""))
+        cost = self.provider.cost_of(self.model, image_price(self.model.name, size, quality))
+        return await picture_from_bytes(
+            raw, max_pixels=self.provider.http_settings.max_pixels, extras=extras, cost=cost
+        )

@@ -1,0 +1,163 @@
+"""What a provider declares about itself, as data: its key, its settings schema, its place.
+
+A provider's entry point names a :class:`ProviderSpec`. Config loading validates each
+``[providers.NAME]`` table against the spec's settings dataclass (so ``strem = false`` is an
+error naming the file, table and key), ``keys set NAME`` accepts every declared key name, and
+the key's environment variable comes from here too, plugins included. No httpx import: the
+config and keys modules read specs without pulling in the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from telestrations.providers.base import Provider, ProviderContext
+
+T = TypeVar("T")
+
+
+def setting(default: Any, doc: str) -> Any:
+    """A documented settings field (the doc is what ``config.example.toml`` explains)."""
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class ModelEntries:
+    """Fields every provider table has."""
+
+    models: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata={"doc": "[[providers.NAME.models]]: models added to menus, presets overridden"},
+    )
+
+
+@dataclass(frozen=True)
+class HttpFields(ModelEntries):
+    """The HTTP settings every network provider shares (see :class:`HttpSettings`)."""
+
+    base_url: str = setting("", "the service's URL (each provider has its own default)")
+    timeout: float | None = setting(None, "alias of read_timeout")
+    connect_timeout: float | None = setting(None, "seconds to connect (default 5)")
+    read_timeout: float | None = setting(None, "seconds between bytes of an answer")
+    max_retries: int | None = setting(None, "retries of 429/5xx/connection errors (default 2)")
+    max_bytes: int | None = setting(None, "largest response body accepted")
+    max_pixels: int | None = setting(None, "largest image (width × height) accepted")
+    draw_deadline: float | None = setting(None, "seconds one drawing may take in all")
+    describe_deadline: float | None = setting(None, "seconds one description may take in all")
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A secret a provider reads: stored under ``name``, or given in ``env``."""
+
+    name: str
+    env: str
+    what: str = "API key"
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider's declaration; calling it builds the provider (it is the entry point)."""
+
+    name: str
+    build: Callable[[ProviderContext], Provider]
+    settings: type = ModelEntries
+    """A frozen dataclass of documented fields (:func:`setting`)."""
+    key: KeySpec | None = None
+    order: int = 100
+    """Menu position: built-ins first, in a deliberate order; plugins after, by name."""
+
+    def __call__(self, ctx: ProviderContext) -> Provider:
+        return self.build(ctx)
+
+
+class SettingError(ValueError):
+    """One bad key in a provider table; ``key`` is the dotted key, the message says why."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def spec_of(factory: object) -> ProviderSpec | None:
+    """The spec an entry point names (a plain factory function declares nothing)."""
+    return factory if isinstance(factory, ProviderSpec) else None
+
+
+def schema_fields(cls: type) -> dict[str, tuple[Any, str]]:
+    """Field name → (resolved type, doc) of a settings dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: (hints[f.name], f.metadata.get("doc", "")) for f in dataclasses.fields(cls)}
+
+
+def validate(cls: type[T], table: Mapping[str, Any]) -> T:
+    """``table`` as a ``cls`` instance; :class:`SettingError` names the first bad key."""
+    known = schema_fields(cls)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.7)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SettingError(key, f"unknown key {key!r}{hint}")
+        values[key] = _check(key, value, known[key][0])
+    return cls(**values)
+
+
+def _check(key: str, value: Any, kind: Any) -> Any:
+    ok, value = _fits(value, kind)
+    if not ok:
+        raise SettingError(key, f"{key} must be {_describe(kind)}, not {value!r}")
+    return value
+
+
+def _fits(value: Any, kind: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(kind)
+    if kind is Any:
+        return True, value
+    if origin in (typing.Union, types.UnionType):
+        for part in typing.get_args(kind):
+            ok, out = _fits(value, part)
+            if ok:
+                return True, out
+        return False, value
+    if kind is type(None):
+        return value is None, value
+    if origin is Literal:
+        return value in typing.get_args(kind), value
+    if kind is bool:
+        return isinstance(value, bool), value
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if kind is str:
+        return isinstance(value, str), value
+    if origin is list or kind is list:
+        return isinstance(value, list), value
+    if origin is dict or kind is dict or origin is Mapping:
+        return isinstance(value, Mapping), value
+    return isinstance(value, kind), value
+
+
+def _describe(kind: Any) -> str:
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        parts = [p for p in typing.get_args(kind) if p is not type(None)]
+        return " or ".join(_describe(p) for p in parts)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(kind))
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    if kind in names:
+        return names[kind]
+    if origin is list or kind is list:
+        return "an array"
+    if origin is dict or kind is dict or origin is Mapping:
+        return "a table"
+    return getattr(kind, "__name__", str(kind))
