@@ -16,17 +16,19 @@ from typing import Any
 
 import pytest
 
-from telestrations.keys import ENV_VARS
+from telestrations.config import ConfigError, load_config
+from telestrations.keys import KeyRing, KeyStore, env_vars
 from telestrations.providers.base import Picture, ProviderContext, ProviderError, partial_captions
 from telestrations.providers.gemini import (
     GeminiProvider,
-    GeminiSettings,
     image_of,
     provider,
     token_cost,
 )
-from telestrations.providers.registry import BUILTIN, Registry
+from telestrations.providers.registry import Registry, declared_keys, provider_specs
+from telestrations.runtime import Runtime
 from telestrations.store import GameDir
+from telestrations.text import SECRETS, redact
 from tests.fakes.gemini_api import (
     CAPTION,
     KEY,
@@ -289,12 +291,32 @@ async def test_no_key_at_all(fake: FakeGemini) -> None:
     await p.aclose()
 
 
-async def test_google_api_key_is_the_fallback(fake: FakeGemini) -> None:
-    p = make(fake.url, key=None, GOOGLE_API_KEY=KEY)
+async def test_google_api_key_is_the_fallback(fake: FakeGemini, isolated_env: Path) -> None:
+    """Through the real key lookup: GOOGLE_API_KEY is used when GEMINI_API_KEY is unset, and
+    is a secret of the process from the start, like every declared key variable."""
+    (isolated_env / "config.toml").parent.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(f'[providers.gemini]\nbase_url = "{fake.url}"\n')
+    env = {**os.environ, "GOOGLE_API_KEY": KEY}
+    runtime = Runtime.load(env=env)
     try:
+        assert redact(f"said {KEY}") == "said ***" and KEY in SECRETS.raw
+        p = runtime.registry.providers["gemini"].inner
+        assert isinstance(p, GeminiProvider) and p.key == KEY
         assert (await draw(p)).data == fake.images[-1]
+        assert fake.requests[-1].header("x-goog-api-key") == KEY
+        sources = {s.name: s.source for s in runtime.keyring.sources()}
+        assert sources["gemini"] == "env GOOGLE_API_KEY"
     finally:
-        await p.aclose()
+        await runtime.aclose()
+    store = KeyStore(isolated_env / "keys.json")
+    store.set("gemini", "AIzaSy-from-the-keys-file-000000000000")
+    both = KeyRing(store, {"GEMINI_API_KEY": "AIzaSy-gemini-var", "GOOGLE_API_KEY": KEY})
+    assert both.get("gemini") == "AIzaSy-gemini-var"  # the declared variable wins
+    assert KEY in both.secrets()  # the unused fallback is still redacted
+    assert KeyRing(store, {"GOOGLE_API_KEY": KEY}).get("gemini") == KEY  # env over the file
+    assert KeyRing(store, {"GOOGLE_API_KEY": "  "}).get("gemini") == (
+        "AIzaSy-from-the-keys-file-000000000000"
+    )
 
 
 async def test_429_waits_as_retry_info_says(fake: FakeGemini, gem: GeminiProvider) -> None:
@@ -393,22 +415,35 @@ async def test_check_with_a_bad_key(fake: FakeGemini) -> None:
     await p.aclose()
 
 
-def test_bad_settings_name_the_key() -> None:
+async def test_bad_settings_name_the_key(isolated_env: Path) -> None:
     for key, value in (
         ("aspect_ratio", "7:3"),
         ("image_size", "512"),
         ("thinking_level", "EXTREME"),
         ("max_output_tokens", 0),
+        ("check_timeout", -1),
         ("stream", "yes"),
+        ("strem", False),
     ):
         with pytest.raises(ValueError, match=key):
-            GeminiSettings.read({key: value})
-    assert GeminiSettings.read({"base_url": "http://h:1/v1beta/"}).base_url == "http://h:1"
+            make("http://127.0.0.1:9", {key: value})
+        config = isolated_env / f"{key}.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f"[providers.gemini]\n{key} = {json.dumps(value)}\n")
+        with pytest.raises(ConfigError, match=rf"{key}.toml: \[providers.gemini\] .*{key}"):
+            load_config(config, {})
+    p = make("http://h:1/v1beta/", {"aspect_ratio": "21:9", "image_size": "2K"})
+    assert p.http_settings.base_url == "http://h:1/v1beta"
+    assert p.conf.aspect_ratio == "21:9" and p.conf.image_size == "2K"
+    await p.aclose()
 
 
-def test_registered_as_a_builtin_with_its_key_variable() -> None:
-    assert BUILTIN["gemini"] == "telestrations.providers.gemini:provider"
-    assert ENV_VARS["gemini"] == "GEMINI_API_KEY"
+def test_declared_on_its_entry_point_with_its_key_variables() -> None:
+    spec = provider_specs()["gemini"]
+    assert spec is provider and spec.settings.__name__ == "GeminiSettings"
+    key = declared_keys()["gemini"]
+    assert key.envs == ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    assert env_vars()["gemini"] == "GEMINI_API_KEY"
     registry = Registry.load(lambda name: ProviderContext())
     assert "gemini" in registry.providers and not registry.failures
     _, model = registry.resolve(f"gemini:{DRAWER}", "drawer")
