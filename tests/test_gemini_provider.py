@@ -25,7 +25,12 @@ from telestrations.providers.gemini import (
     provider,
     token_cost,
 )
-from telestrations.providers.registry import Registry, declared_keys, provider_specs
+from telestrations.providers.registry import (
+    Registry,
+    SafeProvider,
+    declared_keys,
+    provider_specs,
+)
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir
 from telestrations.text import SECRETS, redact
@@ -300,7 +305,9 @@ async def test_google_api_key_is_the_fallback(fake: FakeGemini, isolated_env: Pa
     runtime = Runtime.load(env=env)
     try:
         assert redact(f"said {KEY}") == "said ***" and KEY in SECRETS.raw
-        p = runtime.registry.providers["gemini"].inner
+        safe = runtime.registry.providers["gemini"]
+        assert isinstance(safe, SafeProvider)  # the registry's guard around every provider
+        p = safe.inner
         assert isinstance(p, GeminiProvider) and p.key == KEY
         assert (await draw(p)).data == fake.images[-1]
         assert fake.requests[-1].header("x-goog-api-key") == KEY
