@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from telestrations.drift import DEFAULT_K, Convergence, convergence, similarity
 from telestrations.embeddings import Embedder, EmbeddingError
@@ -74,7 +74,8 @@ class Settings:
         if not isinstance(saved, Mapping):
             return base
         text = {"drawer", "guesser", "style", "guesser_system", "guesser_prompt"}
-        known = {k: str(v) for k, v in saved.items() if k in text and v is not None}
+        # Any: mypy checks ``**`` against every field's type; these keys are all ``str`` fields.
+        known: dict[str, Any] = {k: str(v) for k, v in saved.items() if k in text and v is not None}
         return replace(base, **known)
 
     def drawer_text(self, prompt: str) -> str:
@@ -453,8 +454,8 @@ class Game:
 
     async def _play_turn(self) -> TurnRecord:
         if self._unsaved is not None:  # a finished turn that could not be written: retry that
-            record, picture, event = self._unsaved
-            await self._keep(record, picture, event)
+            record, unsaved, event = self._unsaved
+            await self._keep(record, unsaved, event)
             return record
         nxt = self.next()
         s = self.settings  # read once, at the start of the turn

@@ -45,9 +45,9 @@ def setup_logging(
 ) -> None:
     """Configure the ``telestrations`` logger once per process."""
     logger = logging.getLogger("telestrations")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler: logging.Handler
     if log_file is not None:

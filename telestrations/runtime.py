@@ -22,6 +22,7 @@ from telestrations.providers.base import (
     Guesser,
     ModelInfo,
     ModelKind,
+    Provider,
     ProviderContext,
     ProviderError,
 )
@@ -84,9 +85,10 @@ class Runtime:
         """USD per call for ``model_id`` when known (config override or preset)."""
         if model_id in self.config.prices:
             return self.config.prices[model_id]
-        for kind in ("drawer", "guesser"):
+        kinds: tuple[ModelKind, ...] = ("drawer", "guesser")
+        for kind in kinds:
             try:
-                _, model = self.registry.resolve(model_id, kind)  # type: ignore[arg-type]
+                _, model = self.registry.resolve(model_id, kind)
             except UnknownModel:
                 continue
             return model.price
@@ -118,7 +120,7 @@ class RegistryModels:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def _resolve(self, model_id: str, kind: ModelKind):  # type: ignore[no-untyped-def]
+    def _resolve(self, model_id: str, kind: ModelKind) -> tuple[Provider, ModelInfo]:
         try:
             provider, model = self.registry.resolve(model_id, kind)
         except UnknownModel as exc:

@@ -52,7 +52,8 @@ def load_state(path: Path) -> UiState:
 
 
 def save_state(path: Path, state: UiState) -> None:
-    """Atomic write (temp file + rename) so a crash never leaves half a file."""
+    """Atomic write (:func:`~telestrations.atomic.write_atomic`): a crash never leaves half
+    a file."""
     data: Mapping[str, Any] = {k: v for k, v in asdict(state).items() if v is not None}
     data = scrub_json(data)  # a prompt pasted from a caption or an error may quote a key
     path.parent.mkdir(parents=True, exist_ok=True)

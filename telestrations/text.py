@@ -320,13 +320,8 @@ def _redact_edges(
 
 SECRETS = Secrets()
 """The process's secrets: keys, URL passwords and what providers were given. ``runtime.py``
-fills it; :func:`scrub` and friends, :func:`clean`, the journal writer, exports and the log
+fills it; :func:`scrub_json`, :func:`clean`, the journal writer, exports and the log
 filter all redact with it."""
-
-
-def scrub(text: str) -> str:
-    """``text`` redacted with the process's secrets (:data:`SECRETS`)."""
-    return SECRETS.redact(text)
 
 
 def scrub_json(value: Any) -> Any:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from telestrations.providers.base import Progress, ProviderContext, ProviderErro
 from telestrations.providers.comfyui import ComfyUIProvider, default_workflow, provider
 from telestrations.providers.doodle import provider as doodle_provider
 from telestrations.providers.registry import Registry, declared_keys, provider_specs
+from telestrations.runtime import RegistryModels
 from telestrations.store import GameDir, Store
 from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI
 from tests.fakes.server import Reply, Request, free_port, json_reply
@@ -338,8 +340,10 @@ async def test_a_stop_while_queueing_cancels_the_run_once_its_id_arrives(
     fake: FakeComfyUI,
 ) -> None:
     fake.step_delay = 0.05
+    queued = threading.Event()
 
     def slow_queue(req: Request) -> Reply:
+        queued.set()
         time.sleep(0.3)  # the answer (and with it the prompt id) is still on its way
         return fake.handle(req)
 
@@ -351,7 +355,7 @@ async def test_a_stop_while_queueing_cancels_the_run_once_its_id_arrives(
                 break
             await asyncio.sleep(0.01)
         fake.script.append(slow_queue)
-        await asyncio.sleep(0.1)
+        assert await asyncio.to_thread(queued.wait, 10)  # the prompt is being queued
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -611,23 +615,12 @@ def test_bad_settings_name_the_key(fake: FakeComfyUI) -> None:
 # -- the engine, the registry, the command ---------------------------------------------------
 
 
-class _Models:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-
-    def drawer(self, model_id: str) -> Any:
-        return self.registry.drawer(model_id)
-
-    def guesser(self, model_id: str) -> Any:
-        return self.registry.guesser(model_id)
-
-
 async def test_progress_reaches_the_engines_subscribers(fake: FakeComfyUI, tmp_path: Path) -> None:
     registry = Registry([make(fake.url), doodle_provider(ProviderContext())])
     game_dir = Store(tmp_path).new_game("a lighthouse", {})
     game = Game(
         game_dir,
-        _Models(registry),
+        RegistryModels(registry),
         Settings(drawer=f"comfyui:{CKPT}", guesser="doodle:doodle"),
         Limits(rounds=1),
     )

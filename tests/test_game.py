@@ -406,7 +406,10 @@ async def test_a_turn_that_cannot_be_saved_pauses_and_resume_saves_it_without_re
     assert len(models.drawers["d"].texts) == 1
     blocker.rmdir()
     game.start()  # resume: the kept picture is written first, the drawer is not asked again
-    await asyncio.sleep(0.3)
+    for _ in range(500):  # bounded: until the kept turn and the next one are journalled
+        if len(game.records) >= 2:
+            break
+        await asyncio.sleep(0.01)
     game.pause()
     await game.wait()
     assert game.records[0].output == record.output and (game.dir.path / record.output).is_file()

@@ -28,12 +28,13 @@ from textual.content import Content
 from textual.widgets import Input, Static
 
 from telestrations.cli import build_parser
+from telestrations.cli.commands import choices_from
 from telestrations.providers.base import ModelInfo, ProviderContext
 from telestrations.providers.registry import Registry
 from telestrations.state import load_state, state_path
 from telestrations.store import GameDir, Store
 from telestrations.terminal import CleanStream, json_line, title_kept
-from telestrations.tui.app import TelestrationsApp, launch_from
+from telestrations.tui.app import TelestrationsApp, launch_for
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.viewer import ImageViewer
@@ -49,7 +50,9 @@ from .test_tui_support import (
     main_screen,
     make_app,
     make_runtime,
+    palette_prompts,
     png_bytes,
+    settle,
     wait_for,
 )
 
@@ -387,11 +390,11 @@ async def test_hostile_launch_values_fill_one_line_fields(isolated_env: Path) ->
     hostile_state = {"prompt": HOSTILE, "style": HOSTILE, "guesser_system": HOSTILE}
     state_file.write_bytes(tomli_w.dumps(hostile_state).encode())
     args = build_parser().parse_args(["--guesser-prompt", HOSTILE])
-    launch = launch_from(args, runtime, load_state(state_file))
+    launch = launch_for(runtime, choices_from(args), load_state(state_file))
     assert launch.prompt == HOSTILE  # read as it was written
     app = TelestrationsApp(runtime, launch)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: field_values(app).get("prompt") == one_line(HOSTILE))
         values = field_values(app)
         for name in ("prompt", "style", "guesser-system", "guesser-prompt"):
             assert values[name] == one_line(HOSTILE), name
@@ -409,11 +412,11 @@ async def test_multi_line_paste_is_joined_not_cut(isolated_env: Path) -> None:
         assert isinstance(field, PlainInput)
         field.focus()
         field.post_message(events.Paste("a red house\r\nunder a yellow sun\n\nby the sea\n"))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: field.value.endswith("by the sea"))
         assert field.value == "a red house under a yellow sun  by the sea"
         assert field.cursor_position == len(field.value)
         field.post_message(events.Paste(f" and {OSC_TITLE}a dog"))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "a dog" in field.value)
         assert field.value.endswith("by the sea and a dog")
         await pilot.press("space", "x")  # typing still keeps spaces as typed
         assert field.value.endswith("a dog x")
@@ -432,18 +435,19 @@ async def test_a_hostile_past_game_opens_harmlessly(isolated_env: Path) -> None:
         m = main_screen(app)
         await wait_for(pilot, lambda: len(m.history.query(RoundCard)) == 2)
         await wait_for(pilot, lambda: len(m.history.query(ErrorCard)) == 1)
-        await pilot.pause(0.3)  # thumbnails loaded
+        await settle(pilot)  # thumbnails made (or their placeholders shown)
         assert field_values(app)["prompt"] == one_line(HOSTILE)
         assert_inert_frame(frame(app))
         await pilot.press("v")  # the viewer: title, caption, path
         await wait_for(pilot, lambda: isinstance(app.screen, ImageViewer))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: bool(app.screen.query("#viewer-image, #viewer-placeholder")))
+        await pilot.pause()
         assert_inert_frame(frame(app))
         await pilot.press("escape")
         await pilot.press("p")  # past games: hostile folder name and prompt
         await wait_for(pilot, lambda: isinstance(app.screen, PastGames))
         await wait_for(pilot, lambda: bool(app.screen.games))  # type: ignore[attr-defined]
-        await pilot.pause(0.1)
+        await pilot.pause()  # the rows are drawn
         assert_inert_frame(frame(app))
 
 
@@ -461,17 +465,21 @@ async def test_hostile_model_names_in_pickers_palette_and_notices(isolated_env: 
             for _ in picker.rows:  # every row highlighted in turn: the detail pane too
                 await pilot.press("down")
                 assert_inert_frame(frame(app))
-            picker.query_one("#picker-filter", Input).post_message(events.Paste(f"ev{OSC_TITLE}"))
-            await pilot.pause(0.1)
-            assert picker.query_one("#picker-filter", Input).value == "ev"
+            filter_field = picker.query_one("#picker-filter", Input)
+            filter_field.post_message(events.Paste(f"ev{OSC_TITLE}"))
+            await wait_for(pilot, lambda f=filter_field: bool(f.value))
+            assert filter_field.value == "ev"
             assert_inert_frame(frame(app))
             await pilot.press("escape")
+        notices = len(app._notifications)
         m.choose_model("guesser", f"fake:{EVIL_MODEL}")  # a notice names it
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: len(app._notifications) > notices)
+        await pilot.pause()  # and it is drawn
         assert_inert_frame(frame(app))
         await pilot.press("ctrl+p")
         await pilot.press(*"evil")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: bool(palette_prompts(app)))
+        await pilot.pause()
         assert_inert_frame(frame(app))
 
 
@@ -483,7 +491,7 @@ async def test_the_line_filter_stops_what_a_widget_lets_through(isolated_env: Pa
         raw = Static(Content(HOSTILE), id="raw")
         await main_screen(app).mount(raw)
         app.notify(HOSTILE, markup=False)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "second line" in frame(app))
         rendered = frame(app)
         assert "a cat" in rendered and "second line" in rendered
         assert controls_in(_DRAWN.sub("", rendered)) == []

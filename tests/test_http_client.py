@@ -433,11 +433,29 @@ async def test_cancellation_reaches_the_server() -> None:
     await server.wait_closed()
 
 
+class _LogSeen(logging.Handler):
+    """Sets ``seen`` when a record containing ``text`` is logged (from the event loop)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
 async def test_cancellation_interrupts_backoff(api: EchoAPI) -> None:
     c = HttpClient("Wait", settings(api.url))
     api.script.append(err(429, {}, **{"Retry-After": "30"}))
-    task = asyncio.create_task(c.request("GET", "/x"))
-    await asyncio.sleep(0.3)  # the 429 has arrived; the client now waits 30 s
+    backing_off = _LogSeen("retry 1/")  # logged just before the client's backoff sleep
+    logging.getLogger("telestrations").addHandler(backing_off)
+    try:
+        task = asyncio.create_task(c.request("GET", "/x"))
+        await asyncio.wait_for(backing_off.seen.wait(), 5)  # the client now waits 30 s
+    finally:
+        logging.getLogger("telestrations").removeHandler(backing_off)
     assert len(api.requests) == 1 and not task.done()
     start = time.monotonic()
     task.cancel()

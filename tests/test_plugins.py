@@ -31,12 +31,12 @@ from telestrations.providers.registry import (
     Registry,
     SafeProvider,
 )
-from telestrations.runtime import Runtime
+from telestrations.runtime import RegistryModels, Runtime
 from telestrations.tui.app import TelestrationsApp, exit_status
 from telestrations.tui.screens.main import Launch
 from telestrations.tui.screens.picker import ModelPicker
 
-from .test_tui_support import main_screen, wait_for
+from .test_tui_support import main_screen, wait_for, wait_for_palette
 
 SECRET = "sk-plugin-test-0123456789abcdef"
 TIMEOUT = 60
@@ -268,7 +268,7 @@ def test_registry_wraps_every_failure(plugin_site: Path) -> None:
     assert all(SECRET not in f.error for f in registry.failures)
     for name in BROKEN:
         assert name in registry.providers
-    models = registry.models()  # never raises
+    models = [m for p in registry.providers.values() for m in p.models()]  # never raises
     assert {m.id for m in models} >= {"good:pen", "listing:*", "ctor:*"}
     for name in BROKEN:
         for kind in ("drawer", "guesser"):
@@ -281,7 +281,8 @@ def test_registry_wraps_every_failure(plugin_site: Path) -> None:
                 continue
             assert not avail.ok and avail.kind == "internal" and SECRET not in avail.reason
             with pytest.raises(ProviderError) as info:
-                registry.drawer(f"{name}:pen") if kind == "drawer" else registry.guesser(
+                engine_view = RegistryModels(registry)  # what the engine calls
+                engine_view.drawer(f"{name}:pen") if kind == "drawer" else engine_view.guesser(
                     f"{name}:eye"
                 )
             assert info.value.kind == "internal"
@@ -420,9 +421,14 @@ async def test_tui_menus_show_broken_plugins_and_never_crash(
         for key, kind in (("d", "drawer"), ("g", "guesser")):
             await pilot.press(key)
             await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
-            await pilot.pause(0.2)  # the background checks and discovery run
-            rows = picker_rows(app)
             suffix = "pen" if kind == "drawer" else "eye"
+            await wait_for(  # the background checks run
+                pilot,
+                lambda s=suffix: (
+                    "availability check failed" in picker_rows(app)[f"avail:{s}"].reason
+                ),
+            )
+            rows = picker_rows(app)
             assert rows[f"good:{suffix}"].ok
             for name in ("ctor", "listing", "quitter", "badmodels", "missing", "number"):
                 assert not rows[f"{name}:*"].ok, name
@@ -434,7 +440,12 @@ async def test_tui_menus_show_broken_plugins_and_never_crash(
             options = app.screen.query_one("#picker-options", OptionList)
             assert options.option_count > len(rows)
             app.screen.query_one("#picker-filter", Input).value = "listing"
-            await pilot.pause(0.05)
+            await wait_for(  # the list is filtered
+                pilot,
+                lambda o=options: (
+                    o.highlighted_option is not None and o.highlighted_option.id == "listing:*"
+                ),
+            )
             await pilot.press("enter")  # choose the stand-in: shown unusable, no crash
             await wait_for(pilot, lambda: not isinstance(app.screen, ModelPicker))
             assert getattr(m.settings, kind) == "listing:*"
@@ -442,7 +453,7 @@ async def test_tui_menus_show_broken_plugins_and_never_crash(
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"ctor")
-        await pilot.pause(0.3)
+        await wait_for_palette(pilot, "ctor:*")
         palette = app.screen
         found = palette.query_one(OptionList)
         text = " ".join(str(found.get_option_at_index(i).prompt) for i in range(found.option_count))

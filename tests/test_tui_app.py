@@ -28,6 +28,7 @@ from .test_tui_support import (
     make_app,
     make_runtime,
     wait_for,
+    wait_for_palette,
 )
 
 SIZE = (120, 40)
@@ -53,7 +54,7 @@ async def test_enter_starts_shows_cards_and_everything_is_on_disk(isolated_env: 
         assert isinstance(app.focused, History)  # single-key bindings work now
         await pilot.press("enter")  # pause
         await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any("eye saw picture" in t for t in card_texts(m.history)))
         texts = card_texts(m.history)
         assert texts and all("fake:painter drew" in t for t in texts)
         assert any("fake:eye saw" in t and "eye saw picture" in t for t in texts)
@@ -268,7 +269,7 @@ async def test_captions_are_plain_text(isolated_env: Path) -> None:
         await wait_for(pilot, lambda: not m.running)
         await pilot.press("s")
         await wait_for(pilot, lambda: len(m.game.records) == 2 and not m.running)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any("red end" in t for t in card_texts(m.history)))
         card = m.history.query_one(RoundCard)
         content = card.query_one(".card-text", Static).render()
         text = str(content)
@@ -375,12 +376,12 @@ async def test_palette_has_every_action(isolated_env: Path) -> None:
         assert "guesser: fake:other" in commands
         await pilot.press("ctrl+p")
         await pilot.press(*"guesser: fake:other")
-        await pilot.pause(0.3)
+        await wait_for_palette(pilot, "guesser: fake:other")
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.settings.guesser == "fake:other")
         await pilot.press("ctrl+p")
         await pilot.press(*"choose the drawer")
-        await pilot.pause(0.3)
+        await wait_for_palette(pilot, "choose the drawer")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
 
@@ -421,8 +422,8 @@ async def test_thumbnails_are_small_cached_files_made_for_the_cells_shown(
         m.history.focus()
         await pilot.press("s")
         await wait_for(pilot, lambda: bool(m.history.query(".thumb-image")))
-        await pilot.pause(0.1)
         image = m.history.query_one(".thumb-image")
+        await wait_for(pilot, lambda: (image.region.width, image.region.height) == (16, 5))
         # 16 cells wide (the cap), a 7:4 picture: 5 rows of two half-cell pixels each
         assert (image.region.width, image.region.height) == (16, 5)
         (thumb,) = (m.game.dir.path / "thumbs").glob("r0001-draw.*.png")  # type: ignore[union-attr]
@@ -451,11 +452,11 @@ async def test_history_mounts_a_bounded_window_and_pages_back(isolated_env: Path
         lo = h.lo
         for _ in range(12):  # walk the selection back past the window's edge
             await pilot.press("up")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: h.lo < lo)
         assert h.lo < lo and h.mounted <= 6
         assert h.selected is not None and h.selected in range(h.lo, h.hi)
         await pilot.press("end")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: h.hi == len(h.entries) and h.selected is None)
         assert h.hi == len(h.entries) and h.selected is None and h.mounted <= 6
 
 
@@ -469,7 +470,7 @@ async def test_history_stops_following_when_scrolled_up(isolated_env: Path) -> N
         h = m.history
         await wait_for(pilot, lambda: m.game is not None and h.max_scroll_y > 10)
         h.scroll_to(y=0, animate=False)
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: h.scroll_y == 0)
         assert not h.following
         rounds = m.game.rounds_done
         await wait_for(pilot, lambda: m.game.rounds_done >= rounds + 3)
@@ -477,8 +478,7 @@ async def test_history_stops_following_when_scrolled_up(isolated_env: Path) -> N
         await pilot.press("enter")
         await wait_for(pilot, lambda: not m.running)
         await pilot.press("end")
-        await pilot.pause(0.2)
-        assert h.following and h.scroll_y >= h.max_scroll_y - 1
+        await wait_for(pilot, lambda: h.following and h.scroll_y >= h.max_scroll_y - 1)
 
 
 async def test_keymap_from_config_rebinds(isolated_env: Path) -> None:
@@ -547,7 +547,12 @@ async def test_unwritable_data_dir_is_a_notice_not_a_crash(isolated_env: Path) -
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_for(
+            pilot,
+            lambda: any(
+                "Cannot create the game folder" in str(n.message) for n in app._notifications
+            ),
+        )
         assert m.game is None and not m.running and fake.draws == []
         notes = [str(n.message) for n in app._notifications]
         assert any("Cannot create the game folder" in n for n in notes), notes
@@ -584,8 +589,8 @@ async def test_an_80_column_terminal_still_shows_the_caption_beside_the_picture(
         await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
         m.action_pause()
         await wait_for(pilot, lambda: not m.running)
-        await pilot.pause(0.2)
         card = m.history.query(RoundCard).first()
         thumb, text = card.query_one(".thumb"), card.query_one(".card-text")
+        await wait_for(pilot, lambda: 0 < thumb.region.width < 48)
         assert thumb.region.width < 48  # the picture shrank to fit
         assert text.region.width >= 15 and text.region.right <= m.history.region.right

@@ -200,8 +200,9 @@ async def test_keymap_shows_in_menus_dialogs_and_the_viewer(isolated_env: Path) 
         hint = text_of(app, "#key-dialog-hint")
         assert "Enter saves · Ctrl+X cancels" in hint
         await pilot.press("enter")  # empty: the notice names the cancel key
-        await pilot.pause(0.1)
-        assert any("Ctrl+X cancels" in str(n.message) for n in app._notifications)
+        await wait_for(
+            pilot, lambda: any("Ctrl+X cancels" in str(n.message) for n in app._notifications)
+        )
         await pilot.press("ctrl+x")
         await wait_for(pilot, lambda: app.screen is m)
 

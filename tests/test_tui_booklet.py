@@ -17,7 +17,7 @@ from textual.widgets import Static
 from telestrations.tui.widgets.cards import PictureBox, Room, RoundCard
 from telestrations.tui.widgets.history import History
 
-from .test_tui_support import main_screen, make_app, make_runtime, png_bytes, wait_for
+from .test_tui_support import main_screen, make_app, make_runtime, png_bytes, settle, wait_for
 
 PROMPT = "a red house under a yellow sun"
 
@@ -44,9 +44,7 @@ async def _play(pilot, rounds: int) -> None:  # type: ignore[no-untyped-def]
     m.action_pause()
     await wait_for(pilot, lambda: not m.running)
     await wait_for(pilot, lambda: bool(m.history.query(".thumb-image")))
-    await pilot.pause(0.4)  # the pane's size settles, thumbnails for it are made
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+    await settle(pilot)  # the pane's size settles, thumbnails for it are made
 
 
 @pytest.mark.parametrize("size", list(SIZES), ids=lambda s: f"{s[0]}x{s[1]}")
@@ -134,7 +132,7 @@ async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
         assert card.entry.describe is None and "waiting for the guesser" not in _text(card)
         await pilot.press("enter")  # resume: the guesser answers
         await wait_for(pilot, lambda: card.entry.describe is not None)
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: "fake:eye saw" in _text(card))
         assert "paused" not in _text(card) and "fake:eye saw" in _text(card)
 
 
@@ -205,8 +203,7 @@ async def test_a_resumed_game_opens_on_its_newest_round_at_full_size(isolated_en
     async with app.run_test(size=(200, 50)) as pilot:
         history = main_screen(app).history
         await wait_for(pilot, lambda: len(history.query(".thumb-image")) == 3)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert [_image(c).region.size for c in history.query(RoundCard)] == [(86, 43)] * 3
         newest = history.query(RoundCard).last()
         assert history.scroll_y == history.max_scroll_y > 0

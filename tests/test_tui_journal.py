@@ -55,8 +55,11 @@ async def test_a_stop_during_the_write_still_shows_the_turn(
         await wait_for(pilot, slow_journal_fsync.is_set)
         await pilot.press("x")  # the stop lands while the finished draw is being written
         await wait_for(pilot, lambda: not m.running)
-        await pilot.pause(0.2)
         assert m.game is not None
+        # the UI catches up with the journal (a card for each journalled turn, and no more)
+        await wait_for(
+            pilot, lambda: len(m.history.query(RoundCard)) == len(journal(m.game.dir.path))
+        )
         on_disk = journal(m.game.dir.path)
         shown = len(m.history.query(RoundCard))
         # Either it is on disk and shown, or it is neither: never on disk but missing.
@@ -64,7 +67,7 @@ async def test_a_stop_during_the_write_still_shows_the_turn(
         assert shown == 1
         await pilot.press("s")  # the describe of that round
         await wait_for(pilot, lambda: len(journal(m.game.dir.path)) == 2 and not m.running)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: m.history.round_entries()[0].describe is not None)
         assert journal(m.game.dir.path)[1]["status"] == "ok"
         assert not m.history.query(ErrorCard)  # a successful describe is not "failed"
         entry = m.history.round_entries()[0]

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from telestrations.runtime import Runtime
+from telestrations.session import Choices, Launch
 from telestrations.state import UiState, load_state, save_state
-from telestrations.tui.app import launch_from
+from telestrations.tui.app import launch_for
 from telestrations.tui.text import clean
 
 from .test_tui_support import make_runtime
 
 
-def _args(**kw: object) -> argparse.Namespace:
-    base = dict.fromkeys(
-        ("prompt", "drawer", "guesser", "style", "guesser_system", "guesser_prompt", "resume")
-    )
-    base["images"] = None
-    base.update(kw)
-    return argparse.Namespace(**base)
+def _args(**kw: str) -> Choices:
+    return Choices(**kw)
+
+
+def launch_from(choices: Choices, runtime: Runtime, state: UiState) -> Launch:
+    return launch_for(runtime, choices, state)
 
 
 def test_fresh_machine_uses_config_defaults(isolated_env: Path) -> None:

@@ -20,6 +20,8 @@ from telestrations.store import GameDir
 from telestrations.tui.app import TelestrationsApp
 from telestrations.tui.screens.main import Launch
 
+from .test_tui_support import settle
+
 
 def _two_doodle_rounds(runtime: Runtime) -> GameDir:
     settings = Settings()  # doodle:doodle for both, the original's prompts
@@ -53,12 +55,5 @@ def test_main_screen_after_two_doodle_rounds(  # type: ignore[no-untyped-def]
     app = TelestrationsApp(
         runtime, Launch(game_dir.first_prompt, Settings(), images="halfcell", resume=game_dir)
     )
-
-    async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-        await pilot.pause(0.3)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.2)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=size, run_before=settle)

@@ -7,13 +7,17 @@ in a real :class:`Registry`, so the app exercises the same paths it uses with re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from textual.app import App
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
 
 from telestrations.config import Config, UiConfig
 from telestrations.game import Settings
@@ -33,6 +37,7 @@ from telestrations.runtime import Runtime
 from telestrations.store import Store
 from telestrations.tui.app import TelestrationsApp
 from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.widgets.history import History
 
 MARKUP_CAPTION = (
     "[bold red]x[/bold red] [link=https://evil.example]click[/link] \x1b[31mred\x1b[0m\x07 end"
@@ -193,6 +198,51 @@ async def wait_for(pilot: Pilot, cond: Callable[[], bool], seconds: float = 10.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {cond.__doc__ or cond}")
         await pilot.pause(0.02)
+
+
+async def settle(pilot: Pilot, seconds: float = 20.0) -> None:
+    """Run until the screen is at rest: no worker busy, no relayout pending, and every widget
+    where it was on the pass before (so thumbnails for the pane's final size are mounted).
+    Only for a screen whose game is not running (a running game's worker never ends)."""
+    app = pilot.app
+    deadline = time.monotonic() + seconds
+    before: object = None
+    while True:
+        for worker in list(app.workers):
+            if worker.state == WorkerState.RUNNING:
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                    await worker.wait()
+        await pilot.wait_for_scheduled_animations()
+        relayout = any(h._resize_timer is not None for h in app.screen.query(History))
+        if relayout:  # a resize is debounced by a timer: let it fire
+            await pilot.pause(0.05)
+        busy = any(not w.is_finished for w in app.workers)
+        now = [(id(w), w.region) for w in app.screen.walk_children()]
+        if not relayout and not busy and now == before:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen did not come to rest")
+        before = now
+
+
+def palette_prompts(app: App[object]) -> list[str]:
+    """The command palette's options as text, best match first (none while it is closed)."""
+    screen = app.screen
+    if not isinstance(screen, CommandPalette):
+        return []
+    options = screen.query_one(CommandList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def wait_for_palette(pilot: Pilot, text: str) -> None:
+    """Wait until the palette's best (highlighted) match contains ``text``."""
+
+    def best_matches() -> bool:
+        prompts = palette_prompts(pilot.app)
+        return bool(prompts) and text in prompts[0]
+
+    best_matches.__doc__ = f"the palette's best match to contain {text!r}"
+    await wait_for(pilot, best_matches)
 
 
 def main_screen(app: TelestrationsApp) -> MainScreen:

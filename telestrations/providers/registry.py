@@ -382,12 +382,6 @@ class Registry:
             except Exception:
                 log.debug("closing provider %s failed", name, exc_info=True)
 
-    def models(self, kind: ModelKind | None = None) -> list[ModelInfo]:
-        """Every known model, providers in registry order."""
-        return [
-            m for p in self.providers.values() for m in p.models() if kind is None or m.kind == kind
-        ]
-
     def resolve(self, model_id: str, kind: ModelKind) -> tuple[Provider, ModelInfo]:
         """The provider and model for ``model_id``; :class:`UnknownModel` says what exists."""
         pname, mname = split_id(model_id.strip())
@@ -405,14 +399,6 @@ class Registry:
                 hint = f"{model_id} is a {other}, not a {kind}"
             raise UnknownModel(f"unknown {kind} {model_id!r}; {hint}")
         return provider, model
-
-    def drawer(self, model_id: str) -> Drawer:
-        provider, model = self.resolve(model_id, "drawer")
-        return provider.drawer(model)
-
-    def guesser(self, model_id: str) -> Guesser:
-        provider, model = self.resolve(model_id, "guesser")
-        return provider.guesser(model)
 
     async def aclose(self) -> None:
         for p in self.providers.values():

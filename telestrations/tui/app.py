@@ -6,7 +6,6 @@ so it can still ask the terminal about graphics support and cell size.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import sys
@@ -21,11 +20,10 @@ from textual.filter import LineFilter
 from textual.markup import escape
 from textual.screen import Screen
 
-from telestrations.game import Settings
 from telestrations.providers.base import ModelKind
 from telestrations.runtime import Runtime
-from telestrations.state import UiState, load_state
-from telestrations.store import GameDir
+from telestrations.session import Choices, Launch, resolve, unsaved_note
+from telestrations.state import UiState
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
 from telestrations.tui.bindings import (
     HelpRow,
@@ -39,7 +37,7 @@ from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.help import HelpScreen
-from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.screens.main import MainScreen
 from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
@@ -150,15 +148,7 @@ class TelestrationsApp(App[int]):
     def unsaved_note(self) -> str | None:
         """What to say at exit when a finished turn could not be saved (it dies with us)."""
         game = self.main.game if self.main is not None else None
-        record = game.unsaved if game is not None else None
-        if game is None or record is None:
-            return None
-        what = "picture" if record.kind == "draw" else "caption"
-        return (
-            f"the round {record.round} {record.kind} finished but could not be saved: "
-            f"{game.save_error}; the {what} was not kept, and resuming will call "
-            f"{record.model} again"
-        )
+        return unsaved_note(game) if game is not None else None
 
     # -- helpers used by screens -----------------------------------------------------------
 
@@ -240,59 +230,16 @@ def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[
 # -- entry point ----------------------------------------------------------------------------
 
 
-def launch_from(args: argparse.Namespace, runtime: Runtime, state: UiState) -> Launch:
-    """Command line first, then (for a resumed game) its header, then the state file, then
-    config defaults."""
-    defaults = runtime.config.game
-    resume = None
-    base = Settings(
-        drawer=state.drawer or defaults.drawer,
-        guesser=state.guesser or defaults.guesser,
-        style=defaults.style if state.style is None else state.style,
-        guesser_system=(
-            defaults.guesser_system if state.guesser_system is None else state.guesser_system
-        ),
-        guesser_prompt=(
-            defaults.guesser_prompt if state.guesser_prompt is None else state.guesser_prompt
-        ),
-    )
-    prompt = state.prompt or defaults.prompt
-    if getattr(args, "resume", None) is not None:  # `--resume ""` is an error
-        resume = GameDir.open(runtime.store.find(args.resume))
-        try:
-            resume.lock()  # one writer: refused with one line if another process plays it
-        except OSError:
-            pass  # read-only media: the main screen shows it with a warning
-        base = Settings.from_saved(resume.header.get("settings"), base)
-        prompt = resume.first_prompt
-    changes = {
-        name: getattr(args, name)
-        for name in ("drawer", "guesser", "style", "guesser_system", "guesser_prompt")
-        if getattr(args, name, None) is not None
-    }
-    settings = Settings(**{**base.__dict__, **changes, "pace": runtime.config.ui.pace})
-    if getattr(args, "prompt", None):
-        prompt = args.prompt
-    images_flag = getattr(args, "images", None)
-    asked = images_flag or state.images or runtime.config.ui.images
-    images, notice = usable_mode(asked)
-    remember = images_flag or state.images
-    if notice and remember == asked:  # a mode that failed is not remembered
-        remember = "" if state.images == asked else state.images
-    return Launch(
-        prompt=prompt,
-        settings=settings,
-        images=images,
-        remember_images=remember,
-        resume=resume,
-        notice=notice,
-    )
+def launch_for(runtime: Runtime, choices: Choices, state: UiState) -> Launch:
+    """The choices resolved for the TUI: as for any game, and with an image mode this
+    terminal can show (a mode that failed is said once, and not remembered)."""
+    return resolve(runtime, choices, state, usable=usable_mode)
 
 
-def run_app(args: argparse.Namespace, runtime: Runtime) -> int:
-    """Run the TUI until the person quits; returns the exit status."""
-    state = load_state(runtime.state_file)
-    app = TelestrationsApp(runtime, launch_from(args, runtime, state))
+def run_app(runtime: Runtime, launch: Launch) -> int:
+    """Run the TUI, built from resolved choices (:func:`telestrations.session.resolve`),
+    until the person quits; returns the exit status."""
+    app = TelestrationsApp(runtime, launch)
     code = app.run()
     note = app.unsaved_note
     if note is not None:

@@ -21,7 +21,6 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 from PIL import Image as PILImage
 from PIL import ImageChops
@@ -47,8 +46,6 @@ with title_kept():
 from telestrations.providers.pixels import decode_reduced
 
 log = logging.getLogger(__name__)
-
-ImageMode = Literal["auto", "sixel", "tgp", "halfcell", "unicode"]
 
 THUMBS = "thumbs"
 """Folder inside a game folder where thumbnails are cached (never the originals)."""
@@ -113,11 +110,6 @@ def usable_mode(
 def image_class(mode: str) -> type[BaseImage]:
     """The textual-image widget class for a ``--images`` mode (unknown modes: half-block)."""
     return _CLASSES.get(mode, HalfcellImage)
-
-
-def best_image_class() -> type[BaseImage]:
-    """The best protocol this terminal supports (sixel, TGP, then half-block), for the viewer."""
-    return AutoImage
 
 
 def thumbnail_size(mode: str, cols: int, rows: int) -> tuple[int, int]:

@@ -53,7 +53,7 @@ class DoodleProvider(CatalogProvider):
         if raw is None:
             raw = options.get("size", self.conf.size)
         try:
-            value = int(raw)  # type: ignore[call-overload]
+            value: int = int(raw)  # type: ignore[call-overload]
         except (TypeError, ValueError) as exc:
             raise ProviderError(
                 "bad_request", f"providers.doodle.{key} must be a whole number, not {raw!r}"

@@ -133,7 +133,13 @@ class Pen:
         ]
 
     def oval(
-        self, u0: float, v0: float, u1: float, v1: float, colour: str | RGB | None, outline=True
+        self,
+        u0: float,
+        v0: float,
+        u1: float,
+        v1: float,
+        colour: str | RGB | None,
+        outline: bool = True,
     ) -> None:
         self.shape(self.oval_points(u0, v0, u1, v1), colour, outline)
 

@@ -114,7 +114,7 @@ class OpenAIProvider(CatalogProvider):
                 f"unknown token_field {chosen!r} for {model.id}",
                 hint=f"use one of: {', '.join(TOKEN_FIELDS)}",
             )
-        return chosen or self.token_field  # type: ignore[no-any-return]
+        return chosen or self.token_field
 
     def stream_for(self, model: ModelInfo) -> bool:
         """The model's ``stream`` option, else the provider's (default: stream)."""

@@ -18,6 +18,7 @@ from textual.containers import Container, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 from textual_image._terminal import get_cell_size
 
 from telestrations.tui.images import image_class, load_scaled
@@ -94,11 +95,11 @@ class ImageViewer(Screen[None]):
         # After a refresh, so the frame has its size and the image is fitted to it.
         self.call_after_refresh(self._start_load)
 
-    def _start_load(self) -> None:
+    def _start_load(self) -> Worker[None] | None:
         if not self.is_attached:  # closed before the first refresh
-            return
+            return None
         # A partial, not a coroutine object: a worker that never starts leaves nothing unawaited.
-        self.run_worker(partial(self._load, self.path), exclusive=True, group="viewer")
+        return self.run_worker(partial(self._load, self.path), exclusive=True, group="viewer")
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._start_load)

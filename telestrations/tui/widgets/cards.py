@@ -32,7 +32,7 @@ from telestrations.tui.images import (
     picture_size,
     thumbnail_size,
 )
-from telestrations.tui.text import clean, plain
+from telestrations.tui.text import plain
 from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import TurnRecord, money
 
@@ -382,11 +382,3 @@ class ErrorCard(Static):
             (" change models", muted),
         )
         self.update(error_text(self.entry.record, keys))
-
-
-def describe_entry(entry: Entry) -> str:
-    """A one-line plain description of an entry (for logs and the viewer title)."""
-    if isinstance(entry, ErrorEntry):
-        return f"round {entry.record.round} failed"
-    caption = clean(entry.describe.output, oneline=True, limit=120) if entry.describe else "…"
-    return f"round {entry.round}: {caption}"

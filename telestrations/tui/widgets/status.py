@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 from telestrations.tui.bindings import key_for
@@ -63,7 +64,7 @@ class StatusLine(Static):
         self.progress = ""
         """What the service last said about the turn in flight ("step 7/20"), if anything."""
         self._frame = 0
-        self._timer = None
+        self._timer: Timer | None = None
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(0.1, self._tick, pause=True)

@@ -1,0 +1,355 @@
+"""The game the main screen drives, the key dialog flow and the state file, kept apart from
+the screen's widgets so that :class:`~telestrations.tui.screens.main.MainScreen` only lays
+out and routes.
+
+The engine runs in a Textual worker (exclusive, group ``game``): pause lets the worker end by
+itself after the turn in flight, resume starts it again, stop cancels it (the cancellation
+reaches the provider's HTTP call). Engine events become messages (:mod:`.messages`) tagged
+with a serial, so late events of a game no longer shown are dropped. The use cases
+themselves (creating, opening, checking) are :mod:`telestrations.session`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from telestrations import session
+from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
+from telestrations.game import Event, Game, Settings
+from telestrations.keys import mask
+from telestrations.providers.base import Availability, ModelKind
+from telestrations.providers.registry import split_id
+from telestrations.runtime import Runtime
+from telestrations.state import UiState, save_state
+from telestrations.store import GameDir, GameLocked
+from telestrations.tui.messages import to_message
+from telestrations.tui.screens.dialogs import KeyDialog
+from telestrations.tui.text import clean
+from telestrations.tui.widgets.status import Status
+
+if TYPE_CHECKING:
+    from telestrations.tui.screens.main import MainScreen
+
+log = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = 4.0
+"""Seconds a background availability check or discovery may take before it is ignored."""
+
+
+def _embedder(runtime: Runtime) -> Embedder | None:
+    """The optional semantic drift measure of ``[game] embeddings`` (keeping, issue 11)."""
+    try:
+        return embedder_for(runtime.config.game.embeddings, os.environ, runtime.keyring.get)
+    except EmbeddingError as exc:
+        log.warning("no semantic drift measure: %s", exc)
+        return None
+
+
+Then = Callable[[], Awaitable[None] | None]
+
+
+class GameControl:
+    """One game at a time: its engine object, the worker playing it, the chosen settings."""
+
+    def __init__(self, screen: MainScreen, runtime: Runtime, settings: Settings) -> None:
+        self.screen = screen
+        self.runtime = runtime
+        self.settings = settings
+        self.game: Game | None = None
+        self.worker: Worker[object] | None = None
+        self.serial = 0
+        """Tags the messages of the game shown; bumped to drop a previous game's events."""
+        self.resume_pending = False
+        self._save_timer: Timer | None = None
+        self.checks = session.Checks(runtime, timeout=CHECK_TIMEOUT)
+        self.until_converged = runtime.config.game.limits().until_converged  # keeping
+        self.embedder = _embedder(runtime)  # keeping
+
+    @property
+    def running(self) -> bool:
+        """A game worker is alive (a turn may be in flight)."""
+        return self.worker is not None and self.worker.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        )
+
+    def primary(self) -> str:
+        """What Enter does now: start, pause or resume."""
+        if self.game is None:
+            return "start"
+        if self.running:
+            if self.game.pause_requested and not self.resume_pending:
+                return "resume"
+            return "pause"
+        return "resume"
+
+    def apply(self, settings: Settings) -> None:
+        """The next turn uses ``settings`` (replaced whole, read at the start of each turn)."""
+        self.settings = settings
+        if self.game is not None:
+            self.game.settings = settings
+
+    # -- the engine object ---------------------------------------------------------------
+
+    def attach(self, game_dir: GameDir, *, same: bool = False) -> Game:
+        """A game object on ``game_dir``; ``same``: it continues the current one (after a
+        stop), so late events of the old object still count: they are journalled turns."""
+        limits = replace(self.runtime.config.game.limits(), until_converged=self.until_converged)
+        game = session.make_game(
+            self.runtime, game_dir, self.settings, limits, embedder=self.embedder
+        )
+        if not same:
+            self.serial += 1
+        serial = self.serial
+        screen = self.screen
+
+        def bridge(event: Event) -> None:  # engine event → message, on the screen's queue
+            screen.post_message(to_message(serial, event))
+
+        game.subscribe(bridge)
+        self.game = game
+        return game
+
+    def release(self, keep: GameDir | None = None) -> None:
+        """Let other processes play the game held here (unless it is ``keep``)."""
+        if self.game is not None and self.game.dir is not keep:
+            self.game.dir.unlock()
+
+    def forget(self) -> None:
+        """No game shown any more; its late events are dropped."""
+        self.release()
+        self.game = None
+        self.serial += 1
+
+    async def lock(self, game_dir: GameDir) -> bool:
+        """Take ``game_dir`` for this process; False (with a notice) when another plays it."""
+        if self.game is not None and self.game.dir.path == game_dir.path:
+            self.game.dir.unlock()  # the same game read again: the new object takes the lock
+        try:
+            await asyncio.to_thread(game_dir.lock)
+        except GameLocked as exc:
+            self.screen.notify(
+                clean(str(exc), oneline=True), title="Not opened", severity="error", markup=False
+            )
+            return False
+        except OSError as exc:  # read-only media: nobody can write it, so show it anyway
+            self.screen.notify(
+                clean(f"{game_dir.name} is read-only here: {exc.strerror or exc}", oneline=True),
+                severity="warning",
+                markup=False,
+            )
+        return True
+
+    async def open(self, game_dir: GameDir) -> bool:
+        """Take ``game_dir`` with the models and prompts it was played with, paused (Enter
+        continues from its next turn); False when another process plays it."""
+        if not await self.lock(game_dir):
+            return False
+        self.release(keep=game_dir)
+        self.apply(Settings.from_saved(game_dir.header.get("settings"), self.settings))
+        self.attach(game_dir).pause()  # idle → paused
+        return True
+
+    async def create(self, prompt: str) -> GameDir | None:
+        """A new game folder for ``prompt`` (in a thread); None, with a notice, if it fails."""
+        try:
+            game_dir = await asyncio.to_thread(
+                session.new_game, self.runtime, prompt, self.settings
+            )
+        except OSError as exc:
+            where = exc.filename or self.runtime.store.games_dir
+            self.screen.notify(
+                clean(f"Cannot create the game folder in {where}: {exc.strerror or exc}"),
+                title="Not started",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+            return None
+        self.release()
+        self.attach(game_dir)
+        return game_dir
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def run(self, *, step: bool = False) -> None:
+        """Play (or play one turn of) the current game in the game worker."""
+        assert self.game is not None
+        if self.game.state == "stopped":  # a stopped engine cannot run again: reopen it
+            self.attach(self.game.dir, same=True)
+        game = self.game
+        assert game is not None
+        self.resume_pending = False
+        self.worker = self.screen.run_worker(
+            game.step() if step else game.run(),
+            name="step" if step else "game",
+            group="game",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def pause(self) -> None:
+        if self.game is not None:
+            self.resume_pending = False
+            self.game.pause()
+
+    def stop(self) -> None:
+        if self.game is not None and self.running:
+            self.resume_pending = False
+            self.game.stop("stopped by you")
+            if self.worker is not None:
+                self.worker.cancel()
+
+    async def stop_and_wait(self) -> None:
+        """Cancel the turn in flight and wait until the worker has ended."""
+        worker = self.worker
+        if self.game is not None and self.running:
+            self.game.stop("quit")
+        if worker is not None and worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            worker.cancel()
+            try:
+                await worker.wait()
+            except Exception:  # WorkerCancelled / WorkerFailed: the outcome is on disk already
+                pass
+
+    def worker_ended(self, state: WorkerState) -> None:
+        """After the game worker ended: continue if Resume was pressed while pausing."""
+        if (
+            state == WorkerState.SUCCESS
+            and self.resume_pending
+            and self.game is not None
+            and self.game.state == "paused"
+        ):
+            self.run()
+        self.resume_pending = False
+
+    def toggle_converged(self) -> bool:
+        """Stop (or not) when the chain converges or cycles; the new setting."""
+        self.until_converged = not self.until_converged
+        if self.game is not None:  # the engine reads its limits before every turn
+            self.game.limits = replace(self.game.limits, until_converged=self.until_converged)
+        return self.until_converged
+
+    def status(self, idle: str, mark: str = "") -> Status:
+        """What the status line shows; ``idle`` when no game is shown."""
+        game = self.game
+        if game is None:
+            return Status(state="idle", reason=idle)
+        spent, unknown = game.spent
+        pending = self.resume_pending
+        return Status(
+            state="running" if pending and self.running else game.state,
+            reason=game.reason,
+            rounds=game.rounds_done,
+            spent=spent,
+            unknown_cost=unknown,
+            folder=game.dir.name,
+            pausing=game.pause_requested and not pending,
+            mark=mark,  # keeping
+        )
+
+    # -- keys and checks -------------------------------------------------------------------
+
+    def availability(self, model_id: str, kind: ModelKind) -> Availability:
+        return self.checks.availability(model_id, kind)
+
+    def key_needed(self) -> tuple[ModelKind, str, Availability] | None:
+        return session.key_needed(self.runtime, self.settings)
+
+    def with_keys(self, then: Then) -> bool:
+        """True when both models have their keys; else ask for one, then call ``then``."""
+        needed = self.key_needed()
+        if needed is None:
+            return True
+        _kind, model_id, avail = needed
+        self.ask_key(model_id, avail, then=then)
+        return False
+
+    def ask_key(self, model_id: str, availability: Availability, then: Then | None = None) -> None:
+        """Open the key dialog for ``model_id``'s provider; store the key, then call ``then``."""
+        key_name = split_id(model_id)[0]
+        screen = self.screen
+
+        async def done(value: str | None) -> None:
+            if value is None:
+                screen.notify("No key stored.", markup=False)
+                return
+            try:
+                await self.runtime.store_key(key_name, value)
+            except Exception as exc:  # a bad keys file, a provider that fails to rebuild
+                log.warning("storing the %s key failed: %s", key_name, type(exc).__name__)
+                screen.notify(
+                    f"Could not store the key: {clean(str(exc), oneline=True)}",
+                    severity="error",
+                    markup=False,
+                )
+                return
+            shown = mask(value)
+            del value  # no frame that can fail later holds the key (crash reports list locals)
+            self.checks.checked.clear()
+            screen.show_models()
+            name = clean(key_name, oneline=True, limit=40)
+            screen.notify(f"Stored the {name} key ({shown}).", markup=False)
+            if then is not None:
+                screen.call_later(then)
+
+        store_path = self.runtime.keyring.store.path
+        screen.app.push_screen(KeyDialog(key_name, model_id, availability.reason, store_path), done)
+
+    def ask_key_after_auth_failure(self, model_id: str, kind: ModelKind) -> None:
+        """A turn failed for its key: ask for it, if the model still has none."""
+        _, avail = self.runtime.availability(model_id, kind)
+        if not avail.ok and avail.error().kind == "auth":
+            self.ask_key(model_id, avail)
+
+    def provider_failures(self) -> list[str]:
+        """One line per provider that could not start (shown when the app opens)."""
+        return [
+            f"provider {f.name} could not start: {f.error} (check [providers.{f.name}] in "
+            "config.toml)"
+            for f in self.runtime.registry.failures
+        ]
+
+    async def background_checks(self) -> None:
+        """Discover models (e.g. pulled in Ollama) and check the chosen pair, never blocking."""
+        await self.checks.discover()
+        await self.checks.check_chosen(self.settings)
+
+    # -- the state file --------------------------------------------------------------------
+
+    def ui_state(self, prompt: str, images: str) -> UiState:
+        s = self.settings
+        return UiState(
+            prompt=prompt,
+            drawer=s.drawer,
+            guesser=s.guesser,
+            style=s.style,
+            guesser_system=s.guesser_system,
+            guesser_prompt=s.guesser_prompt,
+            images=images,
+        )
+
+    def schedule_save(self) -> None:
+        """Remember the choices in the state file shortly (typing changes them per key)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.screen.set_timer(0.4, self._save_soon)
+
+    def _save_soon(self) -> None:
+        self._save_timer = None
+        self.screen.run_worker(self.screen.save_state(), group="state", exclusive=True)
+
+    async def save_state(self, state: UiState) -> None:
+        """Write the state file (in a thread); a failure is logged, never fatal."""
+        try:
+            await asyncio.to_thread(save_state, self.runtime.state_file, state)
+        except OSError as exc:
+            log.warning("cannot save %s: %s", self.runtime.state_file, exc)

@@ -1,0 +1,135 @@
+"""The flows the main screen opens on top of itself: the model menu (with its background
+checks), the image viewer, the system viewer, the past games list and the export dialog. Kept out of
+:class:`~telestrations.tui.screens.main.MainScreen` so it only lays out and routes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from telestrations.exports import ExportError, free_path
+from telestrations.exports import export_game as export_to
+from telestrations.providers.base import ModelKind
+from telestrations.store import GameDir
+from telestrations.tui.screens.export import ExportDialog
+from telestrations.tui.screens.games import PastGames
+from telestrations.tui.screens.picker import ModelPicker, PickerRow
+from telestrations.tui.screens.viewer import ImageViewer
+from telestrations.tui.text import clean
+
+if TYPE_CHECKING:
+    from telestrations.tui.screens.main import MainScreen
+
+
+class ModelMenu:
+    """The drawer/guesser menu: rows refreshed as the services answer, a choice applied."""
+
+    def __init__(self, screen: MainScreen) -> None:
+        self.screen = screen
+        self.picker: ModelPicker | None = None
+
+    def rows(self, kind: ModelKind) -> list[PickerRow]:
+        return [PickerRow(*row) for row in self.screen.control.checks.rows(kind)]
+
+    def open(self, kind: ModelKind) -> None:
+        screen = self.screen
+        picker = ModelPicker(kind, getattr(screen.settings, kind), self.rows(kind))
+        self.picker = picker
+
+        def chosen(model_id: str | None) -> None:
+            self.picker = None
+            if model_id:
+                self.choose(kind, model_id)
+
+        screen.app.push_screen(picker, chosen)
+        screen.run_worker(self._check_kind(kind), group="checks-picker", exit_on_error=False)
+
+    async def _check_kind(self, kind: ModelKind) -> None:
+        await self.screen.control.checks.check_all((kind,))
+        picker = self.picker
+        if picker is not None and picker.kind == kind and picker.is_attached:
+            picker.update_rows(self.rows(kind))
+
+    def choose(self, kind: ModelKind, model_id: str) -> None:
+        """Use ``model_id`` from the next turn; ask for its key if it has none."""
+        screen = self.screen
+        if model_id == getattr(screen.settings, kind):
+            return
+        change: dict[str, Any] = {kind: model_id}
+        screen.apply_settings(replace(screen.settings, **change))
+        avail = screen.control.availability(model_id, kind)
+        screen.controls.show_model(kind, model_id, avail)
+        shown = clean(model_id, oneline=True, limit=80)
+        screen.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
+        if not avail.ok and avail.error().kind == "auth":
+            screen.ask_key(model_id, avail, then=screen.show_models)
+
+
+def view_image(screen: MainScreen, index: int | None = None) -> None:
+    """The image viewer on the card ``index`` (else the selected or newest image)."""
+    game = screen.game
+    if game is None:
+        screen.notify("No image yet.", markup=False)
+        return
+    history = screen.history
+    rounds = history.round_entries()
+    entry = history.image_entry() if index is None else history.entries[index]
+    if entry is None or entry not in rounds:
+        screen.notify("No image yet.", markup=False)
+        return
+    # The viewer uses the best protocol the terminal has (half-block or unicode without one).
+    screen.app.push_screen(ImageViewer(game.dir.path, rounds, rounds.index(entry), "auto"))
+
+
+def open_external(screen: MainScreen) -> None:
+    """The selected (or newest) image in the system viewer."""
+    game = screen.game
+    entry = screen.history.image_entry() if game is not None else None
+    if entry is None or game is None:
+        screen.notify("No image yet.", markup=False)
+        return
+    screen.app.open_external(game.dir.path / entry.image)  # type: ignore[attr-defined]
+
+
+def past_games(screen: MainScreen) -> None:
+    """The past games list; the one chosen is opened, paused, after the current one stops."""
+
+    async def chosen(path: Path | None) -> None:
+        if path is None:
+            return
+        await screen.control.stop_and_wait()
+        try:
+            game_dir = await asyncio.to_thread(GameDir.open, path)
+        except (OSError, LookupError) as exc:
+            screen.notify(clean(str(exc), oneline=True), severity="error", markup=False)
+            return
+        await screen.open_game(game_dir)
+
+    screen.app.push_screen(PastGames(screen.runtime.store, on_export=screen.export_game), chosen)
+
+
+def export_game(screen: MainScreen, path: Path) -> None:
+    """Ask for a format, then write the export in a thread (the current game included:
+    reading takes no lock) to a new file in the working folder."""
+    where = Path.cwd()
+
+    async def chosen(fmt: str | None) -> None:
+        if fmt is None:
+            return
+
+        def write() -> Path:
+            game_dir = GameDir.open(path)
+            return export_to(game_dir, fmt, free_path(game_dir, fmt, where))
+
+        try:
+            out = await asyncio.to_thread(write)
+        except (ExportError, OSError, LookupError) as exc:
+            screen.notify(
+                clean(str(exc), oneline=True), title="Not exported", severity="error", markup=False
+            )
+            return
+        screen.notify(clean(f"exported {out}", oneline=True), title="Exported", markup=False)
+
+    screen.app.push_screen(ExportDialog(path.name, where), chosen)
