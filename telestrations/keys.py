@@ -36,6 +36,19 @@ def env_vars() -> Mapping[str, str]:
         return {}
 
 
+@functools.cache
+def env_sources() -> Mapping[str, tuple[str, ...]]:
+    """Key name → every environment variable that can hold it, in precedence order (the
+    declared one, then its fallbacks such as ``GOOGLE_API_KEY``)."""
+    from telestrations.providers.registry import declared_keys
+
+    try:
+        return {name: spec.envs for name, spec in declared_keys().items()}
+    except Exception:  # broken metadata must not stop `keys`
+        log.debug("reading provider key declarations failed", exc_info=True)
+        return {}
+
+
 def __getattr__(name: str) -> Any:
     """``ENV_VARS`` and ``KNOWN``, read from the providers' declarations on first use."""
     if name == "ENV_VARS":
@@ -197,26 +210,30 @@ class KeyRing:
     def reload(self) -> None:
         self._cache = None
 
+    def _env_var(self, name: str) -> str | None:
+        """The first variable declared for ``name`` that is set (not blank) here."""
+        for var in env_sources().get(name, ()):
+            if self.env.get(var, "").strip():
+                return var
+        return None
+
     def get(self, name: str) -> str | None:
         name = normalise(name)
-        var = env_vars().get(name)
-        if var and self.env.get(var, "").strip():
+        var = self._env_var(name)
+        if var is not None:
             return self.env[var].strip()
         return self._file().get(name)
 
     def sources(self) -> list[KeySource]:
         out = []
-        names = sorted(set(self._file()) | {n for n, v in env_vars().items() if self.env.get(v)})
+        names = sorted(set(self._file()) | {n for n in env_sources() if self._env_var(n)})
         for name in names:
-            var = env_vars().get(name)
-            if var and self.env.get(var, "").strip():
-                out.append(KeySource(name, f"env {var}"))
-            else:
-                out.append(KeySource(name, "keys file"))
+            var = self._env_var(name)
+            out.append(KeySource(name, f"env {var}" if var else "keys file"))
         return out
 
     def secrets(self) -> list[str]:
-        """Every key value known, for redaction."""
+        """Every key value known, for redaction: fallback variables too, used or not."""
         values = set(self._file().values())
-        values |= {self.env[v] for v in env_vars().values() if self.env.get(v)}
+        values |= {self.env[v] for vs in env_sources().values() for v in vs if self.env.get(v)}
         return sorted(v for v in values if v)

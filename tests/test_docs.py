@@ -75,6 +75,16 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+def test_installed_entry_points_are_the_ones_in_pyproject() -> None:
+    """Providers are found through the installed metadata only: after an entry point is added
+    to pyproject.toml, the package must be installed again or the provider does not exist."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"][
+        "entry-points"
+    ]["telestrations.providers"]
+    missing = sorted(set(declared) - set(discover_factories()[0]))
+    assert missing == [], f"not installed: {missing}; run `pip install -e .` again"
+
+
 # -- config.example.toml --------------------------------------------------------------------
 
 

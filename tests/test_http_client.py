@@ -185,6 +185,42 @@ async def test_insufficient_quota_is_not_retried(api: EchoAPI, client: HttpClien
     assert len(api.requests) == 1
 
 
+async def test_a_retry_hint_reads_the_wait_from_the_body(api: EchoAPI) -> None:
+    """A provider's ``retry_hint`` (Google's RetryInfo) takes the place of Retry-After: its
+    wait is honoured even when the wording says "quota", above the cap means no retry, and
+    ``None`` leaves it to the headers."""
+
+    def hint(failure: HttpFailure) -> float | None:
+        wait = failure.json.get("wait") if isinstance(failure.json, dict) else None
+        return float(wait) if wait is not None else None
+
+    c = HttpClient("Hinted", settings(api.url, retry_after_cap=10.0), retry_hint=hint)
+    quota = "You exceeded your current quota, please check your plan and billing details."
+    try:
+        api.script.append(err(429, {"error": {"message": quota}, "wait": 0.4}))
+        start = time.monotonic()
+        await c.request("GET", "/x")
+        assert len(api.requests) == 2 and 0.38 <= time.monotonic() - start < 5
+        api.script.append(err(429, {"error": {"message": quota}, "wait": float("inf")}))
+        with pytest.raises(ProviderError) as info:
+            await c.request("GET", "/x")
+        assert info.value.kind == "quota" and len(api.requests) == 3
+        api.script.append(err(429, {"error": {"message": quota}}))  # no hint: the wording rules
+        with pytest.raises(ProviderError):
+            await c.request("GET", "/x")
+        assert len(api.requests) == 4
+        api.script.append(err(503, {"error": {"message": "busy"}}, **{"Retry-After": "0.3"}))
+        start = time.monotonic()
+        await c.request("GET", "/x")
+        assert len(api.requests) == 6 and 0.28 <= time.monotonic() - start < 5
+        api.script.append(err(400, {"error": {"message": "bad"}, "wait": 0.1}))
+        with pytest.raises(ProviderError):  # a hint never makes a 400 retryable
+            await c.request("GET", "/x")
+        assert len(api.requests) == 7
+    finally:
+        await c.aclose()
+
+
 @pytest.mark.parametrize(
     ("status", "kind"),
     [(400, "bad_request"), (401, "auth"), (403, "auth"), (404, "not_found"), (422, "bad_request")],
@@ -599,6 +635,19 @@ def test_error_rules_match_status_codes_words_and_params() -> None:
     assert gone is not None and gone.message == "gone: The model x does not exist"
     param = translate(failure(400, {"param": "response_format", "message": "no"}), rules)
     assert param is not None and param.kind == "bad_request"
+    google = (ErrorRule("auth", codes=frozenset({"API_KEY_INVALID"})),)
+    bad_key = {
+        "code": 400,
+        "status": "INVALID_ARGUMENT",
+        "message": "API key not valid.",
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+        ],
+    }
+    assert (found := translate(failure(400, bad_key), google)) is not None and found.kind == "auth"
+    canonical = (ErrorRule("quota", codes=frozenset({"RESOURCE_EXHAUSTED"})),)
+    assert translate(failure(429, {"code": 429, "status": "RESOURCE_EXHAUSTED"}), canonical)
+    assert translate(failure(400, {**bad_key, "details": "API_KEY_INVALID"}), google) is None
     refused = ProviderError("bad_request", "Unrecognized request argument: stream", status=400)
     assert rejects_field(refused, "stream")
     assert not rejects_field(refused, "max_tokens")

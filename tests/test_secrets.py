@@ -45,6 +45,7 @@ from telestrations.text import (
 from telestrations.turns import TurnError, TurnRecord, redact_record
 from tests.fakes.a1111_api import FakeA1111
 from tests.fakes.comfyui_api import FakeComfyUI
+from tests.fakes.gemini_api import FakeGemini, bad_key, rate_limited
 from tests.fakes.hostile import make_hostile
 from tests.fakes.ollama_api import FakeOllama
 from tests.fakes.openai_api import CHAT, DALLE, GPT_IMAGE, FakeOpenAI
@@ -57,11 +58,18 @@ A1111_USER, A1111_PASSWORD = "webui", "a1111-HOSTILE-pw-98765"
 OLLAMA_USER, OLLAMA_PASSWORD = "alice", "ollama-HOSTILE/pw@4242"
 PLUGIN_KEY = "plug-HOSTILE-key-13579bdf2468"
 COMFY_KEY = "comfy-HOSTILE-token-24680ace1357"
-RAW = (OPENAI_KEY, RUNPOD_KEY, A1111_PASSWORD, OLLAMA_PASSWORD, PLUGIN_KEY, COMFY_KEY)
+GEMINI_KEY = "AIzaSy-HOSTILE-gemini-key-1357924680"
+"""Given as GOOGLE_API_KEY, Gemini's fallback variable: a secret like the declared one."""
+RAW = (OPENAI_KEY, RUNPOD_KEY, A1111_PASSWORD, OLLAMA_PASSWORD, PLUGIN_KEY, COMFY_KEY, GEMINI_KEY)
 COMFY_CKPT = "v1-5-pruned-emaonly.safetensors"
 COMFY_KEEP = {"prompt_id", "filename", "subfolder", "type", "status_str", "node", "node_id"}
 """What ComfyUI's protocol needs intact (ids, file names, states); every other string is
 poisoned, the checkpoint listing and the history's messages included."""
+GEMINI_KEEP = {"data", "mimeType", "finishReason", "role", "thought", "@type", "reason", "quotaId"}
+GEMINI_KEEP |= {"retryDelay", "status", "code", "nextPageToken", "blockReason", "modality"}
+"""What Gemini's protocol needs intact (image data, finish reasons, error details); captions,
+messages and model names are poisoned."""
+GEMINI_PAIR = ("gemini:gemini-nano-banana-2.1", "gemini:gemini-3.6-flash")
 
 
 def needles() -> list[str]:
@@ -194,6 +202,7 @@ class World:
     runpod: FakeRunPod
     a1111: FakeA1111
     comfy: FakeComfyUI
+    gemini: FakeGemini
 
     def config(self) -> str:
         return textwrap.dedent(
@@ -218,6 +227,9 @@ class World:
             max_retries = 0
             websocket = false
             poll_interval = 0.05
+            [providers.gemini]
+            base_url = "{self.gemini.url}"
+            max_retries = 0
             """
         )
 
@@ -235,6 +247,7 @@ class World:
             "AUTOMATIC1111_PASSWORD": f"{A1111_USER}:{A1111_PASSWORD}",
             "OLLAMA_HOST": host,
             "COMFYUI_API_KEY": COMFY_KEY,
+            "GOOGLE_API_KEY": GEMINI_KEY,
         }
 
     def prepare(self, home: Path) -> dict[str, str]:
@@ -246,7 +259,7 @@ class World:
         return self.env(home)
 
     def fakes(self) -> tuple[Any, ...]:
-        return (self.openai, self.ollama, self.runpod, self.a1111, self.comfy)
+        return (self.openai, self.ollama, self.runpod, self.a1111, self.comfy, self.gemini)
 
 
 @pytest.fixture(scope="module")
@@ -255,13 +268,15 @@ def world() -> Iterator[World]:
     runpod = FakeRunPod(key=RUNPOD_KEY)
     runpod.endpoints["ep-sdxl"] = "sdxl"
     a1111 = FakeA1111(auth=(A1111_USER, A1111_PASSWORD))
-    w = World(openai, FakeOllama(), runpod, a1111, FakeComfyUI(auth=f"Bearer {COMFY_KEY}"))
+    comfy = FakeComfyUI(auth=f"Bearer {COMFY_KEY}")
+    w = World(openai, FakeOllama(), runpod, a1111, comfy, FakeGemini(key=GEMINI_KEY))
     keep_openai = {"b64_json", "url", "object", "role", "finish_reason", "type", "code"}
     make_hostile(openai, RAW, keep_openai)
     make_hostile(w.ollama, RAW, {"done", "done_reason", "role", "images"})
     make_hostile(runpod, RAW, {"id", "status", "image", "image_url", "images", "url"})
     make_hostile(w.a1111, RAW, {"images"})
     make_hostile(w.comfy, RAW, COMFY_KEEP)
+    make_hostile(w.gemini, RAW, GEMINI_KEEP)
     for fake in w.fakes():
         fake.start()
     yield w
@@ -359,6 +374,24 @@ def comfy_attacks() -> list[Reply]:
         json_reply(500, {"error": {"type": "server_error", "message": f"boom {key}"}}),
         json_reply(400, {"error": {"type": "invalid_prompt", "message": key}, "node_errors": {}}),
         Reply(200, f"not json {key}", {}),
+    ]
+
+
+def gemini_attacks() -> list[tuple[str, Reply]]:
+    """(turn kind, reply): Google's error shapes, an error object sent with 200 OK, broken
+    and erroring streams, each with the key in it."""
+    k = GEMINI_KEY
+    event = {"error": {"code": 500, "message": f"boom {k}", "status": "INTERNAL"}}
+    found = {"error": {"code": 404, "message": f"models/{k} is not found", "status": "NOT_FOUND"}}
+    return [
+        ("draw", bad_key()),
+        ("draw", rate_limited("30s", per_day=True)),
+        ("draw", json_reply(404, found)),
+        ("draw", json_reply(200, {"error": {"code": 403, "message": k}})),
+        ("draw", Reply(200, f"<html><title>{k}</title></html>", {})),
+        ("describe", sse(json.dumps(event))),
+        ("describe", sse(f"not json {k}")),
+        ("describe", Reply(503, f"Service unavailable {k}", {})),
     ]
 
 
@@ -478,6 +511,10 @@ async def _play_attacks(world: World, home: Path, grep: Grep) -> int:
         for reply in comfy_attacks():
             await turn(*cu, "draw", world.comfy, reply)
         for kind in ("draw", "describe"):
+            await turn(*GEMINI_PAIR, kind, world.gemini, None)
+        for kind, reply in gemini_attacks():
+            await turn(*GEMINI_PAIR, kind, world.gemini, reply)
+        for kind in ("draw", "describe"):
             await turn("hostileplug:pen", "hostileplug:eye", kind, world.openai, None)
         avail = [await p.check(m) for p in runtime.registry.providers.values() for m in p.models()]
         found = []
@@ -505,6 +542,9 @@ async def _play_attacks(world: World, home: Path, grep: Grep) -> int:
     assert {r.error.kind for r in records if r.error} >= {"auth", "server", "bad_response"}
     comfy = [r for r in records if r.model.startswith("comfyui:")]
     assert any(r.ok for r in comfy) and sum(not r.ok for r in comfy) >= len(comfy_attacks())
+    gemini = [r for r in records if r.model.startswith("gemini:")]
+    assert sum(r.ok for r in gemini) >= 2 and sum(not r.ok for r in gemini) >= len(gemini_attacks())
+    assert {r.error.kind for r in gemini if r.error} >= {"auth", "quota", "not_found", "server"}
     return played
 
 

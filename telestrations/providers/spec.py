@@ -59,6 +59,14 @@ class KeySpec:
     name: str
     env: str
     what: str = "API key"
+    also: tuple[str, ...] = ()
+    """Further variables read, in order, when ``env`` is unset (Gemini's ``GOOGLE_API_KEY``,
+    as Google's SDK reads it); each is a secret like ``env``."""
+
+    @property
+    def envs(self) -> tuple[str, ...]:
+        """Every variable that can hold the key, the one that wins first."""
+        return (self.env, *self.also)
 
 
 @dataclass(frozen=True)

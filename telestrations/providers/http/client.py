@@ -30,6 +30,7 @@ from telestrations.providers.base import ProviderError
 from telestrations.providers.http.errors import (
     ErrorMapper,
     HttpFailure,
+    RetryHint,
     _retry_after,
     _strip_query,
     download_error,
@@ -138,7 +139,8 @@ class HttpClient:
     """One provider's connection pool plus its retry, cap and redaction policy.
 
     Headers and auth go only to the base URL's origin: :meth:`download` of a result URL on
-    another host (a blob store) never carries the key.
+    another host (a blob store) never carries the key. ``error_mapper`` says what a failure
+    means; ``retry_hint`` reads how long a retryable one asks to wait from its body.
     """
 
     def __init__(
@@ -150,6 +152,7 @@ class HttpClient:
         auth: httpx.Auth | tuple[str, str] | None = None,
         secrets: Iterable[str] = (),
         error_mapper: ErrorMapper | None = None,
+        retry_hint: RetryHint | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.title = title
@@ -157,6 +160,7 @@ class HttpClient:
         self._headers = dict(headers or {})
         self._auth = auth
         self._mapper = error_mapper
+        self._retry_hint = retry_hint
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         found = [s for s in secrets if s]
@@ -461,14 +465,17 @@ class HttpClient:
 
     def _retry_delay(self, failure: HttpFailure, attempt: int) -> float | None:
         """Seconds to wait before retrying ``failure``, or ``None`` for "do not retry"."""
-        if is_quota(failure) or failure.status in NEVER_RETRY:
+        hinted = self._retry_hint(failure) if self._retry_hint is not None else None
+        # A body that says when to retry outranks guessing from its wording: Google words
+        # per-minute limits "exceeded your current quota" too.
+        if failure.status in NEVER_RETRY or (hinted is None and is_quota(failure)):
             return None
         should = failure.headers.get("x-should-retry", "").strip().lower()
         if should == "false":
             return None
         if should != "true" and not (failure.status in RETRY_STATUSES or failure.status >= 500):
             return None
-        wait = _retry_after(failure.headers)
+        wait = hinted if hinted is not None else _retry_after(failure.headers)
         if wait is not None and wait > self.settings.retry_after_cap:
             return None
         if wait is not None and wait > 0:

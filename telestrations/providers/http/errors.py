@@ -40,6 +40,13 @@ class HttpFailure:
 ErrorMapper = Callable[[HttpFailure], "ProviderError | None"]
 """Provider specifics; returning ``None`` falls back to the generic mapping."""
 
+RetryHint = Callable[[HttpFailure], "float | None"]
+"""Seconds a retryable failure's *body* asks the client to wait (Google's
+``RetryInfo.retryDelay``), read like a ``Retry-After`` header and in its place: a wait above
+``retry_after_cap`` (``math.inf`` for "not today", a per-day quota) means no retry; ``None``
+leaves it to the headers and the backoff. A hint is trusted over the "exceeded your current
+quota" wording, which Google uses for per-minute limits too."""
+
 
 def error_message(data: Any) -> str:
     """The human message from any error shape in PROTOCOLS.md 7.19 ("" if none).
@@ -338,7 +345,9 @@ class ErrorRule:
 
     A rule matches when the status is one of ``status`` (any, when empty) and, if any of
     ``codes``, ``words`` or ``param`` is given, at least one of them matches: the error's
-    ``code`` or ``type``, a lower-case phrase in its message, or its ``param``.
+    ``code`` or ``type`` (for Google's APIs also its canonical ``status`` such as
+    ``RESOURCE_EXHAUSTED`` and the ``reason`` of its ``details``, such as
+    ``API_KEY_INVALID``), a lower-case phrase in its message, or its ``param``.
     """
 
     kind: ErrorKind
@@ -360,6 +369,7 @@ class ErrorRule:
         param = ""
         if isinstance(err, dict):
             codes |= {str(err.get("type") or ""), str(err.get("code") or "")}
+            codes |= {str(err.get("status") or "")} | _reasons(err.get("details"))
             param = str(err.get("param") or "")
         low = failure.text.lower()
         return (
@@ -367,6 +377,13 @@ class ErrorRule:
             or any(word in low for word in self.words)
             or bool(self.param and (param == self.param or f"'{self.param}'" in failure.text))
         )
+
+
+def _reasons(details: Any) -> set[str]:
+    """The ``reason`` of each ``google.rpc.ErrorInfo``-style entry in ``error.details``."""
+    if not isinstance(details, list):
+        return set()
+    return {str(d["reason"]) for d in details if isinstance(d, dict) and d.get("reason")}
 
 
 def translate(failure: HttpFailure, rules: tuple[ErrorRule, ...]) -> ProviderError | None:
