@@ -242,3 +242,33 @@ def sparkline(values: Sequence[float], width: int = 0) -> str:
     bars = "▁▂▃▄▅▆▇█"
     shown = values[-width:] if width else values
     return "".join(bars[min(7, max(0, int(v * 8)))] for v in shown)
+
+
+def chain_convergence(records: Sequence[Any], first_prompt: str, k: int) -> Convergence | None:
+    """What the newest caption of a chain of journal records says about convergence: as
+    journalled with it, or (for a game journalled before that was recorded) judged now."""
+    describes = [r for r in records if r.ok and r.kind == "describe"]
+    if not describes:
+        return None
+    last = describes[-1]
+    if last.similarity and "to_previous" in last.similarity:
+        return Convergence.from_json(last.converged)
+    by_round = {r.round: r.output for r in describes}
+    return convergence(first_prompt, [by_round[n] for n in sorted(by_round)], k)
+
+
+def caption_drift(
+    records: Sequence[Any], first_prompt: str, round_no: int, caption: str, k: int
+) -> tuple[dict[str, float], Convergence | None]:
+    """Similarities of round ``round_no``'s caption to the first prompt and to the caption
+    before it, and the chain's convergence with it (records: the journal's turns)."""
+    by_round = {
+        r.round: r.output for r in records if r.ok and r.kind == "describe" and r.round < round_no
+    }
+    captions = [by_round[n] for n in sorted(by_round)]
+    previous = captions[-1] if captions else first_prompt
+    sims = {
+        "to_first_prompt": similarity(first_prompt, caption),
+        "to_previous": similarity(previous, caption),
+    }
+    return sims, convergence(first_prompt, [*captions, caption], k)

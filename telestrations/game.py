@@ -5,6 +5,8 @@ same :class:`Game`. The drawer, guesser and prompts are read from :attr:`Game.se
 start of every turn, so replacing the settings mid-game takes effect on the next turn.
 """
 
+# ruff: noqa: F405  (Settings, Limits and the events come from rules.py and events.py)
+
 from __future__ import annotations
 
 import asyncio
@@ -12,17 +14,15 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from dataclasses import replace
 
-from telestrations.drift import DEFAULT_K, Convergence, convergence, similarity
+from telestrations import events, rules
+from telestrations.drift import Convergence, caption_drift, chain_convergence
 from telestrations.embeddings import Embedder, EmbeddingError
+from telestrations.events import *  # noqa: F403  (re-exported: callers import them from here)
 from telestrations.providers.base import (
     Caption,
-    Drawer,
-    Guesser,
     Picture,
     Progress,
     ProviderError,
@@ -30,12 +30,12 @@ from telestrations.providers.base import (
     progress_reports,
     sniff_format,
 )
+from telestrations.rules import *  # noqa: F403
 from telestrations.store import GameDir, utc_now
 from telestrations.text import SECRETS, Secrets, clean
 from telestrations.turns import (
     NextTurn,
     TurnError,
-    TurnKind,
     TurnRecord,
     money,
     next_turn,
@@ -44,138 +44,11 @@ from telestrations.turns import (
     total_cost,
 )
 
+__all__ = ["Game", "GameError", "SaveFailed"]
+__all__ += events.__all__
+__all__ += rules.__all__
+
 log = logging.getLogger(__name__)
-
-GameState = Literal["idle", "running", "paused", "stopped"]
-
-DEFAULT_STYLE = "Illustrate in black & white doodle style"
-DEFAULT_GUESSER_SYSTEM = "You are playing a doodle guessing game"
-DEFAULT_GUESSER_PROMPT = "Describe what happens in this image in up to 10 words"
-DEFAULT_MODEL = "doodle:doodle"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the next turn uses. Replace it whole (``dataclasses.replace``) to change it."""
-
-    drawer: str = DEFAULT_MODEL
-    guesser: str = DEFAULT_MODEL
-    style: str = DEFAULT_STYLE
-    guesser_system: str = DEFAULT_GUESSER_SYSTEM
-    guesser_prompt: str = DEFAULT_GUESSER_PROMPT
-    pace: float = 0.0
-    """Seconds each turn takes at least, so a watcher can follow fast models (0 = no wait)."""
-
-    @classmethod
-    def from_saved(cls, saved: object, base: Settings | None = None) -> Settings:
-        """``base`` updated with the text fields of a game header's ``settings`` table (the
-        pace is the viewer's choice, not the game's, so it is not taken from disk)."""
-        base = base or cls()
-        if not isinstance(saved, Mapping):
-            return base
-        text = {"drawer", "guesser", "style", "guesser_system", "guesser_prompt"}
-        # Any: mypy checks ``**`` against every field's type; these keys are all ``str`` fields.
-        known: dict[str, Any] = {k: str(v) for k, v in saved.items() if k in text and v is not None}
-        return replace(base, **known)
-
-    def drawer_text(self, prompt: str) -> str:
-        """The drawer's input: ``"{style}: {prompt}"`` when a style is set (as the original)."""
-        style = self.style.strip()
-        return f"{style}: {prompt}" if style else prompt
-
-
-@dataclass(frozen=True)
-class Limits:
-    """When the game stops or pauses by itself."""
-
-    rounds: int = 0
-    """Stop after this many rounds in total (0 = endless)."""
-    spend: float | None = None
-    """Pause before a turn would take known spend past this many USD."""
-    until_converged: bool = False
-    """Stop when the chain converges or cycles (:func:`telestrations.drift.convergence`); it
-    is detected and journalled either way."""
-    converge_after: int = DEFAULT_K
-    """``k``: near-identical captions in a row, or rounds back for a cycle."""
-
-
-class Models(Protocol):
-    """What the engine needs from the provider registry."""
-
-    def drawer(self, model_id: str) -> Drawer: ...
-
-    def guesser(self, model_id: str) -> Guesser: ...
-
-
-PriceLookup = Callable[[str], "float | None"]
-
-
-# -- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TurnStarted:
-    round: int
-    kind: TurnKind
-    model: str
-    input: str
-    started_at: float = field(default_factory=time.monotonic)
-    """``time.monotonic()`` when the call began, for live elapsed-time displays."""
-
-
-@dataclass(frozen=True)
-class PictureReady:
-    record: TurnRecord
-    path: Path
-    picture: Picture
-
-
-@dataclass(frozen=True)
-class CaptionGrowing:
-    """A streaming guesser's caption so far (not journalled: only the finished turn is)."""
-
-    round: int
-    model: str
-    text: str
-
-
-@dataclass(frozen=True)
-class TurnProgress:
-    """How far the call in flight has got, when its service says (not journalled)."""
-
-    round: int
-    kind: TurnKind
-    model: str
-    progress: Progress
-
-
-@dataclass(frozen=True)
-class CaptionReady:
-    record: TurnRecord
-
-
-@dataclass(frozen=True)
-class TurnFailed:
-    record: TurnRecord
-    error: ProviderError
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    state: GameState
-    reason: str = ""
-
-
-Event = (
-    TurnStarted
-    | PictureReady
-    | CaptionGrowing
-    | TurnProgress
-    | CaptionReady
-    | TurnFailed
-    | StateChanged
-)
-Subscriber = Callable[[Event], None]
 
 
 class SaveFailed(Exception):
@@ -423,32 +296,14 @@ class Game:
     @property
     def convergence(self) -> Convergence | None:
         """What the newest caption says about convergence, as journalled with it."""
-        last = next((r for r in reversed(self.records) if r.ok and r.kind == "describe"), None)
-        if last is None:
-            return None
-        if last.similarity and "to_previous" in last.similarity:
-            return Convergence.from_json(last.converged)
-        # a game journalled before convergence was recorded: judge it now
-        by_round = {r.round: r.output for r in self.records if r.ok and r.kind == "describe"}
-        captions = [by_round[n] for n in sorted(by_round)]
-        return convergence(self.dir.first_prompt, captions, self.limits.converge_after)
+        return chain_convergence(self.records, self.dir.first_prompt, self.limits.converge_after)
 
     def _drift(self, round_no: int, caption: str) -> tuple[dict[str, float], Convergence | None]:
         """Similarities and convergence of round ``round_no``'s caption (run in a thread: a
         long chain compares it with every earlier caption)."""
-        by_round = {
-            r.round: r.output
-            for r in self.records
-            if r.ok and r.kind == "describe" and r.round < round_no
-        }
-        captions = [by_round[n] for n in sorted(by_round)]
-        first = self.dir.first_prompt
-        previous = captions[-1] if captions else first
-        sims = {
-            "to_first_prompt": similarity(first, caption),
-            "to_previous": similarity(previous, caption),
-        }
-        return sims, convergence(first, [*captions, caption], self.limits.converge_after)
+        return caption_drift(
+            self.records, self.dir.first_prompt, round_no, caption, self.limits.converge_after
+        )
 
     # -- one turn --------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from telestrations.exports import ExportError, free_path
 from telestrations.exports import export_game as export_to
 from telestrations.providers.base import ModelKind
 from telestrations.store import GameDir
+from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
@@ -93,8 +94,19 @@ def open_external(screen: MainScreen) -> None:
     screen.app.open_external(game.dir.path / entry.image)  # type: ignore[attr-defined]
 
 
-def past_games(screen: MainScreen) -> None:
-    """The past games list; the one chosen is opened, paused, after the current one stops."""
+def past_games(screen: MainScreen, *, ask_first: bool = False) -> None:
+    """The past games list; the one chosen is opened, paused, after the current one stops.
+    With ``ask_first`` (a game is running) the person confirms first, as for a new game."""
+    if ask_first:
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                past_games(screen)
+
+        screen.app.push_screen(
+            ConfirmDialog("A game is running. Stop it and open a past game?"), confirmed
+        )
+        return
 
     async def chosen(path: Path | None) -> None:
         if path is None:
@@ -133,3 +145,23 @@ def export_game(screen: MainScreen, path: Path) -> None:
         screen.notify(clean(f"exported {out}", oneline=True), title="Exported", markup=False)
 
     screen.app.push_screen(ExportDialog(path.name, where), chosen)
+
+
+def toggle_converged(screen: MainScreen) -> None:
+    """Stop at convergence (or a cycle), or play on: for this game and the next."""
+    until = screen.control.toggle_converged()
+    screen.drift_bar.set_until_converged(until)
+    screen.notify(
+        "The game stops when the chain converges or cycles."
+        if until
+        else "The game plays on when the chain converges or cycles.",
+        markup=False,
+    )
+
+
+def export_current(screen: MainScreen) -> None:
+    """Export the game on screen, if there is one."""
+    if screen.game is None:
+        screen.notify("No game to export yet.", markup=False)
+        return
+    export_game(screen, screen.game.dir.path)

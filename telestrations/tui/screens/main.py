@@ -406,16 +406,7 @@ class MainScreen(Screen[None]):
         menus.open_external(self)
 
     def action_past_games(self) -> None:
-        def open_list(yes: bool | None = True) -> None:
-            if yes:
-                menus.past_games(self)
-
-        if self.running:  # as for a new game: opening one stops this one, so ask first
-            self.app.push_screen(
-                ConfirmDialog("A game is running. Stop it and open a past game?"), open_list
-            )
-        else:
-            open_list()
+        menus.past_games(self, ask_first=self.running)
 
     def action_focus_prompt(self) -> None:
         self.prompt_field.focus()
@@ -444,20 +435,10 @@ class MainScreen(Screen[None]):
         return "" if conv is None else conv.describe()
 
     def action_toggle_converged(self) -> None:
-        until = self.control.toggle_converged()
-        self.drift_bar.set_until_converged(until)
-        self.notify(
-            "The game stops when the chain converges or cycles."
-            if until
-            else "The game plays on when the chain converges or cycles.",
-            markup=False,
-        )
+        menus.toggle_converged(self)
 
     def action_export(self) -> None:
-        if self.game is None:
-            self.notify("No game to export yet.", markup=False)
-            return
-        self.export_game(self.game.dir.path)
+        menus.export_current(self)
 
     def export_game(self, path: Path) -> None:
         """Export the game in ``path`` in a format the person picks (see :mod:`..menus`)."""
