@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--images", choices=IMAGE_MODES, help="how history thumbnails are drawn (default halfcell)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", help="none: the terminal UI; one of:"
+    )
 
     _add_run(sub)
     _add_one_shots(sub)
@@ -236,7 +238,7 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
-    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True, help="one of:")
     kset = ksub.add_parser("set", help="store a key, read from a prompt or stdin (never argv)")
     kset.add_argument("name", help=f"key name: {', '.join(KNOWN)}")
     ksub.add_parser("list", help="names of stored keys and where each comes from")
