@@ -94,7 +94,7 @@ def _default_config() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
+    parser: argparse.ArgumentParser = Parser(
         prog="telestrations",
         description=(
             "A text-to-image model and a vision model play an endless game of Telestrations. "
