@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from telestrations import __version__
+from telestrations.cli.parser import build_parser
 from telestrations.store import GameDir
 
 TIMEOUT = 60
@@ -97,9 +99,10 @@ def test_json_output_one_object_per_turn(isolated_env: Path, tmp_path: Path) -> 
 
 def test_quiet_prints_only_the_end(isolated_env: Path) -> None:
     out = tele("run", "--prompt", "a dog", "--rounds", "1", "--quiet")
-    assert out.returncode == 0
-    assert not any(line.startswith("round") for line in out.stdout.splitlines())
-    assert out.stdout.splitlines()[-1].startswith("game kept in ")
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stdout.splitlines()  # exactly one line: the final summary
+    folder = next((isolated_env / "data" / "games").iterdir())
+    assert line == f"1 round · free · game kept in {folder}"
 
 
 def test_unknown_model_fails_before_first_turn(isolated_env: Path) -> None:
@@ -305,3 +308,138 @@ def test_path_problems_are_one_line_not_a_traceback(isolated_env: Path, tmp_path
     assert spend.returncode == 2 and "--spend-limit" in spend.stderr
     for out in (draw, run, spend):
         assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+# -- a CLI that reads well (issue 9 part 7) ---------------------------------------------
+
+
+def _parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    found = [(path, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _parsers(sub, (*path, name))
+    return found
+
+
+def test_every_option_of_every_command_has_a_help_line() -> None:
+    parsers = _parsers(build_parser())
+    assert len(parsers) > 10  # the top level, its commands and the keys actions
+    for path, parser in parsers:
+        missing = [
+            "/".join(a.option_strings) or a.dest
+            for a in parser._actions
+            if not isinstance(a, argparse._HelpAction) and not (a.help or "").strip()
+        ]
+        assert not missing, f"telestrations {' '.join(path)}: no help for {missing}"
+        out = tele(*path, "--help")
+        assert out.returncode == 0, out.stderr
+        for action in parser._actions:
+            for flag in action.option_strings:
+                assert flag in out.stdout, (path, flag)
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["rn"], "did you mean 'run'?"),
+        (["gmes"], "did you mean 'games'?"),
+        (["keys", "lst"], "did you mean 'list'?"),
+        (["export", "last", "-f", "htm"], "did you mean 'html'?"),
+    ],
+)
+def test_mistyped_choice_gets_did_you_mean(argv: list[str], suggestion: str) -> None:
+    out = tele(*argv)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.rstrip().endswith(suggestion), out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_nothing_close_gets_no_suggestion() -> None:
+    out = tele("zzzzzz")
+    assert out.returncode == 2 and "invalid choice: 'zzzzzz'" in out.stderr
+    assert "did you mean" not in out.stderr
+
+
+def test_games_columns_line_up(isolated_env: Path) -> None:
+    games = isolated_env / "data" / "games"
+    for prompt, rounds in (("a fish", "1"), ("a much longer prompt about a whale", "2")):
+        assert tele("run", "--prompt", prompt, "--rounds", rounds, "--quiet").returncode == 0
+    # A paid game beside free ones: its cost column must not push the others out of line.
+    (paid,) = [d for d in games.iterdir() if d.name.endswith("a-fish")]
+    journal = paid / "journal.jsonl"
+    lines = journal.read_text().splitlines()
+    turn = json.loads(lines[1])
+    assert turn["type"] == "turn"
+    lines[1] = json.dumps({**turn, "cost": 0.04})
+    journal.write_text("\n".join(lines) + "\n")
+    out = tele("games")
+    assert out.returncode == 0, out.stderr
+    rows = out.stdout.splitlines()
+    assert len(rows) == 2
+    names = sorted(d.name for d in games.iterdir())
+    assert len({len(n) for n in names}) == 2  # names of different lengths
+    by_name = {row.split()[0]: row for row in rows}
+    fish = by_name[paid.name]
+    whale = next(row for name, row in by_name.items() if name != paid.name)
+    assert "$0.04" in fish and "$" not in whale
+    assert " 1 round " in fish and " 2 rounds " in whale
+    # every column starts at the same offset on both rows
+    assert fish.index("1 round") == whale.index("2 rounds")
+    assert fish.index("a fish") == whale.index("a much longer prompt")
+
+
+def test_plurals_read_right(isolated_env: Path) -> None:
+    one = tele("run", "--prompt", "a cat", "--rounds", "1")
+    assert one.returncode == 0, one.stderr
+    assert "1 round in the game" in one.stdout and "1 rounds" not in one.stdout
+    two = tele("run", "--prompt", "a cat", "--rounds", "2")
+    assert "2 rounds in the game" in two.stdout
+    listed = tele("games").stdout
+    assert " 1 round " in listed and " 2 rounds " in listed and "1 rounds" not in listed
+
+
+def test_export_onto_an_existing_path_says_what_to_do(isolated_env: Path, tmp_path: Path) -> None:
+    assert tele("run", "--prompt", "a cat", "--rounds", "1", "--quiet").returncode == 0
+    target = tmp_path / "there.md"
+    target.write_text("mine")
+    out = tele("export", "last", "-f", "md", "-o", str(target))
+    assert out.returncode == 2 and out.stdout == ""
+    (line,) = out.stderr.splitlines()
+    assert str(target) in line and "exists" in line
+    assert "another path" in line and "--force" in line
+    assert target.read_text() == "mine"  # never overwritten by surprise
+
+
+def _closed_pipe_run(*args: str) -> tuple[int, str]:
+    """Run with stdout a pipe whose reader has already gone, like `| head -0`."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "telestrations", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=TIMEOUT,
+        )
+    finally:
+        os.close(write_end)
+    return proc.returncode, proc.stderr
+
+
+def test_every_command_exits_quietly_on_a_closed_pipe(isolated_env: Path, tmp_path: Path) -> None:
+    assert tele("run", "--prompt", "a cat", "--rounds", "1", "--quiet").returncode == 0
+    for argv in (
+        ["models", "--json", "--no-check"],
+        ["models", "--no-check"],
+        ["games"],
+        ["show", "last"],
+        ["export", "last", "-f", "md", "-o", str(tmp_path / "x.md")],
+        ["keys", "path"],
+    ):
+        code, err = _closed_pipe_run(*argv)
+        assert code == 141, (argv, code, err)
+        assert "Traceback" not in err and "Exception ignored" not in err, (argv, err)

@@ -26,6 +26,7 @@ from telestrations.cli.commands import (
     cmd_models,
     cmd_show,
     cmd_tui,
+    silence_stdout,
 )
 from telestrations.cli.parser import build_parser, parse_args
 from telestrations.cli.run import cmd_run
@@ -61,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "keys":
-            return cmd_keys(args)
+            code = cmd_keys(args)
+            sys.stdout.flush()
+            return code
         runtime = Runtime.load(
             config_file=Path(args.config).expanduser() if args.config else None,
             data_dir_flag=args.data_dir,
@@ -82,7 +85,14 @@ def _main(args: argparse.Namespace) -> int:
             "export": cmd_export,
             "show": cmd_show,
         }[args.command]
-        return handler(args, runtime)
+        code = handler(args, runtime)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
+    except BrokenPipeError:
+        # The reader of stdout went away (`telestrations models --json | head -1`): stop
+        # quietly, as a shell expects of a process whose pipe closed.
+        silence_stdout()
+        return EXIT_PIPE
     except (ConfigError, KeysError, CliError, Unusable, GameNotFound, GameLocked) as exc:
         print(f"telestrations: {clean_text(str(exc), 1000)}", file=sys.stderr)
         return EXIT_USAGE

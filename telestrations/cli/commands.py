@@ -202,11 +202,25 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
     if not games:
         print(f"no games yet in {clean_text(str(runtime.store.games_dir), 0)}")
         return 0
-    for g in games:
-        cost = f"  {money(g.spent)}" if g.spent else ""
-        failed = f"  {plural(g.failed, 'failed attempt')}" if g.failed else ""
-        name, prompt = clean_text(g.name, 200), clean_text(g.prompt, 60)
-        print(f"{name}  {plural(g.rounds, 'round'):>10}{cost}{failed}  {prompt}")
+    rows = [
+        (
+            clean_text(g.name, 200),
+            plural(g.rounds, "round"),
+            money(g.spent) if g.spent else "",
+            plural(g.failed, "failed attempt") if g.failed else "",
+            clean_text(g.prompt, 60),
+        )
+        for g in games
+    ]
+    # Every column starts at the same offset on every row, whatever the names and costs.
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for name, rounds, cost, failed, prompt in rows:
+        cells = [name.ljust(widths[0]), rounds.ljust(widths[1])]
+        if widths[2]:  # a column only when some game has it
+            cells.append(cost.ljust(widths[2]))
+        if widths[3]:
+            cells.append(failed.ljust(widths[3]))
+        print("  ".join([*cells, prompt]))
     return 0
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 from collections.abc import Sequence
+from typing import NoReturn
 
 from telestrations import __version__
 from telestrations.config import IMAGE_MODES
@@ -64,6 +67,23 @@ def _add_game_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     p.add_argument("--guesser-prompt", metavar="TEXT", default=d, help="what the guesser is asked")
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<value>[^']*)'")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a suggestion for a mistyped choice (`telestrations rn` → 'run');
+    Python 3.11's argparse has no ``suggest_on_error``. Subparsers are made of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _INVALID_CHOICE.search(message)
+        if found:
+            choices = [str(c) for a in self._actions if a.choices is not None for c in a.choices]
+            close = difflib.get_close_matches(found["value"], choices, n=1, cutoff=0.5)
+            if close:
+                message = f"{message}; did you mean '{close[0]}'?"
+        super().error(message)
+
+
 def _default_config() -> str:
     from telestrations.config import config_path
 
@@ -74,7 +94,7 @@ def _default_config() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="telestrations",
         description=(
             "A text-to-image model and a vision model play an endless game of Telestrations. "
@@ -93,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--images", choices=IMAGE_MODES, help="how history thumbnails are drawn (default halfcell)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", help="none: the terminal UI; one of:"
+    )
 
     _add_run(sub)
     _add_one_shots(sub)
@@ -143,7 +165,12 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also measure drift with this embeddings model (see README, Drift)",
     )
     out = run.add_mutually_exclusive_group()
-    out.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
+    out.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print one line at the end: rounds, spend, folder",
+    )
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
 
 
@@ -152,7 +179,9 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _add_common(draw, sub=True)
     _add_no_check(draw)
     draw.add_argument("text", help="what to draw (sent as is unless --style is given)")
-    draw.add_argument("--drawer", metavar="ID", default=_SUB)
+    draw.add_argument(
+        "--drawer", metavar="ID", default=_SUB, help="drawer model id, e.g. doodle:doodle"
+    )
     draw.add_argument("--style", default=_SUB, help='prepend "{style}: " to the text')
     draw.add_argument("-o", "--output", required=True, metavar="FILE", help="image file to write")
 
@@ -160,16 +189,22 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _add_common(describe, sub=True)
     _add_no_check(describe)
     describe.add_argument("image", help="a PNG, JPEG, WebP or GIF file")
-    describe.add_argument("--guesser", metavar="ID", default=_SUB)
-    describe.add_argument("--guesser-system", metavar="TEXT", default=_SUB)
-    describe.add_argument("--guesser-prompt", metavar="TEXT", default=_SUB)
+    describe.add_argument(
+        "--guesser", metavar="ID", default=_SUB, help="guesser model id, e.g. ollama:llava"
+    )
+    describe.add_argument(
+        "--guesser-system", metavar="TEXT", default=_SUB, help="guesser system prompt"
+    )
+    describe.add_argument(
+        "--guesser-prompt", metavar="TEXT", default=_SUB, help="what the guesser is asked"
+    )
 
     models = sub.add_parser("models", help="list every model, its kind and whether it works now")
     _add_common(models, sub=True)
     models.add_argument(
         "--no-check", action="store_true", help="skip network checks (keys and settings only)"
     )
-    models.add_argument("--json", action="store_true", help="JSON output")
+    models.add_argument("--json", action="store_true", help="one JSON array on stdout")
 
     games = sub.add_parser("games", help="list past games")
     _add_common(games, sub=True)
@@ -180,7 +215,9 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     _add_common(export, sub=True)
     export.add_argument("game", help="game name, path, unique part of the name, or 'last'")
-    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="html")
+    export.add_argument(
+        "--format", "-f", choices=EXPORT_FORMATS, default="html", help="what to write (html)"
+    )
     export.add_argument(
         "-o", "--output", metavar="PATH", help="file to write (default ./<game name>.<ext>)"
     )
@@ -201,15 +238,15 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
-    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True, help="one of:")
     kset = ksub.add_parser("set", help="store a key, read from a prompt or stdin (never argv)")
     kset.add_argument("name", help=f"key name: {', '.join(KNOWN)}")
     ksub.add_parser("list", help="names of stored keys and where each comes from")
     ksub.add_parser("path", help="print the keys file path")
     kimp = ksub.add_parser("import", help="import the original's api-keys.json")
-    kimp.add_argument("file")
+    kimp.add_argument("file", help="the api-keys.json to read")
     kdel = ksub.add_parser("delete", help="remove a stored key")
-    kdel.add_argument("name")
+    kdel.add_argument("name", help="key name, as `telestrations keys list` shows it")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

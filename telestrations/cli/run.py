@@ -35,7 +35,7 @@ from telestrations.runtime import Runtime
 from telestrations.store import GameDir
 from telestrations.terminal import json_line
 from telestrations.text import clean_text
-from telestrations.turns import TurnRecord, money, next_turn
+from telestrations.turns import TurnRecord, money, next_turn, plural
 
 log = logging.getLogger("telestrations")
 
@@ -183,12 +183,14 @@ def _report_end(game: Game, exit_code: int, args: argparse.Namespace) -> int:
         return exit_code
     if args.json:
         out.write(json_line(summary) + "\n")
+    elif args.quiet:  # one line a script can keep: rounds, spend, where
+        cost = money(spent) + (f" (+{plural(unknown, 'turn')} of unknown cost)" if unknown else "")
+        out.write(f"{plural(game.rounds_done, 'round')} · {cost} · game kept in {folder}\n")
     else:
         cost = f", spent {money(spent)}" if spent else ""
-        cost += f" (+{unknown} turns of unknown cost)" if unknown else ""
-        total = game.rounds_done
+        cost += f" (+{plural(unknown, 'turn')} of unknown cost)" if unknown else ""
         reason = clean_text(game.reason, 1000)
-        out.write(f"{reason} · {total} round{'s' * (total != 1)} in the game{cost}\n")
+        out.write(f"{reason} · {plural(game.rounds_done, 'round')} in the game{cost}\n")
         if exit_code == EXIT_FAILED or (exit_code == 0 and game.state == "paused"):
             out.write(f"continue with: telestrations run --resume {clean_text(game_dir.name, 0)}\n")
         out.write(f"game kept in {folder}\n")
