@@ -37,6 +37,7 @@ from telestrations.runtime import Runtime
 from telestrations.store import Store
 from telestrations.tui.app import TelestrationsApp
 from telestrations.tui.screens.main import Launch, MainScreen
+from telestrations.tui.widgets.cards import Thumb
 from telestrations.tui.widgets.history import History
 
 MARKUP_CAPTION = (
@@ -217,9 +218,15 @@ async def settle(pilot: Pilot, seconds: float = 20.0) -> None:
         if relayout:  # a resize is debounced by a timer: let it fire
             await pilot.pause(0.05)
         busy = any(not w.is_finished for w in app.workers)
+        # every picture made for its final box (a thumbnail's thread may still be drawing)
+        pictures = all(t.shown is not None for t in app.screen.query(Thumb))
         now = [(id(w), w.region) for w in app.screen.walk_children()]
-        if not relayout and not busy and now == before:
-            return
+        if not relayout and not busy and pictures and now == before:
+            await pilot.pause(0.1)  # and still so after the last messages are handled
+            again = [(id(w), w.region) for w in app.screen.walk_children()]
+            if again == now and not any(not w.is_finished for w in app.workers):
+                return
+            now = again
         if time.monotonic() > deadline:
             raise AssertionError("the screen did not come to rest")
         before = now
