@@ -51,7 +51,7 @@ from telestrations.providers.http import (
     HttpResult,
     HttpSettings,
     clean_text,
-    decode_base64_image,
+    decode_base64_text,
     error_code,
     error_message,
     generic_error,
@@ -315,8 +315,9 @@ class OpenAIDrawer:
         item = items[0] if isinstance(items, list) and items else None
         if not isinstance(item, dict):
             raise ProviderError("bad_response", "the images answer has no image in `data`")
+        b64: str | None = None
         if isinstance(item.get("b64_json"), str) and item["b64_json"]:
-            raw = decode_base64_image(item["b64_json"])
+            raw, b64 = decode_base64_text(item["b64_json"])
         elif isinstance(item.get("url"), str) and item["url"]:
             raw = await self.provider.http.download(item["url"])
         else:
@@ -333,7 +334,11 @@ class OpenAIDrawer:
         quality = str(data.get("quality") or body.get("quality", ""))
         cost = self.provider.cost_of(self.model, image_price(self.model.name, size, quality))
         return await picture_from_bytes(
-            raw, max_pixels=self.provider.http_settings.max_pixels, extras=extras, cost=cost
+            raw,
+            max_pixels=self.provider.http_settings.max_pixels,
+            extras=extras,
+            cost=cost,
+            b64=b64,
         )
 
 
@@ -539,6 +544,8 @@ def parse_stream(body: bytes, who: str) -> dict[str, Any]:
 def _data_uri(picture: Picture) -> str:
     """``data:image/<fmt>;base64,...``; formats not every server takes are sent as PNG."""
     mime = SEND_FORMATS.get(picture.format)
+    if mime is not None and picture.b64 is not None:  # as the drawer sent it: no re-encoding
+        return f"data:{mime};base64,{picture.b64}"
     data = picture.data
     if mime is None:  # reduced while decoding: a huge GIF never sits whole in RGBA
         im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))
