@@ -645,8 +645,8 @@ class MainScreen(Screen[None]):
     async def on_turn_recorded(self, message: TurnRecorded) -> None:
         if message.game_serial != self.serial:
             return
-        self.status_line.set_turn(None)
         record = message.record
+        self.status_line.turn_done(record.round, record.kind)
         await self.history.add(record)
         self._update_status()
         if not record.ok and record.error is not None and record.error.kind == "auth":
