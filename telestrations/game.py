@@ -223,11 +223,11 @@ class Game:
         self._unreadable: set[str] = set()
         """Pictures that failed to load for a describe: their rounds are drawn again."""
         self._follow: tuple[TurnRecord, Picture | None, Event] | None = None
-        """A caption finished while the drawing it describes failed to save: kept too."""
-        self._pending: tuple[TurnRecord, Picture, asyncio.Task[None]] | None = None
-        """A drawn turn whose write runs beside the describe that follows it: the describe's
-        request goes out at once, and its record is written (and its event sent) only after
-        the drawing's is on disk and announced (:meth:`_settle`)."""
+        """A turn finished while the one before it failed to save: written after it."""
+        self._pending: tuple[TurnRecord, Picture | None, asyncio.Task[None]] | None = None
+        """A finished turn whose write runs beside the next turn's call: that request goes
+        out at once, and its record is written (and its event sent) only after this one is
+        on disk and announced (:meth:`_settle`)."""
         self.save_error = ""
         """Why the turn in :attr:`unsaved` could not be written."""
 
@@ -255,7 +255,8 @@ class Game:
         """The next turn; a round whose picture is missing, outside the folder or unreadable
         is drawn again instead of failing to be described forever."""
         nxt = next_turn(self.dir.first_prompt, self._known())
-        if self._pending is not None and nxt.image == self._pending[0].output:
+        pending = self._pending
+        if pending is not None and pending[1] is not None and nxt.image == pending[0].output:
             return nxt  # being written: described from memory
         if nxt.kind == "describe" and (
             nxt.image in self._unreadable or not self.dir.has_image(nxt.image)
@@ -433,7 +434,7 @@ class Game:
         return None
 
     def _chain_stable(self) -> bool:
-        captions = [r.output for r in self.records if r.ok and r.kind == "describe"]
+        captions = [r.output for r in self._known() if r.ok and r.kind == "describe"]
         return len(captions) >= 2 and captions[-1].strip().lower() == captions[-2].strip().lower()
 
     # -- one turn --------------------------------------------------------------------------
@@ -481,7 +482,11 @@ class Game:
                     picture = await self.models.drawer(model).draw(text)
             else:
                 pending = self._pending
-                if pending is not None and pending[0].output == nxt.image:
+                if (
+                    pending is not None
+                    and pending[1] is not None
+                    and pending[0].output == nxt.image
+                ):
                     source = pending[1]  # just drawn: no need to read it back
                 else:
                     source = await asyncio.to_thread(self._load_picture, nxt.image, nxt.round)
@@ -515,10 +520,9 @@ class Game:
                 duration=duration,
                 cost=picture.cost,
             )
-            event = PictureReady(record, self.dir.image_path(name), picture)
-            await self._settle()
-            task = asyncio.ensure_future(self._keep(record, picture, event))
-            self._pending = (record, picture, task)  # written beside the next request
+            await self._keep_later(
+                record, picture, PictureReady(record, self.dir.image_path(name), picture)
+            )
         else:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
@@ -534,7 +538,7 @@ class Game:
                     "to_drawn_text": overlap(nxt.text, text_out),
                 },
             )
-            await self._keep(record, None, CaptionReady(record))
+            await self._keep_later(record, None, CaptionReady(record))
         return record
 
     def _load_picture(self, name: str, round_no: int) -> Picture:
@@ -603,14 +607,28 @@ class Game:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self._settle()
 
-    async def _keep(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
+    async def _keep_later(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
+        """Start writing the turn (after the one before it) and return: the next request
+        need not wait for the disk. :meth:`_settle` waits for it before anything that depends
+        on it being kept: the next record, a pause, a stop."""
+        try:
+            await self._settle()
+        except SaveFailed:
+            self._follow = (record, picture, event)
+            raise
+        task = asyncio.ensure_future(self._keep(record, picture, event, settled=True))
+        self._pending = (record, picture, task)
+
+    async def _keep(
+        self, record: TurnRecord, picture: Picture | None, event: Event, *, settled: bool = False
+    ) -> None:
         """Write the turn, then tell subscribers; a write that fails keeps it for resume.
 
         A stop that lands during the write still lets it finish; if it reached the journal,
         subscribers hear of it before the stop goes on, so the UI matches the journal."""
-        if picture is None:
+        if not settled:
             try:
-                await self._settle()  # the drawing this turn follows is on disk first
+                await self._settle()  # the turn this one follows is on disk first
             except SaveFailed:
                 self._follow = (record, picture, event)  # written right after it, on resume
                 raise
