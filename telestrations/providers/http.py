@@ -166,9 +166,14 @@ class HttpResult:
     body: bytes
     secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
-    def json(self) -> Any:
-        """The body as JSON; :class:`ProviderError` ``bad_response`` when it is not."""
+    def json(self, lift: str | None = None) -> Any:
+        """The body as JSON; :class:`ProviderError` ``bad_response`` when it is not.
+
+        ``lift`` names a key whose (first) value may be megabytes of base64: it is cut out
+        and put back rather than scanned by the parser (~6 ms per 1.5 MB image)."""
         try:
+            if lift is not None:
+                return _loads_lifted(self.body, lift)
             return jsonlib.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             pass
@@ -189,6 +194,42 @@ class HttpResult:
             hint="is the base URL right? a proxy or login page may be answering instead",
             status=self.status,
         )
+
+
+_COLON_QUOTE = re.compile(rb'\s*:\s*"')
+
+
+def _loads_lifted(body: bytes, key: str) -> Any:
+    """``json.loads(body)``, with the first big, escape-free string under ``key`` cut out
+    before parsing and put back after (the same result, without scanning it)."""
+    name = b'"' + key.encode() + b'"'
+    at = body.find(name)
+    colon = _COLON_QUOTE.match(body, at + len(name)) if at >= 0 else None
+    if colon is None:
+        return jsonlib.loads(body)
+    start = colon.end()
+    end = body.find(b'"', start)
+    if end - start < _SPLICE_MIN or body.find(b"\\", start, end) >= 0:
+        return jsonlib.loads(body)
+    try:
+        value = body[start:end].decode("ascii")
+    except UnicodeDecodeError:
+        return jsonlib.loads(body)
+    data = jsonlib.loads(body[:start] + body[end:])
+
+    def put(node: Any) -> bool:  # the first empty ``key`` in document order is the cut one
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == key and v == "":
+                    node[k] = value
+                    return True
+                if put(v):
+                    return True
+        elif isinstance(node, list):
+            return any(put(v) for v in node)
+        return False
+
+    return data if put(data) else jsonlib.loads(body)
 
 
 def error_message(data: Any) -> str:

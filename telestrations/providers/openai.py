@@ -299,7 +299,7 @@ class OpenAIDrawer:
             self._send_response_format = False
             body.pop("response_format", None)
             result = await self.provider.post("/images/generations", body, self.model)
-        data = result.json()
+        data = result.json(lift="b64_json")
         return await self._picture(data, body, text)
 
     @staticmethod
