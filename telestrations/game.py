@@ -103,6 +103,12 @@ class Game:
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
         self._unreadable: set[str] = set()
         """Pictures that failed to load for a describe: their rounds are drawn again."""
+        self._follow: tuple[TurnRecord, Picture | None, Event] | None = None
+        """A turn finished while the one before it failed to save: written after it."""
+        self._pending: tuple[TurnRecord, Picture | None, asyncio.Task[None]] | None = None
+        """A finished turn whose write runs beside the next turn's call: that request goes
+        out at once, and its record is written (and its event sent) only after this one is
+        on disk and announced (:meth:`_settle`)."""
         self.save_error = ""
         """Why the turn in :attr:`unsaved` could not be written."""
 
@@ -129,12 +135,21 @@ class Game:
     def next(self) -> NextTurn:
         """The next turn; a round whose picture is missing, outside the folder or unreadable
         is drawn again instead of failing to be described forever."""
-        nxt = next_turn(self.dir.first_prompt, self.records)
+        nxt = next_turn(self.dir.first_prompt, self._known())
+        pending = self._pending
+        if pending is not None and pending[1] is not None and nxt.image == pending[0].output:
+            return nxt  # being written: described from memory
         if nxt.kind == "describe" and (
             nxt.image in self._unreadable or not self.dir.has_image(nxt.image)
         ):
             return NextTurn(nxt.round, "draw", nxt.text)
         return nxt
+
+    def _known(self) -> list[TurnRecord]:
+        """The journal, plus the drawn turn being written beside the next call."""
+        if self._pending is None:
+            return self.records
+        return [*self.records, self._pending[0]]
 
     @property
     def unsaved(self) -> TurnRecord | None:
@@ -179,10 +194,12 @@ class Game:
             self._set_state("running")
             while True:
                 if self._pause_requested:
+                    await self._settle()
                     self._set_state("paused", "paused")
                     return
                 halt = self._limit_reached()
                 if halt is not None:
+                    await self._settle()
                     state, reason = halt
                     self._set_state(state, reason)
                     return
@@ -191,14 +208,19 @@ class Game:
                     assert record.error is not None
                     self._set_state("paused", f"{record.error.kind}: {record.error.message}")
                     return
+                if self.settings.pace > 0:
+                    await self._settle()  # a watcher follows it: show the picture at once
                 await self._pace(record.duration)
         except SaveFailed as exc:
             self._set_state("paused", str(exc))
         except asyncio.CancelledError:
-            self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
+            reason = self.reason if self.state == "stopped" else "stopped"
+            await self._settle_quietly()  # the turn being written is kept and shown first
+            self._set_state("stopped", reason)
             raise
         except Exception as exc:  # a bug: never leave the game claiming to run
             log.exception("the game loop failed")
+            await self._settle_quietly()
             self._set_state("paused", f"internal error: {type(exc).__name__}: {exc}")
         finally:
             self._busy = False
@@ -256,11 +278,14 @@ class Game:
         try:
             self._set_state("running", "one step")
             record = await self._play_turn()
+            await self._settle()
         except SaveFailed as exc:
             self._set_state("paused", str(exc))
             return exc.record
         except asyncio.CancelledError:
-            self._set_state("stopped", self.reason if self.state == "stopped" else "stopped")
+            reason = self.reason if self.state == "stopped" else "stopped"
+            await self._settle_quietly()  # the turn being written is kept and shown first
+            self._set_state("stopped", reason)
             raise
         finally:
             self._busy = False
@@ -285,7 +310,7 @@ class Game:
             if conv is not None:
                 return "stopped", conv.describe()
         if lim.spend is not None:
-            spent, _ = self.spent
+            spent, _ = total_cost(self._known())
             model = self.settings.drawer if nxt.kind == "draw" else self.settings.guesser
             price = self.price_of(model) if self.price_of else None
             if spent + (price or 0.0) > lim.spend + 1e-9 or spent >= lim.spend > 0:
@@ -295,14 +320,17 @@ class Game:
 
     @property
     def convergence(self) -> Convergence | None:
-        """What the newest caption says about convergence, as journalled with it."""
-        return chain_convergence(self.records, self.dir.first_prompt, self.limits.converge_after)
+        """What the newest caption says about convergence, as journalled with it (a caption
+        still being written beside the next call counts)."""
+        return chain_convergence(self._known(), self.dir.first_prompt, self.limits.converge_after)
 
-    def _drift(self, round_no: int, caption: str) -> tuple[dict[str, float], Convergence | None]:
+    def _drift(
+        self, records: list[TurnRecord], round_no: int, caption: str
+    ) -> tuple[dict[str, float], Convergence | None]:
         """Similarities and convergence of round ``round_no``'s caption (run in a thread: a
         long chain compares it with every earlier caption)."""
         return caption_drift(
-            self.records, self.dir.first_prompt, round_no, caption, self.limits.converge_after
+            records, self.dir.first_prompt, round_no, caption, self.limits.converge_after
         )
 
     # -- one turn --------------------------------------------------------------------------
@@ -311,6 +339,10 @@ class Game:
         if self._unsaved is not None:  # a finished turn that could not be written: retry that
             record, unsaved, event = self._unsaved
             await self._keep(record, unsaved, event)
+            if self._follow is not None:  # the turn that finished while it failed, after it
+                record, unsaved, event = self._follow
+                self._follow = None
+                await self._keep(record, unsaved, event)
             return record
         nxt = self.next()
         s = self.settings  # read once, at the start of the turn
@@ -324,7 +356,7 @@ class Game:
         self._emit(event)
         t0 = time.monotonic()
         base = TurnRecord(
-            seq=len(self.records) + 1,
+            seq=len(self._known()) + 1,
             round=nxt.round,
             kind=nxt.kind,
             model=model,
@@ -345,7 +377,15 @@ class Game:
                 with progress_reports(progressed):
                     picture = await self.models.drawer(model).draw(text)
             else:
-                source = await asyncio.to_thread(self._load_picture, nxt.image, nxt.round)
+                pending = self._pending
+                if (
+                    pending is not None
+                    and pending[1] is not None
+                    and pending[0].output == nxt.image
+                ):
+                    source = pending[1]  # just drawn: no need to read it back
+                else:
+                    source = await asyncio.to_thread(self._load_picture, nxt.image, nxt.round)
 
                 def growing(so_far: str, rnd: int = nxt.round, who: str = model) -> None:
                     self._emit(CaptionGrowing(rnd, who, self.secrets.redact(so_far)))
@@ -376,13 +416,14 @@ class Game:
                 duration=duration,
                 cost=picture.cost,
             )
-            await self._keep(
+            await self._keep_later(
                 record, picture, PictureReady(record, self.dir.image_path(name), picture)
             )
         else:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
-            sims, conv = await asyncio.to_thread(self._drift, nxt.round, text_out)
+            known = list(self._known())  # a snapshot: a write beside this call may append
+            sims, conv = await asyncio.to_thread(self._drift, known, nxt.round, text_out)
             if self.embedder is not None:
                 sims.update(await self._semantic(nxt.text, text_out))
             record = self._redacted(
@@ -395,7 +436,7 @@ class Game:
                 similarity=sims,
                 converged=None if conv is None else conv.to_json(),
             )
-            await self._keep(record, None, CaptionReady(record))
+            await self._keep_later(record, None, CaptionReady(record))
         return record
 
     async def _semantic(self, drawn: str, caption: str) -> dict[str, float]:
@@ -447,11 +488,58 @@ class Game:
         await self._keep(record, None, TurnFailed(record, exc))
         return record
 
-    async def _keep(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
+    async def _settle(self) -> None:
+        """Wait for the drawn turn being written (its event is sent once it is on disk);
+        :class:`SaveFailed` if it could not be. Runs to the end even when cancelled."""
+        pending = self._pending
+        if pending is None:
+            return
+        task = pending[2]
+        cancelled = False
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancelled = True
+            except Exception:
+                break
+        self._pending = None
+        if cancelled:
+            if not task.cancelled():
+                task.exception()  # seen here; a failed write is kept as unsaved
+            raise asyncio.CancelledError
+        task.result()  # SaveFailed (already kept as unsaved) or an unexpected bug
+
+    async def _settle_quietly(self) -> None:
+        """:meth:`_settle` on the way out (stop, bug): a failed write is kept as unsaved."""
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await self._settle()
+
+    async def _keep_later(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
+        """Start writing the turn (after the one before it) and return: the next request
+        need not wait for the disk. :meth:`_settle` waits for it before anything that depends
+        on it being kept: the next record, a pause, a stop."""
+        try:
+            await self._settle()
+        except SaveFailed:
+            self._follow = (record, picture, event)
+            raise
+        task = asyncio.ensure_future(self._keep(record, picture, event, settled=True))
+        self._pending = (record, picture, task)
+
+    async def _keep(
+        self, record: TurnRecord, picture: Picture | None, event: Event, *, settled: bool = False
+    ) -> None:
         """Write the turn, then tell subscribers; a write that fails keeps it for resume.
 
         A stop that lands during the write still lets it finish; if it reached the journal,
         subscribers hear of it before the stop goes on, so the UI matches the journal."""
+        if not settled:
+            try:
+                await self._settle()  # the turn this one follows is on disk first
+            except SaveFailed:
+                self._follow = (record, picture, event)  # written right after it, on resume
+                raise
         try:
             await self._commit(record, picture)
         except asyncio.CancelledError:

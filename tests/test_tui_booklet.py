@@ -130,7 +130,10 @@ async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
         card = m.history.query(RoundCard).last()
         await wait_for(pilot, lambda: "paused" in _text(card))
         assert card.entry.describe is None and "waiting for the guesser" not in _text(card)
-        await pilot.press("enter")  # resume: the guesser answers
+        # Resume: the guesser answers, and the next drawing waits at a new gate, so the card
+        # stays mounted (while following, only ~3 pane heights of cards are kept).
+        fake.gate = asyncio.Event()
+        await pilot.press("enter")
         await wait_for(pilot, lambda: card.entry.describe is not None)
         await wait_for(pilot, lambda: "fake:eye saw" in _text(card))
         assert "paused" not in _text(card) and "fake:eye saw" in _text(card)

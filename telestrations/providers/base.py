@@ -94,6 +94,9 @@ class Picture:
     """What the provider said besides the image, e.g. ``revised_prompt`` or ``seed``."""
     cost: float | None = None
     """USD for this call when known; ``None`` means unknown (never 0 for unknown)."""
+    b64: str | None = field(default=None, repr=False, compare=False)
+    """:attr:`data` as standard base64, when the drawer sent it so: a guesser sends it on as
+    it is instead of encoding 1-2 MB again (never stored; derived data only)."""
 
     @property
     def suffix(self) -> str:

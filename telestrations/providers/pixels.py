@@ -91,6 +91,22 @@ def decode_reduced(
             return _reduce_bands(im, factor)
 
 
+def check_rows(
+    data: bytes, size: tuple[int, int] = (64, 64), *, max_pixels: int | None = None
+) -> None:
+    """Raise (OSError, ValueError, …) if a drawn picture is broken, at a fraction of a decode.
+
+    A PNG's every chunk is checked against its CRC through ``IEND`` (``verify()``): a
+    truncated or damaged transfer fails, without inflating 1-4 MB of pixels (~14-30 ms a
+    picture on the critical path). Other formats are decoded reduced (JPEG at 1/8 scale).
+    """
+    if data[:8] == _PNG:
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+        return
+    decode_reduced(data, size, max_pixels=max_pixels)
+
+
 class PictureTooLarge(Image.DecompressionBombError, ValueError):
     """Refused before decoding; a ValueError too, which callers showing pictures handle."""
 

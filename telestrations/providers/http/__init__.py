@@ -5,10 +5,12 @@
 - :mod:`.errors`: error bodies parsed and failures translated into ProviderError kinds;
 - :mod:`.auth`: auth headers (Bearer, Basic, a custom header);
 - :mod:`.images`: base64 decoding and image checks;
+- :mod:`.bodies`: JSON bodies carrying a base64 image, without scanning it;
 - :mod:`.streaming`: server-sent events and the watcher that shows a caption as it streams.
 """
 
 from telestrations.providers.http.auth import auth_headers, basic_token, split_user
+from telestrations.providers.http.bodies import json_body, loads_lifted
 from telestrations.providers.http.client import (
     ERROR_BODY_CAP,
     NEVER_RETRY,
@@ -31,7 +33,11 @@ from telestrations.providers.http.errors import (
     shown_url,
     translate,
 )
-from telestrations.providers.http.images import decode_base64_image, picture_from_bytes
+from telestrations.providers.http.images import (
+    decode_base64_image,
+    decode_base64_text,
+    picture_from_bytes,
+)
 from telestrations.providers.http.settings import HttpSettings, http_settings
 from telestrations.providers.http.streaming import SseDecoder, StreamWatcher
 
@@ -54,10 +60,13 @@ __all__ = [
     "auth_headers",
     "basic_token",
     "decode_base64_image",
+    "decode_base64_text",
     "error_code",
     "error_message",
     "generic_error",
     "http_settings",
+    "json_body",
+    "loads_lifted",
     "picture_from_bytes",
     "rejects_field",
     "shown_url",

@@ -27,6 +27,7 @@ import httpx
 
 from telestrations import __version__
 from telestrations.providers.base import ProviderError
+from telestrations.providers.http.bodies import json_body, loads_lifted
 from telestrations.providers.http.errors import (
     ErrorMapper,
     HttpFailure,
@@ -62,9 +63,14 @@ class HttpResult:
     body: bytes
     secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
-    def json(self) -> Any:
-        """The body as JSON; :class:`ProviderError` ``bad_response`` when it is not."""
+    def json(self, lift: str | None = None) -> Any:
+        """The body as JSON; :class:`ProviderError` ``bad_response`` when it is not.
+
+        ``lift`` names a key whose (first) value may be megabytes of base64: it is cut out
+        and put back rather than scanned by the parser (~6 ms per 1.5 MB image)."""
         try:
+            if lift is not None:
+                return loads_lifted(self.body, lift)
             return jsonlib.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             pass
@@ -422,12 +428,17 @@ class HttpClient:
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send once and read the body under the cap; the response is always closed."""
         client = self.client
+        headers = dict(self._headers) if with_auth else {}
+        content = None
+        if json is not None:  # as httpx's json= would, without escape-scanning an image
+            content = json_body(json)
+            headers["Content-Type"] = "application/json"
         request = client.build_request(
             method,
             url,
-            json=json,
+            content=content,
             params=dict(params) if params is not None else None,
-            headers=self._headers if with_auth else None,
+            headers=headers or None,
             timeout=limits,
         )
         auth: Any = self._auth if with_auth else None

@@ -182,6 +182,8 @@ def caption_extras(final: Mapping[str, Any]) -> dict[str, Any]:
 def _encode_image(picture: Picture) -> str:
     """Raw base64 (no ``data:`` prefix), re-encoded as PNG when Ollama might not decode it."""
     data = picture.data
+    if picture.format in SEND_FORMATS and picture.b64 is not None:
+        return picture.b64  # as the drawer sent it: no re-encoding
     if picture.format not in SEND_FORMATS:  # reduced while decoding, if it is huge
         im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))
         im.thumbnail((RESEND_SIDE, RESEND_SIDE))

@@ -46,6 +46,8 @@ _STREAM_FIELD = re.compile(r"\bstream(?:_options)?\b")
 def _data_uri(picture: Picture) -> str:
     """``data:image/<fmt>;base64,...``; formats not every server takes are sent as PNG."""
     mime = SEND_FORMATS.get(picture.format)
+    if mime is not None and picture.b64 is not None:  # as the drawer sent it: no re-encoding
+        return f"data:{mime};base64,{picture.b64}"
     data = picture.data
     if mime is None:  # reduced while decoding: a huge GIF never sits whole in RGBA
         im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))

@@ -12,7 +12,7 @@ from telestrations.providers.base import (
     ProviderError,
 )
 from telestrations.providers.http import (
-    decode_base64_image,
+    decode_base64_text,
     picture_from_bytes,
 )
 from telestrations.providers.openai.models import (
@@ -87,7 +87,7 @@ class OpenAIDrawer:
             self._send_response_format = False
             body.pop("response_format", None)
             result = await self.provider.post("/images/generations", body, self.model)
-        data = result.json()
+        data = result.json(lift="b64_json")
         return await self._picture(data, body, text)
 
     @staticmethod
@@ -103,8 +103,9 @@ class OpenAIDrawer:
         item = items[0] if isinstance(items, list) and items else None
         if not isinstance(item, dict):
             raise ProviderError("bad_response", "the images answer has no image in `data`")
+        b64: str | None = None
         if isinstance(item.get("b64_json"), str) and item["b64_json"]:
-            raw = decode_base64_image(item["b64_json"])
+            raw, b64 = decode_base64_text(item["b64_json"])
         elif isinstance(item.get("url"), str) and item["url"]:
             raw = await self.provider.http.download(item["url"])
         else:
@@ -121,5 +122,9 @@ class OpenAIDrawer:
         quality = str(data.get("quality") or body.get("quality", ""))
         cost = self.provider.cost_of(self.model, image_price(self.model.name, size, quality))
         return await picture_from_bytes(
-            raw, max_pixels=self.provider.http_settings.max_pixels, extras=extras, cost=cost
+            raw,
+            max_pixels=self.provider.http_settings.max_pixels,
+            extras=extras,
+            cost=cost,
+            b64=b64,
         )

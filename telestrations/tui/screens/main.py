@@ -340,8 +340,8 @@ class MainScreen(Screen[None]):
     async def on_turn_recorded(self, message: TurnRecorded) -> None:
         if message.game_serial != self.control.serial:
             return
-        self.status_line.set_turn(None)
         record = message.record
+        self.status_line.turn_done(record.round, record.kind)
         await self.history.add(record)
         if record.ok and record.kind == "describe":
             await self._show_drift()  # keeping

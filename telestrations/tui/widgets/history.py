@@ -42,6 +42,8 @@ class History(VerticalScroll, can_focus=True):
     """Scrollable cards, newest at the bottom, with a movable selection."""
 
     BINDING_GROUP_TITLE = "History"
+    PARTIAL_EVERY = 0.15
+    """Seconds between repaints of a streaming caption (each may move every card)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "up,k",
@@ -102,6 +104,11 @@ class History(VerticalScroll, can_focus=True):
         self.aspect = 1.0
         """The shape (width / height) of the game's latest picture: new cards start with it,
         so they keep their size when their own picture is read."""
+        self._partials: set[int] = set()
+        """Rounds whose streamed caption changed since it was last shown."""
+        self._partial_timer: Timer | None = None
+        self._early: dict[int, tuple[str, str]] = {}
+        """Streamed captions that came before their round's picture was shown."""
 
     def on_mount(self) -> None:
         self.border_title = "Rounds"
@@ -128,7 +135,7 @@ class History(VerticalScroll, can_focus=True):
         self.room = self._measure() or Room(self.room.cols, self.room.rows, spec.cells)
         self.aspect = await self._shape_of(records)
         await self._unmount(list(self._cards))
-        self.entries, self._rounds, self._seen = [], {}, set()
+        self.entries, self._rounds, self._seen, self._early = [], {}, set(), {}
         self.selected = None
         for record in records:
             self._add_entry(record)
@@ -150,6 +157,7 @@ class History(VerticalScroll, can_focus=True):
         self._seen.add(record.seq)
         if record.ok and record.kind == "draw":
             drawn = RoundEntry(record.round, record, prompt=self._drawn_from(record))
+            drawn.partial = self._early.pop(record.round, None)
             self._rounds[record.round] = drawn
             entry: Entry = drawn
         elif record.ok and record.round in self._rounds:
@@ -178,14 +186,35 @@ class History(VerticalScroll, can_focus=True):
     def show_partial(self, round_no: int, model: str, text: str) -> None:
         """A streaming guesser's caption so far on its round's card (if the card is shown)."""
         entry = self._rounds.get(round_no)
-        if entry is None or entry.describe is not None:
+        if entry is None:  # the describe starts while its picture is still being saved
+            self._early[round_no] = (model, text)
+            return
+        if entry.describe is not None:
             return
         entry.partial = (model, text)
-        card = self._card_for(entry)
-        if card is not None:
-            card.refresh_entry()
-            if self.following:
-                self.call_after_refresh(self._follow)
+        # A model streams a word every few ms and each change lays the screen out again:
+        # the first words show at once, later ones at most every PARTIAL_EVERY seconds.
+        self._partials.add(round_no)
+        if self._partial_timer is None:
+            self._show_partials()
+            self._partial_timer = self.set_timer(self.PARTIAL_EVERY, self._partials_due)
+
+    def _partials_due(self) -> None:
+        self._partial_timer = None
+        if self._partials:
+            self._show_partials()
+
+    def _show_partials(self) -> None:
+        rounds, self._partials = self._partials, set()
+        for round_no in rounds:
+            entry = self._rounds.get(round_no)
+            if entry is None or entry.describe is not None or entry.partial is None:
+                continue
+            card = self._card_for(entry)
+            if card is not None:
+                card.refresh_entry()
+                if self.following:
+                    self.call_after_refresh(self._follow)
 
     def _card_for(self, entry: RoundEntry) -> RoundCard | None:
         return next(
@@ -216,9 +245,10 @@ class History(VerticalScroll, can_focus=True):
         if at_tail and (self.following or self.mounted == 0):
             await self._mount_range(index, index + 1, before="#newer")
             self.hi = index + 1
-            if self.hi - self.lo > self.max_cards:
-                drop = list(range(self.lo, self.hi - self.max_cards))
-                self.lo = self.hi - self.max_cards
+            keep = min(self.max_cards, self._tail_cards())
+            if self.hi - self.lo > keep:
+                drop = list(range(self.lo, self.hi - keep))
+                self.lo = self.hi - keep
                 await self._unmount(drop)
             self._update_more()
             self.call_after_refresh(self._follow)
@@ -286,6 +316,23 @@ class History(VerticalScroll, can_focus=True):
                 card.set_state(state)
 
     # -- mounting --------------------------------------------------------------------------
+
+    TAIL_SCREENS = 3
+    """While following, cards are kept mounted for about this many pane heights: every
+    mounted card costs each layout pass, and scrolling up pages older ones back in."""
+
+    def _tail_cards(self) -> int:
+        """How many of the newest cards fill :data:`TAIL_SCREENS` pane heights."""
+        view = max(1, self.size.height)
+        rows = kept = 0
+        for i in range(self.hi - 1, self.lo - 1, -1):
+            card = self._cards.get(i)
+            height = card.outer_size.height if card is not None else 0
+            rows += height if height > 0 else 3  # not laid out yet: a small guess
+            kept += 1
+            if rows >= self.TAIL_SCREENS * view:
+                break
+        return max(4, kept + 1)
 
     def _make_card(self, index: int) -> Widget:
         entry = self.entries[index]

@@ -108,6 +108,13 @@ class StatusLine(Static):
                 self._timer.resume()
         self._render_status()
 
+    def turn_done(self, round_no: int, kind: str) -> None:
+        """A turn was recorded: it leaves the line, unless a later one is already shown (the
+        describe starts while the drawing before it is being saved)."""
+        t = self.turn
+        if t is None or (t.round, t.kind) == (round_no, kind):
+            self.set_turn(None)
+
     def set_progress(self, text: str) -> None:
         """Show how far the turn in flight has got; cleared when the next turn starts."""
         if self.turn is not None and text != self.progress:
@@ -168,4 +175,6 @@ class StatusLine(Static):
         return f"bold {readable_on(bg).hex} on {bg.hex}"
 
     def _render_status(self) -> None:
-        self.update(self.render_content())
+        # One row, as wide as the screen (app.tcss): the text never changes the widget's
+        # size, so a tick repaints this line only instead of laying out the whole screen.
+        self.update(self.render_content(), layout=False)

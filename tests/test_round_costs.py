@@ -1,0 +1,162 @@
+"""What keeps a round's own work small: the drawer's base64 reaches the guesser as it was
+sent, big strings are spliced into and lifted out of JSON, and the engine writes each turn
+beside the next call while keeping the journal order and "on disk before it is shown"."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from telestrations.game import CaptionReady, Event, Game, Limits, PictureReady, Settings
+from telestrations.providers.base import ProviderContext, ProviderError
+from telestrations.providers.http import HttpResult, json_body, picture_from_bytes
+from telestrations.providers.openai import OpenAIProvider, provider
+from telestrations.store import Store
+from tests.fakes.openai_api import CHAT, GPT_IMAGE, FakeOpenAI
+from tests.fakes.server import json_reply
+
+KEY = "sk-fake-0123456789abcdefghij"
+
+
+def noisy_png(side: int = 300) -> bytes:
+    """Big enough (>64 KB) to take the splice and lift paths."""
+    im = Image.effect_noise((side, side), 80).convert("RGB")
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    api = FakeOpenAI(key=KEY, models=GPT_IMAGE + CHAT).start()
+    yield api  # type: ignore[misc]
+    api.stop()
+
+
+def make(fake: FakeOpenAI) -> OpenAIProvider:
+    table = {"base_url": fake.url + "/v1", "compatible": False}
+    return provider(
+        ProviderContext(settings=table, get_key=lambda name: KEY if name == "openai" else None)
+    )
+
+
+def test_json_body_is_the_json_httpx_would_send() -> None:
+    b64 = base64.b64encode(random.randbytes(200_000)).decode()
+    body = {
+        "model": "m",
+        "messages": [{"content": [{"url": f"data:image/png;base64,{b64}"}]}],
+        "quoted": 'say "hi"\\n' * 10_000,  # long, but needs escapes: encoded normally
+        "text": "é ✓",
+        "n": 1.5,
+    }
+    sent = json_body(body)
+    assert json.loads(sent) == body
+    httpx_way = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert sent == httpx_way.encode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        base64.b64encode(random.randbytes(100_000)).decode(),
+        'a\\"b' * 30_000,  # escapes inside: parsed the ordinary way
+        "",
+    ],
+)
+def test_lifted_json_parses_as_json_does(value: str) -> None:
+    doc = {"created": 1, "data": [{"revised_prompt": '"b64_json"', "b64_json": value}]}
+    raw = json.dumps(doc).encode()
+    result = HttpResult(200, __import__("httpx").Headers(), raw)
+    assert result.json(lift="b64_json") == doc == result.json()
+
+
+def test_lifted_json_still_refuses_what_is_not_json() -> None:
+    raw = b'{"data": [{"b64_json": "' + b"A" * 100_000 + b'"}'  # cut short
+    with pytest.raises(ProviderError) as info:
+        HttpResult(200, __import__("httpx").Headers(), raw).json(lift="b64_json")
+    assert info.value.kind == "bad_response"
+
+
+async def test_the_drawers_base64_goes_to_the_guesser_as_it_came(fake: FakeOpenAI) -> None:
+    png = noisy_png()
+    b64 = base64.b64encode(png).decode()
+    fake.script.append(json_reply(200, {"created": 1, "data": [{"b64_json": b64}]}))
+    openai = make(fake)
+    try:
+        pic = await openai.drawer(openai.model("gpt-image-1", "drawer")).draw("a cat")  # type: ignore[arg-type]
+        assert pic.data == png and pic.b64 == b64 and (pic.width, pic.height) == (300, 300)
+        guesser = openai.guesser(openai.model("gpt-4o-mini", "guesser"))  # type: ignore[arg-type]
+        caption = await guesser.describe(pic, "system", "what is it?")
+    finally:
+        await openai.aclose()
+    assert caption.text
+    chat = [r for r in fake.requests if r.path == "/v1/chat/completions"][-1]
+    parts = chat.json["messages"][-1]["content"]
+    url = next(p["image_url"]["url"] for p in parts if p["type"] == "image_url")
+    assert url == f"data:image/png;base64,{b64}"
+    assert chat.header("Content-Type") == "application/json"
+
+
+async def test_a_picture_without_its_base64_is_encoded_as_before() -> None:
+    png = noisy_png(120)
+    pic = await picture_from_bytes(png, max_pixels=10**6)
+    assert pic.b64 is None and pic.data == png
+
+
+async def test_broken_pixel_data_is_refused_without_a_full_decode() -> None:
+    png = bytearray(noisy_png(120))
+    at = png.index(b"IDAT") + 50
+    png[at] ^= 0xFF  # one flipped byte in the compressed rows: the chunk's CRC fails
+    with pytest.raises(ProviderError) as info:
+        await picture_from_bytes(bytes(png), max_pixels=10**6)
+    assert info.value.kind == "bad_response"
+
+
+async def test_every_turn_is_on_disk_before_its_event_and_in_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "games")
+    game_dir = store.new_game("a red house under a yellow sun", {})
+    from telestrations.providers.doodle import provider as doodle
+
+    seen: list[tuple[int, str]] = []
+    journal = game_dir.path / "journal.jsonl"
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, (PictureReady, CaptionReady)):
+            lines = [json.loads(x) for x in journal.read_text().splitlines() if x.strip()]
+            seqs = [x.get("seq") for x in lines if x.get("type", "turn") == "turn"]
+            assert event.record.seq in seqs  # on disk before anyone hears of it
+            if isinstance(event, PictureReady):
+                assert event.path.is_file()
+            seen.append((event.record.seq, event.record.kind))
+
+    models = _doodle_models(doodle)
+    game = Game(game_dir, models, Settings(), Limits(rounds=4))
+    game.subscribe(on_event)
+    game.start()
+    await game.wait()
+    assert game.state == "stopped" and game.rounds_done == 4
+    assert [s for s, _ in seen] == list(range(1, 9))  # every turn, in journal order
+    on_disk = [(r.seq, r.kind) for r in type(game_dir).open(game_dir.path).records]
+    assert on_disk == seen
+
+
+def _doodle_models(doodle):  # type: ignore[no-untyped-def]
+    from telestrations.providers.base import ModelInfo
+
+    p = doodle(ProviderContext())
+
+    class Models:
+        def drawer(self, model_id: str):  # type: ignore[no-untyped-def]
+            return p.drawer(ModelInfo("doodle", "doodle", "drawer"))
+
+        def guesser(self, model_id: str):  # type: ignore[no-untyped-def]
+            return p.guesser(ModelInfo("doodle", "doodle", "guesser"))
+
+    return Models()
