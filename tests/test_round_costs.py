@@ -160,3 +160,41 @@ def _doodle_models(doodle):  # type: ignore[no-untyped-def]
             return p.guesser(ModelInfo("doodle", "doodle", "guesser"))
 
     return Models()
+
+
+async def test_a_fast_games_turns_reach_the_history_in_batches_in_journal_order(
+    isolated_env: Path,
+) -> None:
+    """At ``pace = 0`` turns come faster than a layout pass: they are shown several at a
+    time (never one pass per change), in journal order, and all of them once paused."""
+    from tests.test_tui_support import main_screen, make_app, make_runtime, settle, wait_for
+
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
+    fake.delay = 0.03  # a turn takes a few frames, as with a fast local model
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        m = main_screen(app)
+        screen = app.screen
+        passes = 0
+        layout = screen._refresh_layout
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal passes
+            passes += 1
+            return layout(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 8)
+        m.action_pause()
+        await wait_for(pilot, lambda: not m.running)
+        await settle(pilot)
+        game, h = m.game, m.history
+        assert game is not None
+        assert all(h.has(r) for r in game.records) and not h._held
+        rounds = [e.round for e in h.entries]
+        assert rounds == sorted(rounds) == [r.round for r in game.records if r.kind == "draw"]
+        assert h.hi == len(h.entries) and h.following  # the newest card is mounted, in view
+        assert h.scroll_y >= h.max_scroll_y - 1
+    # One turn at a time costs ~2.5 passes a round here (card, picture, caption, markers).
+    assert passes < 1.6 * game.rounds_done, (passes, game.rounds_done)

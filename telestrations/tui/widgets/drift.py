@@ -78,7 +78,9 @@ class DriftBar(Static):
         )
 
     def _render_bar(self) -> None:
-        self.update(self.render_content())
+        # One row, as wide as the screen: new figures never change its size, so they are
+        # repainted without laying the screen out again (a pass costs every mounted card).
+        self.update(self.render_content(), layout=False)
 
     def on_resize(self) -> None:
         self._render_bar()

@@ -44,6 +44,9 @@ class History(VerticalScroll, can_focus=True):
     BINDING_GROUP_TITLE = "History"
     PARTIAL_EVERY = 0.15
     """Seconds between repaints of a streaming caption (each may move every card)."""
+    BATCH_EVERY = 0.25
+    """While a fast game runs, new turns are shown at most this often, several in one
+    layout pass: each pass re-lays and repaints the pane (every mounted card moves)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "up,k",
@@ -109,6 +112,11 @@ class History(VerticalScroll, can_focus=True):
         self._partial_timer: Timer | None = None
         self._early: dict[int, tuple[str, str]] = {}
         """Streamed captions that came before their round's picture was shown."""
+        self._held: list[TurnRecord] = []
+        """Journalled turns waiting for the next batch (:data:`BATCH_EVERY`)."""
+        self._batch_timer: Timer | None = None
+        self._showing = asyncio.Lock()
+        """Held turns are shown by one caller at a time, so always in journal order."""
 
     def on_mount(self) -> None:
         self.border_title = "Rounds"
@@ -136,6 +144,10 @@ class History(VerticalScroll, can_focus=True):
         self.aspect = await self._shape_of(records)
         await self._unmount(list(self._cards))
         self.entries, self._rounds, self._seen, self._early = [], {}, set(), {}
+        self._held = []
+        if self._batch_timer is not None:
+            self._batch_timer.stop()
+            self._batch_timer = None
         self.selected = None
         for record in records:
             self._add_entry(record)
@@ -149,8 +161,8 @@ class History(VerticalScroll, can_focus=True):
         self.call_after_refresh(self._follow)  # again once the cards have their size
 
     def has(self, record: TurnRecord) -> bool:
-        """This journalled turn is shown already."""
-        return record.seq in self._seen
+        """This journalled turn is shown already (or about to be, in the next batch)."""
+        return record.seq in self._seen or any(r.seq == record.seq for r in self._held)
 
     def _add_entry(self, record: TurnRecord) -> int | None:
         """Record a turn; returns the index of a new entry, or None when one was updated."""
@@ -223,8 +235,38 @@ class History(VerticalScroll, can_focus=True):
         )
 
     async def add(self, record: TurnRecord) -> None:
-        """Show a journalled turn: a new card, a caption on its round's card, or an error."""
+        """Show a journalled turn: a new card, a caption on its round's card, or an error.
+
+        The first turn after a quiet spell shows at once; turns that follow within
+        :data:`BATCH_EVERY` are shown together when it has passed (a game at ``pace = 0``
+        plays several turns a second, and each layout pass costs every mounted card)."""
         if self.has(record):
+            return
+        self._held.append(record)
+        if self._batch_timer is not None and self.state == "running":
+            return
+        await self.release()
+        if self._batch_timer is None:
+            self._batch_timer = self.set_timer(self.BATCH_EVERY, self._batch_due)
+
+    async def _batch_due(self) -> None:
+        if not self._held:  # a quiet spell: the next turn shows at once
+            self._batch_timer = None
+            return
+        await self.release()  # turns that come meanwhile wait for the next batch
+        self._batch_timer = self.set_timer(self.BATCH_EVERY, self._batch_due)
+
+    async def release(self) -> None:
+        """Show the held turns now, in journal order and one layout pass."""
+        async with self._showing:
+            while self._held:
+                held, self._held = self._held, []
+                with self.app.batch_update():
+                    for record in held:
+                        await self._show(record)
+
+    async def _show(self, record: TurnRecord) -> None:
+        if record.seq in self._seen:
             return
         pending = self._rounds.get(record.round)
         if record.kind == "describe" and pending is not None and pending.partial is not None:
@@ -311,6 +353,8 @@ class History(VerticalScroll, can_focus=True):
         if state == self.state:
             return
         self.state = state
+        if state != "running" and self._held:  # paused or stopped: show what is kept now
+            self.call_later(self.release)
         for card in self._cards.values():
             if isinstance(card, RoundCard):
                 card.set_state(state)
@@ -435,6 +479,12 @@ class History(VerticalScroll, can_focus=True):
         self.hi = stop
         self._update_more()
 
+    def watch_virtual_size(self) -> None:
+        # A card grew or shrank after it was shown (its picture arrived for a new room, a
+        # caption came): while following, the newest card stays in view.
+        if self.following:
+            self.call_after_refresh(self._follow)
+
     def _follow(self) -> None:
         """Show the newest card, unless the person scrolled away since it was added."""
         if self.following:
@@ -453,7 +503,8 @@ class History(VerticalScroll, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self.following = new >= self.max_scroll_y - 1 and self.hi >= len(self.entries)
+        if not self._showing.locked():  # not while a card is being added below the view
+            self.following = new >= self.max_scroll_y - 1 and self.hi >= len(self.entries)
         if round(old) == round(new) or self._busy or self._programmatic:
             return
         # Page only in the direction the person is scrolling.
