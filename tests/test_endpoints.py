@@ -24,7 +24,7 @@ from telestrations.runtime import Runtime
 from telestrations.session import Checks
 from telestrations.store import GameDir
 from telestrations.text import SECRETS, header_secrets, looks_like_token
-from tests.fakes.hostile import forms
+from tests.fakes.hostile import forms, make_hostile
 from tests.fakes.openai_api import FakeOpenAI, error
 from tests.fakes.server import Reply, json_reply
 
@@ -372,3 +372,44 @@ async def test_a_stop_cancels_a_named_endpoints_call(
         assert time.monotonic() - started < 1.0
     finally:
         await runtime.aclose()
+
+
+def test_hostile_endpoints_leak_no_key_and_no_header_secret(
+    isolated_env: Path, alpha: FakeOpenAI, beta: FakeOpenAI
+) -> None:
+    """Both servers echo every secret they were sent (and the other's) into every answer."""
+    secrets = (ALPHA_KEY, BETA_KEY, HEADER_SECRET)
+    stops = [make_hostile(api, secrets, keep=("b64_json", "id", "object")) for api in (alpha, beta)]
+    write_config(isolated_env, two_endpoints(alpha, beta))
+    env = {"ALPHA_API_KEY": ALPHA_KEY, "BETA_TOKEN": BETA_KEY}
+    outputs = [
+        tele(
+            "run",
+            "--rounds",
+            "2",
+            "--json",
+            "-vv",
+            "--prompt",
+            "a boat",
+            "--drawer",
+            "alpha:gpt-image-2",
+            "--guesser",
+            "beta:gpt-4o-mini",
+            env=env,
+        ),
+        tele("models", "-vv", env=env),
+        tele("models", "--json", env=env),
+    ]
+    for stop in stops:
+        stop()
+    assert outputs[0].returncode == 0, outputs[0].stderr
+    assert "***" in outputs[0].stdout  # the echo arrived, redacted
+    found = []
+    for out in outputs:
+        text = out.stdout + out.stderr
+        found += [f for s in secrets for f in forms(s) if f in text]
+    for path in isolated_env.rglob("*"):
+        if path.is_file() and path.name not in ("config.toml", "keys.json"):
+            data = path.read_bytes()
+            found += [f"{path}: {f}" for s in secrets for f in forms(s) if f.encode() in data]
+    assert found == []

@@ -396,3 +396,12 @@ async def test_registry_builds_it_from_config(fake: FakeOpenRouter, isolated_env
         assert m.discovered and m.price == 0.04
     finally:
         await runtime.aclose()
+
+
+async def test_no_key_no_visit(fake: FakeOpenRouter) -> None:
+    p = make(fake.url, key=None)
+    try:
+        assert await p.discover() == []
+    finally:
+        await p.aclose()
+    assert fake.requests == []

@@ -79,7 +79,7 @@ def describe_entry(
     assert isinstance(pricing, Mapping)
     if kind == "drawer":
         per_image = _number(pricing.get("image_output"))
-        note = f"${per_image:g}/image" if per_image else "priced by OpenRouter per call"
+        note = f"${per_image:g}/image" if per_image else "cost as OpenRouter reports it"
         return note, per_image or None, {}
     options: dict[str, Any] = {}
     price_in, price_out = _number(pricing.get("prompt")), _number(pricing.get("completion"))
@@ -267,7 +267,10 @@ class OpenRouterProvider(OpenAIProvider):
 
     async def discover(self) -> list[ModelInfo]:
         """Drawers are models with image output, guessers those that take images and answer
-        text (12.5); prices from their ``pricing``; an expired one is left out."""
+        text (12.5); prices from their ``pricing``; an expired one is left out. Without a
+        key nothing is asked: a person who has not set OpenRouter up is not its visitor."""
+        if not self.key:
+            return []
         found = listed_models(
             NAME, await self.listing(fresh=True), self._models, describe=describe_entry
         )
