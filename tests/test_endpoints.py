@@ -413,3 +413,53 @@ def test_hostile_endpoints_leak_no_key_and_no_header_secret(
             data = path.read_bytes()
             found += [f"{path}: {f}" for s in secrets for f in forms(s) if f.encode() in data]
     assert found == []
+
+
+# -- the terminal UI -------------------------------------------------------------------------------
+
+
+async def test_the_menus_offer_each_endpoints_models_and_a_round_plays(
+    isolated_env: Path, alpha: FakeOpenAI, beta: FakeOpenAI
+) -> None:
+    from telestrations.tui.screens.picker import ModelPicker
+    from tests.test_tui_support import main_screen, make_app, settle, wait_for
+
+    alpha.models = ("stablediffusion", "gpt-image-2")
+    beta.models = ("llava-v1.6", "gpt-4o-mini")
+    await asyncio.to_thread(write_config, isolated_env, two_endpoints(alpha, beta))
+    runtime = Runtime.load(env={**os.environ, "ALPHA_API_KEY": ALPHA_KEY, "BETA_TOKEN": BETA_KEY})
+    app = make_app(runtime, drawer="doodle:doodle", guesser="doodle:doodle")
+    async with app.run_test(size=(120, 40)) as pilot:
+        m = main_screen(app)
+        await wait_for(pilot, lambda: any(r.path == "/v1/models" for r in beta.requests))
+        await settle(pilot)
+        m.history.focus()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        ids = {row.model.id for row in picker.rows}
+        assert {"alpha:stablediffusion", "alpha:gpt-image-2"} <= ids
+        assert not any(i.startswith("beta:") for i in ids)  # beta lists no drawer
+        await pilot.press(*"alpha:gpt-image-2")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is m)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        assert {"beta:llava-v1.6", "beta:gpt-4o-mini"} <= {r.model.id for r in picker.rows}
+        await pilot.press(*"beta:llava-v1.6")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is m)
+        assert (m.settings.drawer, m.settings.guesser) == ("alpha:gpt-image-2", "beta:llava-v1.6")
+        m.query_one("#prompt").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1, 30)
+        records = m.game.records  # type: ignore[union-attr]
+        assert [(r.kind, r.model, r.status) for r in records[:2]] == [
+            ("draw", "alpha:gpt-image-2", "ok"),
+            ("describe", "beta:llava-v1.6", "ok"),
+        ]
+        await pilot.press("enter")  # pause
+    await runtime.aclose()

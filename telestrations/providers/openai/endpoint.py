@@ -161,7 +161,9 @@ def listed_models(
                     label=preset.label if preset else clean_text(str(label), 80),
                     options={**options, **(preset.options if preset else {})},
                     price=preset.price if preset and preset.price is not None else price,
-                    note=preset.note if preset and preset.note else clean_text(note, 200),
+                    note=clean_text(
+                        "; ".join(n for n in (preset.note if preset else "", note) if n), 200
+                    ),
                     discovered=True,
                 )
             )

@@ -198,6 +198,18 @@ class OpenRouterGuesser(OpenAIGuesser):
         return reported if reported is not None else super()._token_cost(usage)
 
 
+PRESETS: tuple[ModelInfo, ...] = (
+    # Ids from OpenRouter's docs and OpenAPI examples (PROTOCOLS.md 12.2, 12.5; 2026-08-22).
+    # Hints so the menus offer OpenRouter (and ask for its key) before its list is read;
+    # the list adds everything else it offers, with prices.
+    ModelInfo(NAME, "openai/gpt-image-2", "drawer"),
+    ModelInfo(NAME, "bytedance-seed/seedream-4.5", "drawer"),
+    # OpenAI's gpt-4o-mini through OpenRouter; OpenAI shuts the model down on 2027-01-14
+    # (PROTOCOLS.md 8.5), and OpenRouter's list then says so (expiration_date).
+    ModelInfo(NAME, "openai/gpt-4o-mini", "guesser"),
+)
+
+
 class OpenRouterProvider(OpenAIProvider):
     """OpenRouter: one key for many drawers and guessers."""
 
@@ -206,7 +218,7 @@ class OpenRouterProvider(OpenAIProvider):
 
     name = NAME
     title = "OpenRouter"
-    PRESETS = ()
+    PRESETS = PRESETS
     BASE_URL_ENV = None
 
     def __init__(self, ctx: ProviderContext) -> None:
@@ -230,6 +242,11 @@ class OpenRouterProvider(OpenAIProvider):
         return "OpenRouter"
 
     # -- catalogue -------------------------------------------------------------------------------
+    def models(self) -> list[ModelInfo]:
+        """What the list says first (prices, dates), then the presets it did not list."""
+        listed = {(m.kind, m.name) for m in self._discovered}
+        return self._discovered + [m for m in self._models if (m.kind, m.name) not in listed]
+
     async def listing(self, *, fresh: bool = False) -> list[dict[str, Any]]:
         """Every model of ``GET /models?output_modalities=all`` (all pages), kept for
         :data:`LISTING_TTL` seconds so the checks of every model share one listing."""
