@@ -220,7 +220,9 @@ async def test_check_is_evidence_not_a_gate(
     unlisted = await router.check(model("new/launch-day-model"))
     assert unlisted.ok and "not in OpenRouter's model list" in unlisted.reason
     wrong = await router.check(model("meta/llama-text-only", "guesser"))
-    assert wrong.ok  # text-only: not listed as a guesser, so only a warning
+    assert not wrong.ok and "as neither a drawer nor a guesser" in wrong.reason  # text only
+    gone = await router.check(model("old/retired-vision", "guesser"))
+    assert not gone.ok and "retired 'old/retired-vision' on 2026-01-01" in gone.reason
     drawer_as_guesser = await router.check(model("black-forest-labs/flux.2-pro", "guesser"))
     assert not drawer_as_guesser.ok and "only as a drawer" in drawer_as_guesser.reason
     assert len([r for r in fake.requests if r.path == "/api/v1/models"]) == 1  # one listing
@@ -334,7 +336,8 @@ def run_game(home: Path, config: str, *args: str, env: dict[str, str]) -> Any:
 
 
 def test_a_full_game_through_the_command(fake: FakeOpenRouter, isolated_env: Path) -> None:
-    stop = make_hostile(fake, [KEY], keep=("b64_json", "id", "object", "role"))
+    keep = ("b64_json", "id", "object", "role", "input_modalities", "output_modalities")
+    stop = make_hostile(fake, [KEY], keep=keep)
     config = (
         f'[providers.openrouter]\nbase_url = "{fake.url}/api/v1"\napp_title = "Telestrations"\n'
     )

@@ -11,6 +11,7 @@ Together-style ``type``) and else from the name; any other name still works as a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -193,6 +194,6 @@ class OpenAIEndpoint(OpenAIProvider):
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             return []
-        found = listed_models(self.name, entries, self._models)
+        found = await asyncio.to_thread(listed_models, self.name, entries, self._models)
         self.remember_discovered(found)
         return found
