@@ -408,3 +408,45 @@ async def test_no_key_no_visit(fake: FakeOpenRouter) -> None:
     finally:
         await p.aclose()
     assert fake.requests == []
+
+
+# -- the terminal UI ---------------------------------------------------------------------------
+
+
+async def test_the_app_asks_for_the_key_then_lists_openrouters_models(
+    fake: FakeOpenRouter, isolated_env: Path
+) -> None:
+    from telestrations.tui.screens.dialogs import KeyDialog
+    from telestrations.tui.screens.picker import ModelPicker
+    from tests.test_tui_support import main_screen, make_app, wait_for
+
+    config = isolated_env / "config.toml"
+    await asyncio.to_thread(isolated_env.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(
+        config.write_text, f'[providers.openrouter]\nbase_url = "{fake.url}/api/v1"\n'
+    )
+    runtime = Runtime.load(env=dict(os.environ))
+    app = make_app(runtime, drawer=f"openrouter:{DRAWER}", guesser="doodle:doodle")
+    async with app.run_test(size=(120, 40)) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")  # a drawer without its key: the dialog comes first
+        await wait_for(pilot, lambda: isinstance(app.screen, KeyDialog))
+        assert fake.requests == []  # no key, no visit
+        await pilot.press(*KEY)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1, 30)
+        assert m.game is not None and m.game.records[0].model == f"openrouter:{DRAWER}"
+        await pilot.press("enter")  # pause
+        await wait_for(pilot, lambda: any(r.path == "/api/v1/models" for r in fake.requests))
+        await wait_for(
+            pilot,
+            lambda: runtime.registry.resolve(f"openrouter:{GUESSER}", "guesser")[1].discovered,
+        )
+        m.history.focus()
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        assert f"openrouter:{GUESSER}" in {r.model.id for r in picker.rows}
+        assert KEY not in app.export_screenshot()
+    await runtime.aclose()
