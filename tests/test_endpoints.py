@@ -463,3 +463,19 @@ async def test_the_menus_offer_each_endpoints_models_and_a_round_plays(
         ]
         await pilot.press("enter")  # pause
     await runtime.aclose()
+
+
+async def test_advice_names_the_endpoints_own_table(
+    isolated_env: Path, alpha: FakeOpenAI, beta: FakeOpenAI
+) -> None:
+    await asyncio.to_thread(write_config, isolated_env, two_endpoints(alpha, beta))
+    alpha.script.append(
+        error(400, "Unsupported parameter: 'max_tokens'", "invalid_request_error", None)
+    )
+    runtime = Runtime.load(env={**os.environ, "ALPHA_API_KEY": ALPHA_KEY})
+    try:
+        with pytest.raises(ProviderError) as err:
+            await runtime.models().drawer("alpha:gpt-image-2").draw("a cat")
+    finally:
+        await runtime.aclose()
+    assert "[providers.alpha]" in err.value.hint and "[providers.openai]" not in err.value.hint

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from telestrations.providers.base import ModelInfo, ModelKind, ProviderContext
-from telestrations.providers.http import shown_url
+from telestrations.providers.base import ModelInfo, ModelKind, ProviderContext, ProviderError
+from telestrations.providers.http import HttpFailure, shown_url
 from telestrations.providers.openai.models import CHECK_TIMEOUT
 from telestrations.providers.openai.provider import OpenAIProvider
 from telestrations.providers.openai.settings import OpenAISettings
@@ -187,6 +187,13 @@ class OpenAIEndpoint(OpenAIProvider):
 
     def server_title(self) -> str:
         return f"{self.name} ({shown_url(self.base_url)})"
+
+    def _map_failure(self, failure: HttpFailure) -> ProviderError | None:
+        """OpenAI's mapping, with advice that names this endpoint's table."""
+        error = super()._map_failure(failure)
+        if error is not None:
+            error.hint = error.hint.replace("[providers.openai]", f"[providers.{self.name}]")
+        return error
 
     async def discover(self) -> list[ModelInfo]:
         """The endpoint's own ``GET {base_url}/models``."""
