@@ -107,7 +107,8 @@ def test_seed_row_plays_a_full_round(
     if drawer == "openai:dall-e-3":
         assert draw["cost"] == pytest.approx(0.04)  # the price table's standard 1024x1024
     if drawer == "openai:gpt-image-2.6-flare":  # priced by the answer's usage tokens (8.4)
-        words = len("Illustrate in black & white doodle style: a red house under a yellow sun".split())
+        text = "Illustrate in black & white doodle style: a red house under a yellow sun"
+        words = len(text.split())
         assert draw["cost"] == pytest.approx((words * 5.00 + 272 * 30.00) / 1e6)
 
 
