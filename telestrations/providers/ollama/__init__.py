@@ -428,7 +428,7 @@ class OllamaProvider(CatalogProvider):
                 continue
             details = info.get("details") or tag.get("details") or {}
             size = details.get("parameter_size", "") if isinstance(details, Mapping) else ""
-            name = clean_text(tag["name"].removesuffix(":latest"), 120)
+            name = tag["name"].removesuffix(":latest")
             caps = info.get("capabilities")
             if isinstance(caps, list) and "image" in caps and "vision" not in caps:
                 found.append(

@@ -181,7 +181,7 @@ class OpenAIProvider(CatalogProvider):
     def _listed_models(self, listed: list[Mapping[str, Any]]) -> list[ModelInfo]:
         found: list[ModelInfo] = []
         for entry in listed:
-            name = clean_text(str(entry["id"]), 120)
+            name = str(entry["id"])
             shutdown = entry.get("shutdown_date")
             day = str(shutdown)[:10] if isinstance(shutdown, str) else ""
             kinds: list[ModelKind] = [m.kind for m in self._models if m.name == name]
