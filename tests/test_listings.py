@@ -31,6 +31,7 @@ from telestrations.providers.listings import (
 )
 from telestrations.providers.openai import OpenAIProvider, provider
 from telestrations.providers.openai.models import size_problem, usage_cost
+from telestrations.text import SECRETS
 from tests.fakes.openai_api import CHAT, DALLE, GPT_IMAGE, FakeOpenAI
 
 KEY = "sk-listing-0123456789abcdefghij"
@@ -95,13 +96,19 @@ def test_cache_round_trip_keyed_by_provider_and_url(tmp_path: Path) -> None:
     now = [1_000_000.0]
     cache = ListingCache(tmp_path / "listings", ttl=3600, clock=lambda: now[0])
     secret_url = "http://user:pa55word-very-secret@127.0.0.1:9/v1"
-    found = (ModelInfo("openai", "gpt-image-2.6-flare", "drawer", shutdown=SOON, options={"a": 1}),)
+    SECRETS.add_url(secret_url)  # as Runtime.load does for every URL in config and env
+    echoed = ModelInfo("openai", "echo", "guesser", note="served by pa55word-very-secret")
+    found = (
+        ModelInfo("openai", "gpt-image-2.6-flare", "drawer", shutdown=SOON, options={"a": 1}),
+        echoed,  # a server that echoes a secret into its listing
+    )
     cache.save(Listing("openai", secret_url, now[0], found))
     assert cache.load("openai", "http://127.0.0.1:9/v1") is None  # another endpoint
     assert cache.load("deepinfra", secret_url) is None  # another provider name
     listing = cache.load("openai", secret_url)
     assert listing is not None and cache.fresh(listing)
-    (m,) = listing.models
+    m, echo = listing.models
+    assert echo.note == "served by ***"
     assert (m.name, m.kind, m.shutdown, dict(m.options), m.discovered) == (
         "gpt-image-2.6-flare",
         "drawer",

@@ -21,7 +21,17 @@ from telestrations.providers.base import (
 )
 from telestrations.providers.spec import ModelEntries, SettingError, validate
 
-_MODEL_KEYS = {"name", "kind", "label", "options", "price", "retired", "note"}
+_MODEL_KEYS = {
+    "name",
+    "kind",
+    "label",
+    "options",
+    "price",
+    "retired",
+    "note",
+    "shutdown",
+    "successor",
+}
 
 
 def models_from_config(provider: str, entries: Iterable[Mapping[str, Any]]) -> list[ModelInfo]:
@@ -45,6 +55,8 @@ def models_from_config(provider: str, entries: Iterable[Mapping[str, Any]]) -> l
                 price=float(price) if price is not None else None,
                 retired=str(entry.get("retired", "")),
                 note=str(entry.get("note", "")),
+                shutdown=str(entry.get("shutdown", "")),
+                successor=str(entry.get("successor", "")),
             )
         )
     return out

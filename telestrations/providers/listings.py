@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from telestrations.atomic import write_atomic
 from telestrations.providers.base import Availability, ModelInfo
+from telestrations.text import redact_json
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,8 @@ class ListingCache:
         return Listing(provider, source, float(fetched), models)
 
     def save(self, listing: Listing) -> None:
-        """Replace the provider's file whole (a cache: no fsync, never half a file)."""
+        """Replace the provider's file whole (a cache: no fsync, never half a file). Every
+        text passes the redactor first: a service may echo a key in a model's name or note."""
         body = {
             "format": FORMAT,
             "provider": listing.provider,
@@ -209,7 +211,8 @@ class ListingCache:
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path_for(listing.provider, listing.source)
-        write_atomic(target, json.dumps(body, indent=1).encode(), sync=False)
+        data = json.dumps(redact_json(body), indent=1).encode()
+        write_atomic(target, data, sync=False)
 
     def fresh(self, listing: Listing) -> bool:
         """Younger than the time-to-live (a clock set back counts as fresh)."""

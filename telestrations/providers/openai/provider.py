@@ -174,6 +174,8 @@ class OpenAIProvider(CatalogProvider):
         image model is a drawer, and (on another server, whose list is what it serves) any
         other unknown one a guesser; on OpenAI other unknown ids (embeddings, audio) are left
         out."""
+        if self.official and not self.key:  # no call that can only say 401; a cache stays
+            raise ProviderError("auth", "no OpenAI key", hint=KEY_HINT)
         found = self._listed_models(await self.listing())
         self.remember_discovered(found)
         return found
