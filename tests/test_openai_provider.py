@@ -407,7 +407,7 @@ async def test_check_lists_models(fake: FakeOpenAI, openai: OpenAIProvider) -> N
     fake.models = GPT_IMAGE + CHAT  # DALL·E shut down
     avail = await openai.check(preset("dall-e-3", "drawer"))  # missing from the list: a warning
     assert avail.ok and avail.warning and "does not show it" in avail.reason
-    assert "2026-05-12" in avail.hint
+    assert "retired or not available to this key" in avail.hint
     bad_key = make(fake, key="sk-wrong-key-000000000000")
     avail = await bad_key.check(preset("gpt-4o", "guesser"))
     assert not avail.ok and avail.kind == "auth"

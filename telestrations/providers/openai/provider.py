@@ -225,7 +225,10 @@ class OpenAIProvider(CatalogProvider):
         if not self.official:  # many compatible servers list only some of what they serve
             shown = ", ".join(sorted(clean_text(i, 60) for i in ids)[:8])
             return Availability.warn(f"not in the server's model list ({shown}); it may still work")
-        return Availability.warn(f"{self.http.title}: {NOT_LISTED}", RETIRED_HINT)
+        return Availability.warn(
+            f"{self.http.title}: {NOT_LISTED}",
+            "if the call fails, the model is retired or not available to this key",
+        )
 
     # -- turns -----------------------------------------------------------------------------------
     def drawer(self, model: ModelInfo) -> Drawer:
