@@ -18,6 +18,13 @@ from typing import Any, Literal
 from telestrations.embeddings import Embedder
 from telestrations.game import Game, Limits, Settings
 from telestrations.providers.base import Availability, ModelInfo, ModelKind
+from telestrations.providers.listings import (
+    Listing,
+    ListingStatus,
+    offered,
+    source_of,
+    state_of,
+)
 from telestrations.runtime import Runtime
 from telestrations.state import UiState
 from telestrations.store import GameDir
@@ -211,6 +218,12 @@ def cannot_use(kind: str, model_id: str, avail: Availability) -> str:
     return clean_text(f"cannot use {kind} {model_id}: {avail.reason}{hint}", 1000)
 
 
+def warning_line(kind: str, model_id: str, avail: Availability) -> str:
+    """One clean line for a usable model the service had something to say about."""
+    hint = f"; {avail.hint}" if avail.hint else ""
+    return clean_text(f"{kind} {model_id}: {avail.reason}{hint}", 1000)
+
+
 def chosen(settings: Settings, kinds: Iterable[ModelKind] = KINDS) -> list[tuple[ModelKind, str]]:
     """(kind, model id) of the chosen models."""
     return [(kind, getattr(settings, kind)) for kind in kinds]
@@ -224,6 +237,20 @@ def quick_problems(
     for kind, model_id in chosen(settings, kinds):
         _, avail = runtime.availability(model_id, kind)
         if not avail.ok:
+            found.append((kind, model_id, avail))
+    return found
+
+
+def shut_down(
+    runtime: Runtime, settings: Settings, kinds: Iterable[ModelKind] = KINDS
+) -> list[tuple[ModelKind, str, Availability]]:
+    """The chosen models past their shutdown date (a saved state or config default may name
+    one): never used silently, each with the refusal that names its replacement."""
+    found = []
+    today = runtime.today()
+    for kind, model_id in chosen(settings, kinds):
+        model, avail = runtime.availability(model_id, kind)
+        if model is not None and state_of(model, today) == "gone":
             found.append((kind, model_id, avail))
     return found
 
@@ -257,29 +284,64 @@ class Checks:
             return quick
         return self.checked.get((kind, model_id), quick)
 
-    def rows(self, kind: ModelKind) -> list[tuple[str, ModelInfo, Availability]]:
-        """(provider title, model, availability) of every model of ``kind``."""
+    def rows(
+        self, kind: ModelKind, *, everything: bool = False
+    ) -> list[tuple[str, ModelInfo, Availability]]:
+        """(provider title, model, availability) of every model of ``kind`` the services
+        offer today (shut-down ones too with ``everything``)."""
         rows = []
+        today = self.runtime.today()
         for provider in self.runtime.registry.providers.values():
-            for model in provider.models():
+            for model in offered(provider.models(), today, everything=everything):
                 if model.kind == kind:
-                    avail = self.checked.get((kind, model.id)) or provider.availability(model)
+                    avail = self.checked.get((kind, model.id)) or self.runtime.verdict(
+                        provider, model
+                    )
                     rows.append((provider.title, model, avail))
         return rows
 
-    async def discover(self) -> None:
-        """Ask every provider for models found at run time (e.g. pulled into Ollama)."""
+    async def discover(self, *, refresh: bool = False) -> None:
+        """Every provider's listing: the cached one while it is fresh (no network), else the
+        service's, saved for next time; a service that does not answer leaves the cached
+        one in use (``runtime.listing_status`` says so, with its age). ``refresh`` asks
+        every service now, whatever the age."""
+        runtime = self.runtime
+        cache = runtime.listings
 
         async def one(provider: Any) -> None:
+            name = getattr(provider, "name", "?")
+            source = source_of(provider)
+            cached = await asyncio.to_thread(cache.load, name, source)
+            remember = getattr(provider, "remember_discovered", None)
+            if cached is not None and not refresh and cache.fresh(cached):
+                if remember is not None:
+                    remember(cached.models)
+                runtime.listing_status[name] = ListingStatus(cached.fetched_at, cached=True)
+                return
             try:
                 found = await asyncio.wait_for(provider.discover(), self.timeout)
-                remember = getattr(provider, "remember_discovered", None)
-                if remember is not None and found:
-                    remember(found)
             except Exception as exc:
-                log.debug("discovery failed for %s: %s", getattr(provider, "name", "?"), exc)
+                log.debug("discovery failed for %s: %s", name, exc)
+                if cached is not None:
+                    if remember is not None:
+                        remember(cached.models)
+                    why = clean_text(str(exc), 160) or type(exc).__name__
+                    runtime.listing_status[name] = ListingStatus(
+                        cached.fetched_at, cached=True, error=why
+                    )
+                return
+            if remember is not None:
+                remember(found)
+            if not found and cached is None:
+                return  # a provider that lists nothing (doodle) leaves no file behind
+            listing = Listing(name, source, runtime.clock(), tuple(found))
+            runtime.listing_status[name] = ListingStatus(listing.fetched_at, cached=False)
+            try:
+                await asyncio.to_thread(cache.save, listing)
+            except OSError as exc:  # a cache: the listing is still used in this process
+                log.warning("cannot save the %s model listing: %s", name, exc)
 
-        await asyncio.gather(*(one(p) for p in self.runtime.registry.providers.values()))
+        await asyncio.gather(*(one(p) for p in runtime.registry.providers.values()))
 
     async def check(self, kind: ModelKind, model_id: str) -> Availability | None:
         """The service's answer for one model (remembered); None when it cannot be asked."""
@@ -298,6 +360,9 @@ class Checks:
             if not self.strict:
                 return None
             avail = Availability.no(f"check failed: {exc}")
+        if avail.ok:  # the check may have brought the service's shutdown date
+            _, now = self.runtime.availability(model_id, kind)
+            avail = avail if now.ok else now
         self.checked[(kind, model_id)] = avail
         return avail
 
@@ -310,17 +375,22 @@ class Checks:
             for model in provider.models()
             if model.kind in wanted
             and (model.kind, model.id) not in self.checked
-            and provider.availability(model).ok
+            and self.runtime.verdict(provider, model).ok
         ]
         await asyncio.gather(*jobs)
 
     async def check_chosen(
         self, settings: Settings, kinds: Iterable[ModelKind] = KINDS
     ) -> list[tuple[ModelKind, str, Availability]]:
-        """The chosen models' own checks, concurrently; only the failures."""
+        """The chosen models' own checks, concurrently; only the failures and the warnings
+        (usable, but worth a line: e.g. missing from the service's listing)."""
         pairs = list(dict.fromkeys(chosen(settings, kinds)))
         results = await asyncio.gather(*(self.check(kind, m) for kind, m in pairs))
-        return [(k, m, a) for (k, m), a in zip(pairs, results, strict=True) if a and not a.ok]
+        return [
+            (k, m, a)
+            for (k, m), a in zip(pairs, results, strict=True)
+            if a and (not a.ok or a.warning)
+        ]
 
 
 class Unusable(Exception):
@@ -358,7 +428,9 @@ def preflight(
             await runtime.aclose()  # the game runs in a loop of its own: no pooled connections
 
     for kind, model_id, avail in asyncio.run(ask()):
-        if avail.kind in PASSING:
+        if avail.ok:
+            warn(warning_line(kind, model_id, avail))
+        elif avail.kind in PASSING:
             warn(cannot_use(kind, model_id, avail))
         else:
             raise Unusable(cannot_use(kind, model_id, avail))

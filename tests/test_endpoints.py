@@ -6,6 +6,7 @@ answered by its own loopback server that sees only its own key."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 
 from telestrations.config import ConfigError, load_config
 from telestrations.providers.base import ProviderError
+from telestrations.providers.listings import offered, state_note
 from telestrations.providers.openai.endpoint import listed_kinds
 from telestrations.runtime import Runtime
 from telestrations.session import Checks
@@ -206,32 +208,21 @@ def test_kinds_from_what_a_listing_says() -> None:
 async def test_each_endpoint_discovers_through_its_own_models(
     isolated_env: Path, alpha: FakeOpenAI, beta: FakeOpenAI
 ) -> None:
+    today = dt.date.today()
+    soon = (today + dt.timedelta(days=10)).isoformat()
+
+    def entry(name: str, shutdown: str | None = None) -> dict[str, Any]:
+        return {
+            "id": name,
+            "object": "model",
+            "created": 1,
+            "owned_by": "me",
+            "shutdown_date": shutdown,
+        }
+
     alpha.models = ("stablediffusion", "llava-v1.6", "text-embedding-3-small", "whisper-1")
-    beta.script.append(
-        json_reply(
-            200,
-            {
-                "object": "list",
-                "data": [
-                    {"id": "qwen2.5-vl", "object": "model", "created": 1, "owned_by": "me"},
-                    {
-                        "id": "old-vision",
-                        "object": "model",
-                        "created": 1,
-                        "owned_by": "me",
-                        "shutdown_date": "2026-01-01",
-                    },
-                    {
-                        "id": "next-vision",
-                        "object": "model",
-                        "created": 1,
-                        "owned_by": "me",
-                        "shutdown_date": "2099-01-01",
-                    },
-                ],
-            },
-        )
-    )
+    listing = [entry("qwen2.5-vl"), entry("old-vision", "2026-01-01"), entry("next-vision", soon)]
+    beta.script.append(json_reply(200, {"object": "list", "data": listing}))
     await asyncio.to_thread(write_config, isolated_env, two_endpoints(alpha, beta))
     runtime = Runtime.load(env={**os.environ, "ALPHA_API_KEY": ALPHA_KEY, "BETA_TOKEN": BETA_KEY})
     try:
@@ -241,14 +232,33 @@ async def test_each_endpoint_discovers_through_its_own_models(
     a = {(m.kind, m.name) for m in runtime.registry.providers["alpha"].models()}
     assert a == {("drawer", "stablediffusion"), ("guesser", "llava-v1.6")}
     b = {m.name: m for m in runtime.registry.providers["beta"].models()}
-    assert set(b) == {"qwen2.5-vl", "next-vision"}  # the shut-down one is not offered
-    assert "shuts down 2099-01-01" in b["next-vision"].note
+    assert {m.name for m in offered(b.values(), today)} == {"qwen2.5-vl", "next-vision"}
+    assert state_note(b["next-vision"], today) == f"shuts down {soon}"
+    assert state_note(b["old-vision"], today) == "shut down 2026-01-01"  # only with --all
     assert all(m.provider == "beta" and m.discovered for m in b.values())
-    (listing,) = [r for r in alpha.requests if r.path == "/v1/models"]
-    assert listing.header("Authorization") == f"Bearer {ALPHA_KEY}"
-    assert listing.header("X-Team") == "red" and listing.header("X-Api-Token") == HEADER_SECRET
+    (listed,) = [r for r in alpha.requests if r.path == "/v1/models"]
+    assert listed.header("Authorization") == f"Bearer {ALPHA_KEY}"
+    assert listed.header("X-Team") == "red" and listed.header("X-Api-Token") == HEADER_SECRET
     (other,) = [r for r in beta.requests if r.path == "/v1/models"]
     assert other.header("Authorization") == f"Bearer {BETA_KEY}" and other.header("X-Team") is None
+
+
+def test_models_shows_each_endpoints_listing_and_hides_shut_down_ones(
+    isolated_env: Path, alpha: FakeOpenAI, beta: FakeOpenAI
+) -> None:
+    alpha.models = ("stablediffusion", "llava-v1.6")
+    old = {"id": "old-vision", "object": "model", "created": 1, "owned_by": "me"}
+    beta.script.append(
+        json_reply(200, {"object": "list", "data": [{**old, "shutdown_date": "2026-01-01"}]})
+    )
+    write_config(isolated_env, two_endpoints(alpha, beta))
+    env = {"ALPHA_API_KEY": ALPHA_KEY, "BETA_TOKEN": BETA_KEY}
+    out = tele("models", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "alpha:stablediffusion" in out.stdout and "alpha:llava-v1.6" in out.stdout
+    assert "beta:old-vision" not in out.stdout
+    every = tele("models", "--all", "--no-check", env=env)  # the cached listing, offline
+    assert "beta:old-vision" in every.stdout and "shut down 2026-01-01" in every.stdout
 
 
 # -- two endpoints, one game ---------------------------------------------------------------------
@@ -431,7 +441,13 @@ async def test_the_menus_offer_each_endpoints_models_and_a_round_plays(
     app = make_app(runtime, drawer="doodle:doodle", guesser="doodle:doodle")
     async with app.run_test(size=(120, 40)) as pilot:
         m = main_screen(app)
-        await wait_for(pilot, lambda: any(r.path == "/v1/models" for r in beta.requests))
+        providers = runtime.registry.providers
+
+        def discovered() -> bool:
+            found = {m.id for name in ("alpha", "beta") for m in providers[name].models()}
+            return {"alpha:stablediffusion", "beta:llava-v1.6"} <= found
+
+        await wait_for(pilot, discovered)
         await settle(pilot)
         m.history.focus()
         await pilot.press("d")

@@ -76,6 +76,10 @@ def png(size: tuple[int, int] = (48, 32)) -> Picture:
     return Picture(buf.getvalue(), "png", *size)
 
 
+def by_name(models: list[ModelInfo], name: str) -> ModelInfo:
+    return next(m for m in models if m.name == name)
+
+
 def model(name: str, kind: str = "drawer", **options: Any) -> ModelInfo:
     return ModelInfo("openrouter", name, kind, options=options)  # type: ignore[arg-type]
 
@@ -200,12 +204,14 @@ async def test_discovery_reads_modalities_prices_and_pages(
         ("guesser", "google/gemini-3-pro-image"),
         ("guesser", "openai/gpt-4o-mini"),
         ("guesser", "qwen/qwen2.5-vl-72b"),
-    }  # not the text-only model, not the one whose expiration_date has passed
+        ("guesser", "old/retired-vision"),
+    }  # not the text-only model
+    assert by_name(found, "old/retired-vision").shutdown == "2026-01-01"  # hidden by menus
     by = {(m.kind, m.name): m for m in found}
     assert by[("drawer", "openai/gpt-image-2")].price == 0.04
     assert "$0.04/image" in by[("drawer", "openai/gpt-image-2")].note
     mini = by[("guesser", "openai/gpt-4o-mini")]
-    assert "shuts down 2027-01-14" in mini.note
+    assert mini.shutdown == "2027-01-14"  # expiration_date, marked and enforced by listings
     assert mini.options["price_in"] == pytest.approx(0.15)
     assert mini.options["price_out"] == pytest.approx(0.6)
     assert all(m.id.startswith("openrouter:") and m.discovered for m in found)

@@ -202,7 +202,17 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     models = sub.add_parser("models", help="list every model, its kind and whether it works now")
     _add_common(models, sub=True)
     models.add_argument(
-        "--no-check", action="store_true", help="skip network checks (keys and settings only)"
+        "--no-check",
+        action="store_true",
+        help="skip network checks and use the cached model lists as they are",
+    )
+    models.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask every service for its model list now, whatever the cache's age",
+    )
+    models.add_argument(
+        "--all", action="store_true", help="also list models that are shut down (marked so)"
     )
     models.add_argument("--json", action="store_true", help="one JSON array on stdout")
 

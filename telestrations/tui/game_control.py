@@ -26,6 +26,7 @@ from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
 from telestrations.game import Event, Game, Settings
 from telestrations.keys import mask
 from telestrations.providers.base import Availability, ModelKind
+from telestrations.providers.listings import age_text
 from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
@@ -264,6 +265,17 @@ class GameControl:
     def key_needed(self) -> tuple[ModelKind, str, Availability] | None:
         return session.key_needed(self.runtime, self.settings)
 
+    def shut_down(self) -> list[tuple[ModelKind, str, Availability]]:
+        """The chosen models that are shut down, each with the line that names the
+        replacement."""
+        return session.shut_down(self.runtime, self.settings)
+
+    def shut_down_line(self) -> tuple[ModelKind, str] | None:
+        """The first shut-down choice as (kind, one line), or None."""
+        for kind, model_id, avail in self.shut_down():
+            return kind, session.cannot_use(kind, model_id, avail)
+        return None
+
     def with_keys(self, then: Then) -> bool:
         """True when both models have their keys; else ask for one, then call ``then``."""
         needed = self.key_needed()
@@ -324,10 +336,29 @@ class GameControl:
             for f in self.runtime.registry.failures
         ]
 
-    async def background_checks(self) -> None:
-        """Discover models (e.g. pulled in Ollama) and check the chosen pair, never blocking."""
+    async def background_checks(self) -> list[str]:
+        """The listings (cached while fresh, else fetched) and the chosen pair's checks, never
+        blocking; the lines worth a notice (a chosen model missing from a listing)."""
         await self.checks.discover()
-        await self.checks.check_chosen(self.settings)
+        found = await self.checks.check_chosen(self.settings)
+        return [session.warning_line(k, m, a) for k, m, a in found if a.ok and a.warning]
+
+    async def refresh_listings(self, kind: ModelKind) -> None:
+        """Ask every service for its model list now (the menu's refresh key), then check the
+        models of ``kind`` again."""
+        await self.checks.discover(refresh=True)
+        self.checks.checked.clear()
+        await self.checks.check_all((kind,))
+
+    def listing_summary(self) -> str:
+        """One line: where each provider's models came from and how old the list is."""
+        now = self.runtime.clock()
+        parts = []
+        for name, status in sorted(self.runtime.listing_status.items()):
+            age = age_text(now - status.fetched_at)
+            what = "offline, cached" if status.error else ("cached" if status.cached else "listed")
+            parts.append(f"{name}: {what} {age}")
+        return " · ".join(parts)
 
     # -- the state file --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from telestrations.exports import ExportError, free_path
 from telestrations.exports import export_game as export_to
 from telestrations.providers.base import ModelKind
+from telestrations.providers.listings import state_note
 from telestrations.store import GameDir
 from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.export import ExportDialog
@@ -32,11 +33,21 @@ class ModelMenu:
         self.picker: ModelPicker | None = None
 
     def rows(self, kind: ModelKind) -> list[PickerRow]:
-        return [PickerRow(*row) for row in self.screen.control.checks.rows(kind)]
+        today = self.screen.runtime.today()
+        return [
+            PickerRow(title, model, avail, state_note(model, today))
+            for title, model, avail in self.screen.control.checks.rows(kind)
+        ]
 
     def open(self, kind: ModelKind) -> None:
         screen = self.screen
-        picker = ModelPicker(kind, getattr(screen.settings, kind), self.rows(kind))
+        picker = ModelPicker(
+            kind,
+            getattr(screen.settings, kind),
+            self.rows(kind),
+            sources=screen.control.listing_summary(),
+            refresh=lambda: self.refresh(kind),
+        )
         self.picker = picker
 
         def chosen(model_id: str | None) -> None:
@@ -49,9 +60,25 @@ class ModelMenu:
 
     async def _check_kind(self, kind: ModelKind) -> None:
         await self.screen.control.checks.check_all((kind,))
+        self._update(kind)
+
+    def _update(self, kind: ModelKind) -> None:
         picker = self.picker
         if picker is not None and picker.kind == kind and picker.is_attached:
-            picker.update_rows(self.rows(kind))
+            picker.update_rows(self.rows(kind), self.screen.control.listing_summary())
+
+    def refresh(self, kind: ModelKind) -> None:
+        """The menu's refresh key: every service's model list now, in a worker."""
+        screen = self.screen
+
+        async def go() -> None:
+            await screen.control.refresh_listings(kind)
+            self._update(kind)
+            screen.show_models()
+            screen.notify("Model lists refreshed.", markup=False)
+
+        screen.notify("Asking the services for their model lists…", markup=False)
+        screen.run_worker(go(), group="listings", exclusive=True, exit_on_error=False)
 
     def choose(self, kind: ModelKind, model_id: str) -> None:
         """Use ``model_id`` from the next turn; ask for its key if it has none."""

@@ -37,14 +37,31 @@ from PIL import Image, ImageDraw
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
 
 GPT_IMAGE = (
+    "gpt-image-2.6-flare",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-sunburst",
     "gpt-image-2",
     "gpt-image-1.5",
+    "gpt-image-1.5-2025-12-16",
     "gpt-image-1-mini",
     "gpt-image-1",
     "chatgpt-image-latest",
 )
 DALLE = ("dall-e-3", "dall-e-2")
-CHAT = ("gpt-5-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "gpt-4-vision-preview")
+CHAT = (
+    "gpt-6.1-terra",
+    "gpt-6-luna",
+    "gpt-6.1-sol",
+    "gpt-5",
+    "gpt-5-nano",
+    "gpt-5-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4-vision-preview",
+)
 REFUSAL = "I'm sorry, I can't help with that."
 _DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,(.+)$", re.S)
 _GPT_IMAGE_ONLY = ("output_format", "output_compression", "background", "moderation")
@@ -109,6 +126,12 @@ class FakeOpenAI(FakeAPI):
     ``[DONE]``: a proxy that dropped the tail."""
     seen_images: list[SeenImage] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    shutdown: dict[str, str] = field(default_factory=dict)
+    """``shutdown_date`` per model id in ``GET /models`` (PROTOCOLS.md 8.1); others send null."""
+    listing: tuple[str, ...] | None = None
+    """When set, ``GET /models`` lists only these (a listing that lags what the API serves)."""
+    reject_top_quality: bool = False
+    """Answer ``xhigh``/``max`` with 400 invalid_value, as one proxy does (PROTOCOLS.md 8.3)."""
 
     def __post_init__(self) -> None:
         FakeAPI.__init__(self)
@@ -127,9 +150,8 @@ class FakeOpenAI(FakeAPI):
             return denied
         route = req.path.removeprefix("/v1")
         if req.method == "GET" and route == "/models":
-            return json_reply(
-                200, {"object": "list", "data": [self._model(m) for m in self.models]}
-            )
+            listed = self.models if self.listing is None else self.listing
+            return json_reply(200, {"object": "list", "data": [self._model(m) for m in listed]})
         if req.method == "GET" and route.startswith("/models/"):
             name = route.removeprefix("/models/")
             return (
@@ -171,9 +193,14 @@ class FakeOpenAI(FakeAPI):
             )
         return None
 
-    @staticmethod
-    def _model(name: str) -> dict[str, Any]:
-        return {"id": name, "object": "model", "created": 1767000000, "owned_by": "system"}
+    def _model(self, name: str) -> dict[str, Any]:
+        return {
+            "id": name,
+            "object": "model",
+            "created": 1767000000,
+            "owned_by": "system",
+            "shutdown_date": self.shutdown.get(name),
+        }
 
     def _not_found(self, name: str) -> Reply:
         return error(
@@ -203,6 +230,8 @@ class FakeOpenAI(FakeAPI):
                 | set(_GPT_IMAGE_ONLY)
                 | {"stream", "partial_images"}
             )
+            if model.startswith("gpt-image-2.6-"):
+                allowed |= {"complexity"}
         elif family == "dall-e-3":
             allowed |= {"style"}
         if self.reject_response_format:
@@ -227,7 +256,19 @@ class FakeOpenAI(FakeAPI):
             "compat": ("256x256", "512x512", "1024x1024"),
         }[family]
         size = str(body.get("size", "auto" if family == "gpt-image" else "1024x1024"))
-        if size not in sizes:
+        if model.startswith("gpt-image-2"):  # WxH in 16s, 1:3..3:1, <= 3840x2160 (8.3)
+            m = re.fullmatch(r"(\d+)x(\d+)", size)
+            w_, h_ = (int(m[1]), int(m[2])) if m else (0, 0)
+            if size != "auto" and not (
+                m
+                and w_ % 16 == 0
+                and h_ % 16 == 0
+                and max(w_, h_) <= 3 * min(w_, h_)
+                and max(w_, h_) <= 3840
+                and w_ * h_ <= 3840 * 2160
+            ):
+                return bad(f"Invalid size '{size}'.", "size", "invalid_value")
+        elif size not in sizes:
             return bad(
                 f"Invalid value: '{size}'. Supported values are: "
                 + ", ".join(repr(s) for s in sizes)
@@ -242,6 +283,8 @@ class FakeOpenAI(FakeAPI):
             "gpt-image": ("low", "medium", "high", "auto"),
             "compat": ("standard",),
         }[family]
+        if model.startswith(("gpt-image-2.5-", "gpt-image-2.6-")) and not self.reject_top_quality:
+            qualities += ("xhigh", "max")
         if quality is not None and quality not in qualities:
             return bad(f"Invalid value: '{quality}'.", "quality", "invalid_value")
         if family == "dall-e-3":
@@ -297,6 +340,7 @@ class FakeOpenAI(FakeAPI):
                     "output_tokens": 272,
                     "total_tokens": len(prompt.split()) + 272,
                     "input_tokens_details": {"text_tokens": len(prompt.split()), "image_tokens": 0},
+                    "output_tokens_details": {"image_tokens": 272, "text_tokens": 0},
                 },
             )
         return json_reply(200, out, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})

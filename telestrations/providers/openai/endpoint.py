@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from telestrations.providers.base import ModelInfo, ModelKind, ProviderContext, ProviderError
 from telestrations.providers.http import HttpFailure, shown_url
-from telestrations.providers.openai.models import CHECK_TIMEOUT
 from telestrations.providers.openai.provider import OpenAIProvider
 from telestrations.providers.openai.settings import OpenAISettings
 from telestrations.providers.spec import InstanceFields, SettingError, instance_key_env, setting
@@ -110,7 +109,7 @@ def listed_kinds(entry: Mapping[str, Any]) -> tuple[ModelKind, ...]:
     return ("guesser",)
 
 
-def shut_down(entry: Mapping[str, Any], today: dt.date) -> str | None:
+def shut_down(entry: Mapping[str, Any]) -> str | None:
     """``shutdown_date`` (OpenAI) or ``expiration_date`` (OpenRouter) when one is given."""
     for key in ("shutdown_date", "expiration_date"):
         value = entry.get(key)
@@ -127,14 +126,13 @@ def listed_models(
     entries: Iterable[Any],
     presets: Iterable[ModelInfo] = (),
     *,
-    today: dt.date | None = None,
     describe: Callable[[Mapping[str, Any], ModelKind], tuple[str, float | None, dict[str, Any]]]
     | None = None,
 ) -> list[ModelInfo]:
-    """A ``/models`` listing as models of ``provider`` (discovered): one past its shutdown
-    date is left out, one with a date is noted. ``describe`` gives a note, a price and
-    options for an entry (the service's own pricing fields, e.g. OpenRouter's)."""
-    today = today or dt.date.today()
+    """A ``/models`` listing as models of ``provider`` (discovered), each with the shutdown
+    date the listing gives (menus and pre-flight hide or mark it, :mod:`..listings`).
+    ``describe`` gives a note, a price and options for an entry (the service's own pricing
+    fields, e.g. OpenRouter's)."""
     known = {(m.kind, m.name): m for m in presets}
     out: list[ModelInfo] = []
     for entry in list(entries)[:LISTED_MAX]:
@@ -143,16 +141,12 @@ def listed_models(
         name = entry.get("id")
         if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
             continue
-        ends = shut_down(entry, today)
-        if ends is not None and dt.date.fromisoformat(ends) <= today:
-            continue
+        ends = shut_down(entry) or ""
         for kind in listed_kinds(entry):
             preset = known.get((kind, name))
             note, price, options = (
                 describe(entry, kind) if describe else (f"listed by {provider}", None, {})
             )
-            if ends is not None:
-                note = f"{note}; shuts down {ends}"
             label = entry.get("name") if isinstance(entry.get("name"), str) else ""
             out.append(
                 ModelInfo(
@@ -166,6 +160,8 @@ def listed_models(
                         "; ".join(n for n in (preset.note if preset else "", note) if n), 200
                     ),
                     discovered=True,
+                    shutdown=ends or (preset.shutdown if preset else ""),
+                    successor=preset.successor if preset else "",
                 )
             )
     return out
@@ -195,12 +191,14 @@ class OpenAIEndpoint(OpenAIProvider):
             error.hint = error.hint.replace("[providers.openai]", f"[providers.{self.name}]")
         return error
 
+    def _listed_models(self, listed: list[Mapping[str, Any]]) -> list[ModelInfo]:
+        """The endpoint's own ``GET {base_url}/models`` (read by :meth:`discover` and
+        :meth:`check` alike), kinds from what each entry says (:func:`listed_kinds`)."""
+        return listed_models(self.name, listed, self._models)
+
     async def discover(self) -> list[ModelInfo]:
-        """The endpoint's own ``GET {base_url}/models``."""
-        data = await self.http.json("GET", "/models", retry=False, read_timeout=CHECK_TIMEOUT)
-        entries = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(entries, list):
-            return []
-        found = await asyncio.to_thread(listed_models, self.name, entries, self._models)
+        """:meth:`OpenAIProvider.discover`, with the listing read off the event loop: a
+        gateway can list thousands of models."""
+        found = await asyncio.to_thread(self._listed_models, await self.listing())
         self.remember_discovered(found)
         return found

@@ -17,8 +17,11 @@ from telestrations.providers.http import (
 )
 from telestrations.providers.openai.models import (
     PROMPT_LIMITS,
+    TOP_QUALITIES,
     family_of,
     image_price,
+    takes_top_quality,
+    usage_cost,
 )
 from telestrations.text import clean_text
 
@@ -46,9 +49,12 @@ class OpenAIDrawer:
         body: dict[str, Any] = {"model": self.model.name, "prompt": text[:limit]}
         if self.family == "gpt-image":
             body["size"] = str(o.get("size", "1024x1024"))
-            body["quality"] = str(o.get("quality", "low"))
+            quality = str(o.get("quality", "low"))
+            if quality in TOP_QUALITIES and not takes_top_quality(self.model.name):
+                quality = "high"  # xhigh/max exist only for 2.5/2.6 (PROTOCOLS.md 8.3)
+            body["quality"] = quality
             body["output_format"] = str(o.get("output_format", "png"))
-            for key in ("background", "moderation", "output_compression"):
+            for key in ("background", "moderation", "output_compression", "complexity"):
                 if key in o:
                     body[key] = o[key]
         elif self.family == "dall-e-3":
@@ -79,6 +85,12 @@ class OpenAIDrawer:
         try:
             result = await self.provider.post("/images/generations", body, self.model)
         except ProviderError as exc:
+            if exc.kind == "bad_request" and body.get("quality") in TOP_QUALITIES:
+                # Some servers (proxies) reject xhigh/max: ask once more at high (8.3).
+                log.info("%s rejects quality %s; asking at high", self.model.id, body["quality"])
+                body["quality"] = "high"
+                result = await self.provider.post("/images/generations", body, self.model)
+                return await self._picture(result.json(), body, text)
             if self.family != "compatible" or not self._unknown_response_format(exc):
                 raise
             # The shape was a guess (an unknown model on another server) and the server's
@@ -119,7 +131,12 @@ class OpenAIDrawer:
             extras["prompt_truncated"] = True
         size = str(data.get("size") or body.get("size", ""))
         quality = str(data.get("quality") or body.get("quality", ""))
-        cost = self.provider.cost_of(self.model, image_price(self.model.name, size, quality))
+        # GPT image models bill by tokens: the answer's usage says what this call cost
+        # (PROTOCOLS.md 8.4); the per-image table covers the older models.
+        table = usage_cost(self.model.name, data.get("usage"))
+        if table is None:
+            table = image_price(self.model.name, size, quality)
+        cost = self.provider.cost_of(self.model, table)
         return await picture_from_bytes(
             raw, max_pixels=self.provider.http_settings.max_pixels, extras=extras, cost=cost
         )

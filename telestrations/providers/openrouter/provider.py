@@ -224,7 +224,7 @@ class OpenRouterProvider(OpenAIProvider):
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
         self.key_hint = KEY_HINT
-        self._listed: tuple[float, list[dict[str, Any]]] | None = None
+        self._listed: tuple[float, list[Mapping[str, Any]]] | None = None
         self._listing_lock = asyncio.Lock()
 
     def extra_headers(self) -> dict[str, str]:
@@ -247,14 +247,14 @@ class OpenRouterProvider(OpenAIProvider):
         listed = {(m.kind, m.name) for m in self._discovered}
         return self._discovered + [m for m in self._models if (m.kind, m.name) not in listed]
 
-    async def listing(self, *, fresh: bool = False) -> list[dict[str, Any]]:
+    async def listing(self, *, fresh: bool = False) -> list[Mapping[str, Any]]:
         """Every model of ``GET /models?output_modalities=all`` (all pages), kept for
         :data:`LISTING_TTL` seconds so the checks of every model share one listing."""
         async with self._listing_lock:
             now = asyncio.get_running_loop().time()
             if not fresh and self._listed is not None and now - self._listed[0] < LISTING_TTL:
                 return self._listed[1]
-            out: list[dict[str, Any]] = []
+            out: list[Mapping[str, Any]] = []
             for page in range(MAX_PAGES):
                 params = {
                     "output_modalities": "all",
@@ -312,11 +312,12 @@ class OpenRouterProvider(OpenAIProvider):
         except ProviderError as exc:
             return Availability.no(exc.message, exc.hint, exc.kind)
         entry = next((e for e in listed if e.get("id") == model.name), None)
-        if entry is None:
-            return Availability.yes(
-                f"{model.name!r} is not in OpenRouter's model list; it may still work"
+        if entry is None:  # listings lag behind launches: evidence, not a gate
+            return Availability.warn(
+                f"{model.name!r} is not in OpenRouter's model list; it may still work",
+                "if the call fails, check the id against `telestrations models`",
             )
-        ends = shut_down(entry, dt.date.today())
+        ends = shut_down(entry)
         if ends is not None and ends <= dt.date.today().isoformat():
             return Availability.no(
                 f"OpenRouter retired {model.name!r} on {ends}",

@@ -128,6 +128,9 @@ class MainScreen(Screen[None]):
             self.notify(clean(line, oneline=True), severity="error", timeout=15, markup=False)
         if self.launch.notice:
             self.notify(clean(self.launch.notice), severity="warning", timeout=12, markup=False)
+        gone = self.control.shut_down_line()  # a saved choice or default never used silently
+        if gone is not None:
+            self.notify(clean(gone[1], oneline=True), severity="warning", timeout=15, markup=False)
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
@@ -138,8 +141,10 @@ class MainScreen(Screen[None]):
         self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
 
     async def _background_checks(self) -> None:
-        await self.control.background_checks()
+        warnings = await self.control.background_checks()
         self.show_models()
+        for line in warnings:
+            self.notify(clean(line, oneline=True), severity="warning", timeout=12, markup=False)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -231,6 +236,11 @@ class MainScreen(Screen[None]):
                 markup=False,
             )
             self.prompt_field.focus()
+            return
+        gone = self.control.shut_down_line()
+        if gone is not None:  # refuse, rather than pay for a call that cannot work
+            self.notify(clean(gone[1], oneline=True), severity="error", markup=False)
+            self.action_pick(gone[0])
             return
         if not self.control.with_keys(self._start_from_prompt):
             return
