@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from telestrations.exports import ExportError, free_path
 from telestrations.exports import export_game as export_to
+from telestrations.presets import apply, label
 from telestrations.providers.base import ModelKind
 from telestrations.store import GameDir
 from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
+from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import clean
 
@@ -66,6 +68,35 @@ class ModelMenu:
         screen.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
         if not avail.ok and avail.error().kind == "auth":
             screen.ask_key(model_id, avail, then=screen.show_models)
+
+
+def pick_preset(screen: MainScreen) -> None:
+    """The guesser preset menu; the one chosen fills both guesser texts from the next turn."""
+    presets = screen.runtime.config.preset_table()
+
+    def chosen(name: str | None) -> None:
+        if name is None or name not in presets:
+            return
+        screen.apply_settings(apply(screen.settings, presets[name]))
+        screen.controls.set_value("guesser-system", screen.settings.guesser_system)
+        screen.controls.set_value("guesser-prompt", screen.settings.guesser_prompt)
+        screen.controls.show_preset(name)
+        shown = clean(name, oneline=True, limit=40)
+        screen.notify(f"Guesser preset: {shown} (from the next turn)", markup=False)
+
+    screen.app.push_screen(PresetPicker(screen.settings.preset, presets), chosen)
+
+
+def relabel(screen: MainScreen, *, save: bool = True) -> None:
+    """After a guesser text was edited (or at start): name the preset it still matches, else
+    custom."""
+    settings = label(screen.settings, screen.runtime.config.preset_table())
+    if settings.preset != screen.settings.preset:
+        if save:
+            screen.apply_settings(settings)
+        else:
+            screen.control.apply(settings)
+    screen.controls.show_preset(settings.preset)
 
 
 def view_image(screen: MainScreen, index: int | None = None) -> None:
