@@ -57,12 +57,14 @@ class Choices:
 
     def over(self, base: Settings, presets: Mapping[str, Preset] | None = None) -> Settings:
         """``base`` with every setting the person gave, the preset (from ``presets``, default
-        the built-ins) first; labelled with the preset its guesser texts match. An unknown
-        preset raises :class:`UnknownPreset` (a did-you-mean)."""
+        the built-ins) first; when the guesser texts were given, labelled with the preset they
+        match. An unknown preset raises :class:`UnknownPreset` (a did-you-mean)."""
         if self.preset is not None:
             base = apply(base, find(self.preset, presets))
         given = {n: getattr(self, n) for n in SETTING_NAMES if getattr(self, n) is not None}
-        return label(replace(base, **given), presets)
+        settings = replace(base, **given)
+        texts = self.guesser_system is not None or self.guesser_prompt is not None
+        return label(settings, presets) if texts else settings
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,8 @@ async def test_tui_preset_menu_picks_a_preset_for_the_next_turn(isolated_env: Pa
         m = app.screen
         system = m.query_one("#guesser-system", Input)
         assert "ten-words" in str(system.border_subtitle)  # visible on the first screen
+        palette = [str(c.title) for c in app.get_system_commands(m)]
+        assert {f"preset: {name}" for name in BUILTIN} <= set(palette)
         await pilot.press("escape", "t")  # leave the prompt field, open the menu
         await wait_for(pilot, lambda: isinstance(app.screen, PresetPicker))
         names = list(BUILTIN)

@@ -72,19 +72,26 @@ class ModelMenu:
 
 def pick_preset(screen: MainScreen) -> None:
     """The guesser preset menu; the one chosen fills both guesser texts from the next turn."""
-    presets = screen.runtime.config.preset_table()
 
     def chosen(name: str | None) -> None:
-        if name is None or name not in presets:
-            return
-        screen.apply_settings(apply(screen.settings, presets[name]))
-        screen.controls.set_value("guesser-system", screen.settings.guesser_system)
-        screen.controls.set_value("guesser-prompt", screen.settings.guesser_prompt)
-        screen.controls.show_preset(name)
-        shown = clean(name, oneline=True, limit=40)
-        screen.notify(f"Guesser preset: {shown} (from the next turn)", markup=False)
+        if name is not None:
+            choose_preset(screen, name)
 
+    presets = screen.runtime.config.preset_table()
     screen.app.push_screen(PresetPicker(screen.settings.preset, presets), chosen)
+
+
+def choose_preset(screen: MainScreen, name: str) -> None:
+    """Use preset ``name``'s texts from the next turn, shown in the guesser fields."""
+    preset = screen.runtime.config.preset_table().get(name)
+    if preset is None:
+        return
+    screen.apply_settings(apply(screen.settings, preset))
+    screen.controls.set_value("guesser-system", preset.system)
+    screen.controls.set_value("guesser-prompt", preset.prompt)
+    screen.controls.show_preset(name)
+    shown = clean(name, oneline=True, limit=40)
+    screen.notify(f"Guesser preset: {shown} (from the next turn)", markup=False)
 
 
 def relabel(screen: MainScreen, *, save: bool = True) -> None:

@@ -60,7 +60,7 @@ class PresetPicker(ModalScreen[str | None]):
             "Close",
             priority=True,
             id="presets.close",
-            tooltip="Close the menu",
+            tooltip="Close the preset menu",
         ),
     ]
 
