@@ -115,7 +115,7 @@ def find(name: str, presets: Mapping[str, Preset] | None = None) -> Preset:
     found = known.get(name)
     if found is not None:
         return found
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise UnknownPreset(f"unknown guesser preset {name!r}{hint} (presets: {', '.join(known)})")
 

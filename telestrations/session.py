@@ -136,8 +136,9 @@ def resolve(
         resume = open_game(runtime, choices.resume, lock=lock)
         settings = saved_settings(runtime, resume, settings)
         prompt = resume.first_prompt
+    presets = runtime.config.preset_table()
     try:
-        settings = choices.over(settings, runtime.config.preset_table())
+        settings = label(choices.over(settings, presets), presets)
     except UnknownPreset as exc:
         if resume is not None:
             resume.unlock()

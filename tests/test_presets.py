@@ -79,6 +79,16 @@ def test_preset_texts_reach_a_loopback_guesser_and_the_journal(
     ] * 2
 
 
+def test_without_a_preset_the_original_texts_are_journalled_as_ten_words(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, ollama: Any
+) -> None:
+    api, seen = ollama
+    assert _run(isolated_env, monkeypatch, api, "--rounds", "1")[0] == 0  # no config, no state
+    (d,) = _describes(isolated_env)
+    assert d["preset"] == "ten-words" and seen == [(d["system"], d["input"])]
+    assert d["input"] == "Describe what happens in this image in up to 10 words"
+
+
 def test_guesser_prompt_over_a_preset_is_custom_in_the_journal(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch, ollama: Any
 ) -> None:
@@ -253,3 +263,32 @@ async def test_tui_preset_menu_picks_a_preset_for_the_next_turn(isolated_env: Pa
         await pilot.press("end", "x")
         await wait_for(pilot, lambda: m.settings.preset == "")  # type: ignore[attr-defined]
         assert "custom" in str(system.border_subtitle)
+
+
+async def test_tui_opens_a_past_game_with_the_preset_it_was_played_with(
+    isolated_env: Path,
+) -> None:
+    from textual.widgets import Input
+
+    from telestrations.game import Game
+    from telestrations.presets import apply
+    from telestrations.session import resolve
+    from telestrations.state import UiState
+    from telestrations.tui.app import TelestrationsApp
+
+    runtime, _fake = make_runtime(isolated_env)
+    settings = apply(Settings(drawer="fake:painter", guesser="fake:eye"), BUILTIN["child"])
+    game_dir = runtime.store.new_game("a cat", {"drawer": "fake:painter"})
+    game = Game(game_dir, runtime.models(), settings)
+    for _ in range(2):
+        assert (await game.step()).ok
+    game_dir.unlock()
+    # as `telestrations --resume GAME` does; the state file remembers another preset
+    launch = resolve(runtime, Choices(resume=str(game_dir.path)), UiState(preset="funnier"))
+    app = TelestrationsApp(runtime, launch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        m = app.screen
+        await wait_for(pilot, lambda: m.settings.preset == "child")  # type: ignore[attr-defined]
+        system = m.query_one("#guesser-system", Input)
+        assert system.value == BUILTIN["child"].system
+        assert "child" in str(system.border_subtitle)

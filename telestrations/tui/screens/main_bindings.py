@@ -41,7 +41,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Preset",
         show=False,
         id="pick-preset",
-        tooltip="Choose the guesser preset: faithful, ten words, funnier, scarier, ...",
+        tooltip="Choose the guesser preset (faithful, funnier, scarier...)",
     ),
     Binding(
         "v",
