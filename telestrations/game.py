@@ -331,6 +331,7 @@ class Game:
             status="ok",
             input=text,
             system=system,
+            preset=s.preset if nxt.kind == "describe" else "",
             image=nxt.image,
             started=started,
         )

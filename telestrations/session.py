@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from telestrations.embeddings import Embedder
 from telestrations.game import Game, Limits, Settings
+from telestrations.presets import Preset, UnknownPreset, apply, find, label
 from telestrations.providers.base import Availability, ModelInfo, ModelKind
 from telestrations.providers.listings import (
     Listing,
@@ -53,16 +54,24 @@ class Choices:
     guesser_prompt: str | None = None
     resume: str | None = None
     images: str | None = None
+    preset: str | None = None
+    """A guesser preset name: its texts, under any ``guesser_system``/``guesser_prompt`` given."""
 
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> Choices:
         """From any mapping (e.g. ``vars(args)``): unknown names are ignored."""
         return cls(**{k: values.get(k) for k in cls.__dataclass_fields__})
 
-    def over(self, base: Settings) -> Settings:
-        """``base`` with every setting the person gave."""
+    def over(self, base: Settings, presets: Mapping[str, Preset] | None = None) -> Settings:
+        """``base`` with every setting the person gave, the preset (from ``presets``, default
+        the built-ins) first; when the guesser texts were given, labelled with the preset they
+        match. An unknown preset raises :class:`UnknownPreset` (a did-you-mean)."""
+        if self.preset is not None:
+            base = apply(base, find(self.preset, presets))
         given = {n: getattr(self, n) for n in SETTING_NAMES if getattr(self, n) is not None}
-        return replace(base, **given)
+        settings = replace(base, **given)
+        texts = self.guesser_system is not None or self.guesser_prompt is not None
+        return label(settings, presets) if texts else settings
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,25 @@ def base_settings(runtime: Runtime, state: UiState | None = None) -> Settings:
         # drawer/guesser: "" means "not remembered"; the texts may be chosen empty
         if value is not None and (value or name not in KINDS):
             remembered[name] = value
-    return replace(defaults, **remembered)
+    if state.preset is not None:
+        remembered["preset"] = state.preset
+    return label(replace(defaults, **remembered), runtime.config.preset_table())
+
+
+def saved_settings(runtime: Runtime, game_dir: GameDir, base: Settings) -> Settings:
+    """What a past game was last played with, over ``base``: its header's settings, then the
+    guesser texts (and preset) of its last describe turn, since they may have changed mid-game.
+    A resumed game keeps its preset unless the person overrides it."""
+    settings = Settings.from_saved(game_dir.header.get("settings"), base)
+    last = next(
+        (r for r in reversed(game_dir.records) if r.ok and r.kind == "describe"),
+        None,
+    )
+    if last is not None:
+        settings = replace(
+            settings, guesser_system=last.system, guesser_prompt=last.input, preset=last.preset
+        )
+    return label(settings, runtime.config.preset_table())
 
 
 def resolve(
@@ -114,9 +141,15 @@ def resolve(
     resume = None
     if choices.resume is not None:  # `--resume ""` is an error, not a new game
         resume = open_game(runtime, choices.resume, lock=lock)
-        settings = Settings.from_saved(resume.header.get("settings"), settings)
+        settings = saved_settings(runtime, resume, settings)
         prompt = resume.first_prompt
-    settings = choices.over(settings)
+    presets = runtime.config.preset_table()
+    try:
+        settings = label(choices.over(settings, presets), presets)
+    except UnknownPreset as exc:
+        if resume is not None:
+            resume.unlock()
+        raise Unusable(str(exc)) from None
     settings = replace(settings, pace=runtime.config.ui.pace if pace is None else pace)
     if choices.prompt:
         prompt = choices.prompt

@@ -8,7 +8,14 @@ from __future__ import annotations
 from telestrations.drift import MEASURE, chain_drift, first_convergence, half_life, sparkline
 from telestrations.store import GameDir
 from telestrations.text import clean_text
-from telestrations.turns import money, plural, redact_record, rounds_done, total_cost
+from telestrations.turns import (
+    money,
+    plural,
+    presets_used,
+    redact_record,
+    rounds_done,
+    total_cost,
+)
 
 
 def show_lines(game: GameDir, width: int = 100) -> list[str]:
@@ -28,6 +35,9 @@ def show_lines(game: GameDir, width: int = 100) -> list[str]:
         f"half-life: {f'round {half}' if half else 'not reached'}; "
         f"{conv.describe() if conv else 'not converged'}",
     ]
+    presets = presets_used(records)
+    if presets:
+        lines.append(clean_text(f"guesser preset: {', '.join(presets)}", 300))
     if drift:
         lines.append(f"to the first prompt: {sparkline([d.to_origin for d in drift], 60)}")
     lines.append(f"round  origin  previous  caption   (similarity: {MEASURE})")

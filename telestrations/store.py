@@ -35,7 +35,7 @@ from typing import IO, Any
 from telestrations.atomic import fsync_dir, write_all, write_atomic
 from telestrations.lock import LOCK as LOCK  # re-exported: callers import them from here
 from telestrations.lock import GameLocked as GameLocked
-from telestrations.lock import remove_stale_temps, take_lock
+from telestrations.lock import is_held, remove_stale_temps, take_lock
 from telestrations.text import clean, scrub_json
 from telestrations.turns import (
     SCHEMA_VERSION,
@@ -337,6 +337,10 @@ class GameSummary:
     unknown_cost_turns: int
 
 
+ABANDONED_AFTER = 3600.0
+"""Seconds after which a hidden ``.new-*`` folder nobody holds is an abandoned creation."""
+
+
 class Store:
     """The games folder under the data dir. Directories are created on first write only."""
 
@@ -359,6 +363,7 @@ class Store:
         shows or ``--resume last`` picks. ``lock``: take the writer lock before it appears."""
         now = now or datetime.now(UTC)
         self.games_dir.mkdir(parents=True, exist_ok=True)
+        self.sweep_abandoned()
         stamp = now.astimezone().strftime("%Y%m%d-%H%M%S")
         base = f"{stamp}-{slugify(prompt)}"
         tmp = self.games_dir / f".new-{os.getpid()}-{secrets.token_hex(4)}"
@@ -410,6 +415,33 @@ class Store:
         game.path = path
         return game
 
+    def sweep_abandoned(self, older_than: float = ABANDONED_AFTER) -> list[str]:
+        """Remove the hidden ``.new-*`` folders of game creations a kill cut short, once they
+        are ``older_than`` seconds old and no live process holds their lock (the kernel drops
+        a dead process's ``flock``). Never fails: a folder that cannot go now is left."""
+        import shutil
+
+        removed: list[str] = []
+        try:
+            found = [p for p in self.games_dir.iterdir() if p.name.startswith(".new-")]
+        except OSError:
+            return removed
+        now = time.time()
+        for path in found:
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if not os.path.isdir(path) or os.path.islink(path) or now - st.st_mtime < older_than:
+                continue
+            if is_held(path):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(path.name)
+                log.info("removed %s, a game creation that never finished", path.name)
+        return removed
+
     def _games(self) -> list[str]:
         """Names of complete games (not hidden, with a header line), oldest first."""
         if not self.games_dir.is_dir():
@@ -421,7 +453,8 @@ class Store:
         )
 
     def list(self) -> list[GameSummary]:
-        """Every readable game, newest first."""
+        """Every readable game, newest first (abandoned creations are swept first)."""
+        self.sweep_abandoned()
         out = []
         for name in reversed(self._games()):
             try:

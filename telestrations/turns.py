@@ -43,6 +43,8 @@ class TurnRecord:
     """The exact text sent: ``"{style}: {prompt}"`` (draw) or the guesser prompt (describe)."""
     system: str = ""
     """The guesser's system text (describe turns)."""
+    preset: str = ""
+    """Describe turns: the guesser preset ``system`` and ``input`` came from ("" = custom)."""
     image: str = ""
     """The image file: the output of a draw, the input of a describe."""
     output: str = ""
@@ -88,6 +90,7 @@ class TurnRecord:
             status=data["status"],
             input=str(data.get("input", "")),
             system=str(data.get("system", "")),
+            preset=str(data.get("preset") or ""),
             image=str(data.get("image", "")),
             output=str(data.get("output", "")),
             extras=dict(data.get("extras") or {}),
@@ -113,6 +116,7 @@ def redact_record(record: TurnRecord, secrets: Secrets | None = None) -> TurnRec
         model=s.redact(record.model),
         input=s.redact(record.input),
         system=s.redact(record.system),
+        preset=s.redact(record.preset),
         image=s.redact(record.image),
         output=s.redact(record.output),
         extras=s.redact_json(dict(record.extras)),
@@ -155,6 +159,16 @@ def _prompt_of(first_prompt: str, records: Sequence[TurnRecord], rnd: int) -> st
         None,
     )
     return prev.output if prev else first_prompt
+
+
+def presets_used(records: Iterable[TurnRecord]) -> list[str]:
+    """Guesser presets of the finished describe turns, in order of first use ("custom" for
+    texts of no preset); empty for journals from before presets."""
+    used: dict[str, None] = {}
+    for r in records:
+        if r.ok and r.kind == "describe" and (r.preset or r.input):
+            used[r.preset or "custom"] = None
+    return list(used)
 
 
 def rounds_done(records: Iterable[TurnRecord]) -> int:

@@ -65,6 +65,19 @@ def _add_game_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     )
     p.add_argument("--guesser-system", metavar="TEXT", default=d, help="guesser system prompt")
     p.add_argument("--guesser-prompt", metavar="TEXT", default=d, help="what the guesser is asked")
+    _add_preset(p, d)
+
+
+def _add_preset(p: argparse.ArgumentParser, default: str | None) -> None:
+    from telestrations.presets import BUILTIN
+
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        default=default,
+        help=f"guesser preset: {', '.join(BUILTIN)}, or a [presets.NAME] of config "
+        "(--guesser-system/--guesser-prompt override its texts)",
+    )
 
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '(?P<value>[^']*)'")
@@ -198,6 +211,7 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     describe.add_argument(
         "--guesser-prompt", metavar="TEXT", default=_SUB, help="what the guesser is asked"
     )
+    _add_preset(describe, _SUB)
 
     models = sub.add_parser("models", help="list every model, its kind and whether it works now")
     _add_common(models, sub=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from telestrations.drift import Convergence, chain_drift, first_convergence, half_life
 from telestrations.store import GameDir
 from telestrations.text import clean, scrub_json
-from telestrations.turns import TurnRecord, redact_record, total_cost
+from telestrations.turns import TurnRecord, presets_used, redact_record, total_cost
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -57,6 +57,11 @@ class Booklet:
     @property
     def guessers(self) -> list[str]:
         return sorted({p.guesser for p in self.pages if p.guesser})
+
+    @property
+    def presets(self) -> list[str]:
+        """Guesser presets used, in order ("custom" for hand-written texts)."""
+        return [clean(p, oneline=True, limit=40) for p in presets_used(self.records)]
 
     @property
     def drawings(self) -> list[Page]:

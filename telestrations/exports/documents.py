@@ -116,6 +116,14 @@ def _data_uri(b: Booklet, page: Page, size: int) -> str:
     return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _presets(b: Booklet, sep: str) -> str:
+    """``{sep}guesser preset: faithful, funnier`` (nothing for a journal without presets)."""
+    names = b.presets
+    if not names:
+        return ""
+    return f"{sep}guesser preset{'s' * (len(names) > 1)}: {', '.join(names)}"
+
+
 def write_html(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None:
     """One file that opens offline: the booklet, models, costs and the drift curve."""
     size = opts.size or 640
@@ -126,7 +134,8 @@ def write_html(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None:
         f"<h1>{_e(b.first_prompt)}</h1>",
         f"<p class='meta'>{_e(_meta(b))}</p>",
         f"<p class='meta'>drew: {_e(', '.join(b.drawers) or '–')} · "
-        f"guessed: {_e(', '.join(b.guessers) or '–')} · measure: {MEASURE}</p>",
+        f"guessed: {_e(', '.join(b.guessers) or '–')}{_e(_presets(b, ' · '))} · "
+        f"measure: {MEASURE}</p>",
         drift_svg(b),
     ]
     for page in b.pages:
@@ -169,17 +178,19 @@ def write_markdown(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None
     from telestrations.exports import images_dir
 
     folder = images_dir(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    if opts.images:
+        folder.mkdir(parents=True, exist_ok=True)
     lines = [f"# {md_escape(b.first_prompt)}", "", md_escape(_meta(b)), ""]
     lines += [
         f"Drew: {md_escape(', '.join(b.drawers) or '-')}; "
-        f"guessed: {md_escape(', '.join(b.guessers) or '-')}; measure: {MEASURE}.",
+        f"guessed: {md_escape(', '.join(b.guessers) or '-')}{md_escape(_presets(b, '; '))}; "
+        f"measure: {MEASURE}.",
         "",
     ]
     for page in b.pages:
         lines.append(f"## Round {page.round}")
         lines.append("")
-        if page.image:
+        if page.image and opts.images:
             try:
                 data = b.game.read_image(page.image)
             except OSError:

@@ -155,7 +155,7 @@ class GameControl:
         if not await self.lock(game_dir):
             return False
         self.release(keep=game_dir)
-        self.apply(Settings.from_saved(game_dir.header.get("settings"), self.settings))
+        self.apply(session.saved_settings(self.runtime, game_dir, self.settings))
         self.attach(game_dir).pause()  # idle → paused
         return True
 
@@ -365,6 +365,7 @@ class GameControl:
             style=s.style,
             guesser_system=s.guesser_system,
             guesser_prompt=s.guesser_prompt,
+            preset=s.preset,
             images=images,
             theme=self.screen.app.theme,
         )

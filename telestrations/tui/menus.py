@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from telestrations.exports import ExportError, free_path
 from telestrations.exports import export_game as export_to
+from telestrations.presets import apply, label
 from telestrations.providers.base import ModelKind
 from telestrations.providers.listings import state_note
 from telestrations.store import GameDir
@@ -18,6 +19,7 @@ from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
+from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import clean
 
@@ -93,6 +95,42 @@ class ModelMenu:
         screen.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
         if not avail.ok and avail.error().kind == "auth":
             screen.ask_key(model_id, avail, then=screen.show_models)
+
+
+def pick_preset(screen: MainScreen) -> None:
+    """The guesser preset menu; the one chosen fills both guesser texts from the next turn."""
+
+    def chosen(name: str | None) -> None:
+        if name is not None:
+            choose_preset(screen, name)
+
+    presets = screen.runtime.config.preset_table()
+    screen.app.push_screen(PresetPicker(screen.settings.preset, presets), chosen)
+
+
+def choose_preset(screen: MainScreen, name: str) -> None:
+    """Use preset ``name``'s texts from the next turn, shown in the guesser fields."""
+    preset = screen.runtime.config.preset_table().get(name)
+    if preset is None:
+        return
+    screen.apply_settings(apply(screen.settings, preset))
+    screen.controls.set_value("guesser-system", preset.system)
+    screen.controls.set_value("guesser-prompt", preset.prompt)
+    screen.controls.show_preset(name)
+    shown = clean(name, oneline=True, limit=40)
+    screen.notify(f"Guesser preset: {shown} (from the next turn)", markup=False)
+
+
+def relabel(screen: MainScreen, *, save: bool = True) -> None:
+    """After a guesser text was edited (or at start): name the preset it still matches, else
+    custom."""
+    settings = label(screen.settings, screen.runtime.config.preset_table())
+    if settings.preset != screen.settings.preset:
+        if save:
+            screen.apply_settings(settings)
+        else:
+            screen.control.apply(settings)
+    screen.controls.show_preset(settings.preset)
 
 
 def view_image(screen: MainScreen, index: int | None = None) -> None:

@@ -124,6 +124,7 @@ class MainScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.show_models()
+        menus.relabel(self, save=False)
         for line in self.control.provider_failures():
             self.notify(clean(line, oneline=True), severity="error", timeout=15, markup=False)
         if self.launch.notice:
@@ -164,6 +165,8 @@ class MainScreen(Screen[None]):
         if field in _SETTING_FIELDS:
             change: dict[str, Any] = {_SETTING_FIELDS[field]: event.value}
             self.apply_settings(replace(self.settings, **change))
+            if field.startswith("guesser-"):
+                menus.relabel(self)
         elif field == "prompt":
             self.control.schedule_save()
 
@@ -195,6 +198,7 @@ class MainScreen(Screen[None]):
             return
         for field, name in _SETTING_FIELDS.items():
             self.controls.set_value(field, getattr(self.settings, name))
+        self.controls.show_preset(self.settings.preset)
         self.control.schedule_save()
         self.show_models()
         records = list(game_dir.records)
@@ -312,6 +316,9 @@ class MainScreen(Screen[None]):
             self.run_worker(go(), group="flow")
 
     # -- models ----------------------------------------------------------------------------
+
+    def action_pick_preset(self) -> None:
+        menus.pick_preset(self)
 
     def action_pick(self, kind: ModelKind) -> None:
         self.menu.open(kind)

@@ -36,6 +36,14 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("d", "pick('drawer')", "Drawer", id="pick-drawer", tooltip="Choose the drawer"),
     Binding("g", "pick('guesser')", "Guesser", id="pick-guesser", tooltip="Choose the guesser"),
     Binding(
+        "t",
+        "pick_preset",
+        "Preset",
+        show=False,
+        id="pick-preset",
+        tooltip="Choose the guesser preset (faithful, funnier, scarier...)",
+    ),
+    Binding(
         "v",
         "view",
         "View",

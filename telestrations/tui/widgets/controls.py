@@ -131,5 +131,14 @@ class Controls(VerticalScroll):
         with field.prevent(Input.Changed):
             field.value = value
 
+    def show_preset(self, name: str) -> None:
+        """The guesser preset under the guesser's texts (``custom`` when edited by hand), with
+        the key that opens the preset menu."""
+        field = self.query_one("#guesser-system", Input)
+        key = key_for(self, "pick-preset")
+        field.border_subtitle = Content.assemble(
+            "preset ", plain(name or "custom", "bold", oneline=True, limit=40), "  ", key
+        )
+
     def show_model(self, kind: ModelKind, model_id: str, availability: Availability) -> None:
         self.query_one(f"#{kind}", ModelField).show(model_id, availability)
