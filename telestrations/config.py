@@ -61,10 +61,17 @@ class GameDefaults:
     """Deprecated alias of ``until_converged`` (read, never needed)."""
     embeddings: str = ""
     """Optional semantic drift measure: ``"ollama:MODEL"`` or ``"openai:MODEL"``."""
+    memory: bool = False
+    """Memory play: the drawer also gets the previous picture, where its service can."""
 
     def settings(self) -> Settings:
         return Settings(
-            self.drawer, self.guesser, self.style, self.guesser_system, self.guesser_prompt
+            self.drawer,
+            self.guesser,
+            self.style,
+            self.guesser_system,
+            self.guesser_prompt,
+            memory=self.memory,
         )
 
     def limits(self) -> Limits:

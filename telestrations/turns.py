@@ -64,6 +64,9 @@ class TurnRecord:
     converged: Mapping[str, Any] | None = None
     """Describe turns: the chain stopped changing or cycled with this caption
     (:class:`telestrations.drift.Convergence` as JSON), else ``None``."""
+    memory: Mapping[str, Any] | None = None
+    """Draw turns of memory play (:mod:`telestrations.memory`): ``reference`` (the previous
+    picture's file), ``used`` (the drawer started from it) and, when not, ``why``."""
 
     @property
     def ok(self) -> bool:
@@ -98,6 +101,7 @@ class TurnRecord:
             error=TurnError(**err) if isinstance(err, Mapping) else None,
             similarity=dict(sim) if isinstance(sim, Mapping) else None,
             converged=dict(conv) if isinstance(conv := data.get("converged"), Mapping) else None,
+            memory=dict(mem) if isinstance(mem := data.get("memory"), Mapping) else None,
         )
 
 

@@ -18,7 +18,7 @@ from telestrations.keys import KeyStore, keys_path
 from telestrations.providers.base import Availability, Picture, ProviderError
 from telestrations.runtime import Runtime
 from telestrations.state import load_state
-from telestrations.store import GameDir
+from telestrations.store import GameDir, GameSummary
 from telestrations.text import clean, clean_text
 from telestrations.turns import money, plural
 
@@ -208,7 +208,7 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
             plural(g.rounds, "round"),
             money(g.spent) if g.spent else "",
             plural(g.failed, "failed attempt") if g.failed else "",
-            clean_text(g.prompt, 60),
+            clean_text(g.prompt, 60) + _links(g),
         )
         for g in games
     ]
@@ -222,6 +222,19 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
             cells.append(failed.ljust(widths[3]))
         print("  ".join([*cells, prompt]))
     return 0
+
+
+def _links(game: GameSummary) -> str:
+    """`` (from GAME round N; 2 branches)``: how a game is tied to others ("" when not)."""
+    parts = []
+    if game.start_image:
+        parts.append("started from a picture")
+    if game.parent is not None:
+        parts.append(game.parent.describe())
+    if game.branches:
+        n = len(game.branches)
+        parts.append(f"{n} branch{'es' * (n != 1)}")
+    return f"  ({'; '.join(parts)})" if parts else ""
 
 
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
