@@ -219,7 +219,9 @@ class FakeA1111(FakeAPI):
                 data = base64.b64decode(first.split(",", 1)[-1], validate=True)
                 Image.open(io.BytesIO(data)).verify()
             except Exception:
-                return json_reply(500, {"error": "HTTPException", "detail": "Invalid encoded image"})
+                return json_reply(
+                    500, {"error": "HTTPException", "detail": "Invalid encoded image"}
+                )
             self.init_images_seen.append(data)
             self.denoising_seen.append(p["denoising_strength"])
             p.pop("init_images")

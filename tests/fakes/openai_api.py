@@ -359,7 +359,9 @@ class FakeOpenAI(FakeAPI):
             )
         images = [f for f in files if f[0] in ("image", "image[]")]
         if not images:
-            return bad("Missing required parameter: 'image'.", "image", "missing_required_parameter")
+            return bad(
+                "Missing required parameter: 'image'.", "image", "missing_required_parameter"
+            )
         if not model.startswith(("gpt-image", "chatgpt-image")) and (
             len(images) != 1 or images[0][0] != "image"
         ):
