@@ -23,7 +23,7 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState
 from telestrations.store import Branch, GameDir, utc_now
 from telestrations.text import clean_text
-from telestrations.turns import TurnRecord, rounds_done
+from telestrations.turns import START_PICTURE_MODEL, TurnRecord, rounds_done
 
 log = logging.getLogger(__name__)
 
@@ -289,10 +289,6 @@ def branch(
     return new
 
 
-START_IMAGE_MODEL = "start:picture"
-"""The ``model`` of a start picture's round 0 ``draw`` record: nobody drew it."""
-
-
 def start_from_image(
     runtime: Runtime, path: Path, settings: Settings, *, max_bytes: int = 50 * 1024 * 1024
 ) -> GameDir:
@@ -324,7 +320,7 @@ def start_from_image(
         seq=1,
         round=0,
         kind="draw",
-        model=START_IMAGE_MODEL,
+        model=START_PICTURE_MODEL,
         status="ok",
         input="",
         image=name,

@@ -16,6 +16,10 @@ from telestrations.text import SECRETS, Secrets
 SCHEMA_VERSION = 1
 """Bumped when a journal field changes meaning; readers accept older versions."""
 
+START_PICTURE_MODEL = "start:picture"
+"""The ``model`` of a game's round 0 ``draw`` when it started from a picture: nobody drew it,
+the person gave it (``--start-image``); round 0's describe is the chain's origin."""
+
 TurnKind = Literal["draw", "describe"]
 TurnStatus = Literal["ok", "failed"]
 
