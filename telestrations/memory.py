@@ -11,6 +11,7 @@ from typing import Any
 
 from telestrations.providers.base import Drawer, Picture, ReferenceDrawer, sniff_format
 from telestrations.store import GameDir
+from telestrations.text import clean_text
 from telestrations.turns import TurnRecord
 
 
@@ -59,3 +60,14 @@ async def draw_remembering(
     if why or not isinstance(drawer, ReferenceDrawer):
         return await drawer.draw(text), {"reference": name, "used": False, "why": why}
     return await drawer.draw_from(text, reference), {"reference": name, "used": True}
+
+
+def memory_note(record: TurnRecord, noted: set[str]) -> str:
+    """Once per drawer (``noted`` remembers): it was asked for memory play and drew from the
+    text alone, and why; "" otherwise."""
+    memo = record.memory
+    if not memo or memo.get("used") or not memo.get("why") or record.model in noted:
+        return ""
+    noted.add(record.model)
+    why = clean_text(str(memo["why"]), 300)
+    return f"memory play: {clean_text(record.model, 80)} draws from the text alone ({why})"

@@ -404,6 +404,19 @@ class GameSummary:
     branches: tuple[Branch, ...] = ()
     start_image: str = ""
 
+    @property
+    def links(self) -> str:
+        """How the game ties to others: ``from GAME round 3; 2 branches`` ("" when not)."""
+        parts = []
+        if self.start_image:
+            parts.append("started from a picture")
+        if self.parent is not None:
+            parts.append(self.parent.describe())
+        if self.branches:
+            n = len(self.branches)
+            parts.append(f"{n} branch{'es' * (n != 1)}")
+        return "; ".join(parts)
+
 
 class Store:
     """The games folder under the data dir. Directories are created on first write only."""

@@ -156,7 +156,7 @@ async def test_img2img_gets_each_previous_picture_and_the_journal_says_so(
 async def test_a_drawer_without_pictures_draws_from_text_and_says_why(
     isolated_env: Path, openai_fake: FakeOpenAI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from telestrations.cli.run import memory_note
+    from telestrations.memory import memory_note
 
     runtime = runtime_with(
         isolated_env,

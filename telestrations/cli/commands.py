@@ -225,16 +225,7 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def _links(game: GameSummary) -> str:
-    """`` (from GAME round N; 2 branches)``: how a game is tied to others ("" when not)."""
-    parts = []
-    if game.start_image:
-        parts.append("started from a picture")
-    if game.parent is not None:
-        parts.append(game.parent.describe())
-    if game.branches:
-        n = len(game.branches)
-        parts.append(f"{n} branch{'es' * (n != 1)}")
-    return f"  ({'; '.join(parts)})" if parts else ""
+    return f"  ({game.links})" if game.links else ""
 
 
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:

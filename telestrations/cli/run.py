@@ -32,6 +32,7 @@ from telestrations.game import (
     TurnFailed,
     TurnProgress,
 )
+from telestrations.memory import memory_note
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir
 from telestrations.terminal import json_line
@@ -181,16 +182,6 @@ async def _run_game(
     finally:
         await runtime.aclose()
     return _report_end(game, exit_code, args)
-
-
-def memory_note(record: TurnRecord, noted: set[str]) -> str:
-    """Once per drawer: it was asked for memory play and drew from the text alone."""
-    memo = record.memory
-    if not memo or memo.get("used") or not memo.get("why") or record.model in noted:
-        return ""
-    noted.add(record.model)
-    why = clean_text(str(memo["why"]), 300)
-    return f"memory play: {clean_text(record.model, 80)} draws from the text alone ({why})"
 
 
 def _report_end(game: Game, exit_code: int, args: argparse.Namespace) -> int:

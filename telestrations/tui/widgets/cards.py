@@ -34,7 +34,7 @@ from telestrations.tui.images import (
 )
 from telestrations.tui.text import plain
 from telestrations.tui.widgets.drift import card_marks
-from telestrations.turns import TurnRecord, money
+from telestrations.turns import START_PICTURE_MODEL, TurnRecord, money
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,14 @@ def round_text(entry: RoundEntry, state: str = "running") -> Content:
         (" drew  ", "bold"),
         (f"{_seconds_cost(entry.draw)}\n", "$text-muted"),
     ]
-    if entry.prompt:
+    if entry.draw.model == START_PICTURE_MODEL:  # round 0: nobody drew it
+        parts = [
+            (f"Round {entry.round}\n", "bold $text-muted"),
+            ("the picture the game started from\n", "bold $accent"),
+        ]
+    elif entry.draw.memory and entry.draw.memory.get("used"):
+        parts.append(("(from the previous picture)\n", "italic $text-muted"))
+    if entry.prompt and entry.draw.model != START_PICTURE_MODEL:
         parts += [plain(f"“{entry.prompt}”", "italic", oneline=True, limit=1000), "\n"]
     revised = entry.draw.extras.get("revised_prompt")
     if isinstance(revised, str) and revised.strip():
