@@ -132,8 +132,10 @@ class Game:
         """The next turn; a round whose picture is missing, outside the folder or unreadable
         is drawn again instead of failing to be described forever."""
         nxt = next_turn(self.dir.first_prompt, self.records)
-        if nxt.kind == "describe" and (
-            nxt.image in self._unreadable or not self.dir.has_image(nxt.image)
+        if (
+            nxt.kind == "describe"
+            and nxt.round >= 1  # round 0 is a start picture: nothing to draw it from
+            and (nxt.image in self._unreadable or not self.dir.has_image(nxt.image))
         ):
             return NextTurn(nxt.round, "draw", nxt.text)
         return nxt

@@ -179,3 +179,37 @@ async def test_a_drawer_without_pictures_draws_from_text_and_says_why(
     notes = [memory_note(r, noted) for r in draws]
     assert notes[0] == "" and "DALL-E 3 has no image edits" in notes[1] and notes[2] == ""
     game_dir.unlock()
+
+
+async def test_comfyui_uploads_the_previous_picture_and_encodes_it(
+    isolated_env: Path,
+) -> None:
+    from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI
+
+    fake = FakeComfyUI().start()
+    try:
+        runtime = runtime_with(
+            isolated_env,
+            f'[providers.comfyui]\nbase_url = "{fake.url}"\npoll_interval = 0.02\n',
+        )
+        drawer_id = f"comfyui:{CHECKPOINTS[0]}"
+        settings = Settings(drawer=drawer_id, guesser="doodle:doodle", memory=True)
+        game_dir = await asyncio.to_thread(session.new_game, runtime, "a windmill", settings)
+        await play(runtime, game_dir, settings, 2)
+    finally:
+        fake.stop()
+    # round 2's picture went up as multipart, then LoadImage → VAEEncode fed the sampler
+    [(fields, filename, mime, data)] = fake.uploads
+    assert fields == {"type": "input", "overwrite": "true"}
+    assert filename.startswith("telestrations-") and filename.endswith(".png")
+    assert mime == "image/png" and data == game_dir.read_image("r0001-draw.png")
+    graphs = [r.json["prompt"] for r in fake.requests if r.path == "/prompt"]
+    assert [g["4"]["class_type"] for g in graphs] == ["EmptyLatentImage", "VAEEncode"]
+    second = graphs[1]
+    assert second["8"] == {"class_type": "LoadImage", "inputs": {"image": filename}}
+    assert second["4"]["inputs"] == {"pixels": ["8", 0], "vae": ["1", 2]}
+    assert second["5"]["inputs"]["denoise"] == 0.6 and graphs[0]["5"]["inputs"]["denoise"] == 1.0
+    draws = [r for r in game_dir.records if r.kind == "draw"]
+    assert draws[1].memory == {"reference": "r0001-draw.png", "used": True}
+    assert draws[1].extras["denoise"] == 0.6
+    game_dir.unlock()

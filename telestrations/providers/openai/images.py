@@ -86,10 +86,11 @@ class OpenAIDrawer:
 
     def edit_form(self, text: str, reference: Picture) -> Form:
         """The multipart body of ``/images/edits``: the generation fields that edits take
-        (not ``style``), as text, and the previous picture as ``image[]`` (GPT image models
-        take several) or ``image`` (DALL-E 2 and older servers take one)."""
+        (not ``style`` or ``moderation``), as text, and the previous picture as ``image[]``
+        (GPT image models take several) or ``image`` (DALL-E 2 and older servers take one)."""
         body = self.request_body(text)
-        body.pop("style", None)
+        for key in ("style", "moderation"):  # generation-only fields
+            body.pop(key, None)
         fields = {
             k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items() if v is not None
         }
