@@ -246,3 +246,26 @@ def test_start_pictures_are_checked_like_a_drawers(isolated_env: Path, tmp_path:
     assert store().list() == []
     out = tele("run", "--no-check", "--start-image", str(tmp_path / "whole.png"), "--prompt", "x")
     assert out.returncode == 2 and "--prompt cannot be used with --start-image" in out.stderr
+
+
+def test_a_branch_that_fails_half_way_leaves_no_game(isolated_env: Path, tmp_path: Path) -> None:
+    """The copied pictures and rounds are written in a hidden folder before it is renamed into
+    place: a failure after some of them leaves nothing listed and nothing behind."""
+    from telestrations.turns import TurnRecord
+
+    s = store()
+    good = photo(tmp_path / "p.png", fmt="PNG")
+    record = TurnRecord(1, 1, "draw", "doodle:doodle", "ok", "x", image="a.png", output="a.png")
+    with pytest.raises(ValueError, match="not a plain file name"):
+        s.new_game(
+            "a fox",
+            {},
+            records=[record],
+            images={"a.png": good, "../outside.png": good},
+            header={"parent": {"game": "x", "round": 1}},
+        )
+    assert s.list() == [] and list(s.games_dir.iterdir()) == []
+    made = s.new_game("a fox", {}, records=[record], images={"a.png": good})
+    again = GameDir.open(made.path)
+    assert [r.to_json() for r in again.records] == [record.to_json()]
+    assert again.read_image("a.png") == good
