@@ -105,9 +105,12 @@ async def test_a_game_starts_from_a_picture_typed_as_at_path(
         assert fake.describes and fake.draws  # then the chain went on
         assert records[2].input.endswith(records[1].output)
         assert m.game.dir.read_image(records[0].output) == picture.read_bytes()
-        first = next(iter(m.query(RoundCard)))
+        first, second = list(m.query(RoundCard))[:2]
         text = str(first.query_one(".card-text", Static).render())
         assert "Round 0" in text and "the picture the game started from" in text
+        assert records[1].output in text  # what the guesser saw in it
+        text = str(second.query_one(".card-text", Static).render())
+        assert f"“{records[1].output}”" in text  # round 1 drew that caption (no style shown)
 
 
 async def test_memory_toggle_reaches_the_next_drawing(isolated_env: Path) -> None:
