@@ -141,9 +141,8 @@ def resolve(
         remember = "" if state_images == asked else state_images
     theme = state.theme if state is not None else ""
     start = choices.start_image or ""
-    return Launch(
-        prompt, settings, images, remember, resume, notice, theme, parent, parent_round, start
-    )
+    launch = Launch(prompt, settings, images, remember, resume, notice, theme)
+    return replace(launch, parent=parent, parent_round=parent_round, start_image=start)
 
 
 # -- games ---------------------------------------------------------------------------------
