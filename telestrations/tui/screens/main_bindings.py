@@ -91,7 +91,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Branch",
         show=False,
         id="branch",
-        tooltip="Branch a new game from the selected round (its rounds up to there)",
+        tooltip="Branch a new game from the selected round",
     ),
     Binding(
         "m",
@@ -99,6 +99,6 @@ MAIN_BINDINGS: list[BindingType] = [
         "Memory",
         show=False,
         id="memory",
-        tooltip="Memory play: the drawer also gets the previous picture (on/off)",
+        tooltip="Memory play: the drawer also gets the last picture",
     ),
 ]
