@@ -39,6 +39,11 @@ async def test_branch_from_a_selected_card_opens_the_branch_paused(isolated_env:
         assert m.game.dir is parent and m.running
         chosen = m.history.entries[m.history.selected]  # type: ignore[index]
         round_no = chosen.round
+        selected = m.query_one(f"#card-{m.history.selected}", RoundCard)
+        assert "b branch from here" in str(selected.query_one(".card-text", Static).render())
+        others = [c for c in m.query(RoundCard) if c is not selected]
+        assert not any("branch from here" in str(c.query_one(".card-text", Static).render())
+                       for c in others)  # fmt: skip
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")

@@ -419,11 +419,16 @@ class History(VerticalScroll, can_focus=True):
 
     def _set_selected(self, index: int | None) -> None:
         if self.selected is not None and self.selected in self._cards:
-            self._cards[self.selected].remove_class("-selected")
+            old = self._cards[self.selected]
+            old.remove_class("-selected")
+            if isinstance(old, RoundCard):
+                old.refresh_entry()  # drops the "branch from here" hint
         self.selected = index
         if index is not None and index in self._cards:
             card = self._cards[index]
             card.add_class("-selected")
+            if isinstance(card, RoundCard):
+                card.refresh_entry()
             self._scroll_to_card(card, top=False)
 
     async def action_select(self, delta: int) -> None:
