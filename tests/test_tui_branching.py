@@ -15,7 +15,7 @@ from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.widgets.cards import RoundCard
 from telestrations.turns import START_PICTURE_MODEL
 
-from .test_tui_support import main_screen, make_app, make_runtime, wait_for
+from .test_tui_support import main_screen, make_app, make_runtime, settle, wait_for
 
 SIZE = (120, 40)
 
@@ -59,6 +59,7 @@ async def test_branch_from_a_selected_card_opens_the_branch_paused(isolated_env:
         assert [(b.game, b.round) for b in on_disk.branches] == [(child.name, round_no)]
         kept = [r.to_json() for r in on_disk.records if r.round <= round_no]
         assert [r.to_json() for r in child.records] == kept
+        await settle(pilot)
         cards = list(m.query(RoundCard))
         assert len(cards) == round_no
         # Enter plays on from the next round, in the branch
@@ -73,6 +74,19 @@ async def test_branch_from_a_selected_card_opens_the_branch_paused(isolated_env:
             round_no + 1
         )
         assert GameDir.open(parent.path).records == on_disk.records  # the parent stays
+        # paused, nothing selected: b branches the newest finished round without asking
+        m.history.focus()
+        await pilot.press("end")
+        newest = again.records[-1].round if again.records[-1].kind == "describe" else None
+        await pilot.press("b")
+        await wait_for(pilot, lambda: m.game is not None and m.game.dir.path != child.path)
+        assert not isinstance(app.screen, ConfirmDialog)
+        grandchild = m.game.dir
+        assert grandchild.parent is not None and grandchild.parent.game == child.name
+        assert newest is None or grandchild.parent.round == newest
+        assert GameDir.open(child.path).branches[0].game == grandchild.name
+        await settle(pilot)  # the branch's history is shown before the app closes
+        assert len(m.query(RoundCard)) == grandchild.parent.round
 
 
 async def test_a_game_starts_from_a_picture_typed_as_at_path(
