@@ -67,6 +67,8 @@ class GameDefaults:
     """Deprecated alias of ``until_converged`` (read, never needed)."""
     embeddings: str = ""
     """Optional semantic drift measure: ``"ollama:MODEL"`` or ``"openai:MODEL"``."""
+    memory: bool = False
+    """Memory play: the drawer also gets the previous picture, where its service can."""
 
     def settings(self) -> Settings:
         return Settings(
@@ -76,6 +78,7 @@ class GameDefaults:
             self.guesser_system,
             self.guesser_prompt,
             preset=self.preset,
+            memory=self.memory,
         )
 
     def limits(self) -> Limits:

@@ -42,6 +42,9 @@ class Settings:
     preset: str = ""
     """The guesser preset whose texts ``guesser_system``/``guesser_prompt`` hold ("" = custom
     texts); :func:`telestrations.presets.label` keeps it true. Journalled per describe turn."""
+    memory: bool = False
+    """Memory play: a draw also gets the previous picture as a reference (image edits,
+    img2img) where the drawer can take one, so pictures morph instead of jumping."""
 
     @classmethod
     def from_saved(cls, saved: object, base: Settings | None = None) -> Settings:
@@ -53,6 +56,8 @@ class Settings:
         text = {"drawer", "guesser", "style", "guesser_system", "guesser_prompt", "preset"}
         # Any: mypy checks ``**`` against every field's type; these keys are all ``str`` fields.
         known: dict[str, Any] = {k: str(v) for k, v in saved.items() if k in text and v is not None}
+        if isinstance(saved.get("memory"), bool):
+            known["memory"] = saved["memory"]
         return replace(base, **known)
 
     def drawer_text(self, prompt: str) -> str:

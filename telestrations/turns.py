@@ -16,6 +16,10 @@ from telestrations.text import SECRETS, Secrets
 SCHEMA_VERSION = 1
 """Bumped when a journal field changes meaning; readers accept older versions."""
 
+START_PICTURE_MODEL = "start:picture"
+"""The ``model`` of a game's round 0 ``draw`` when it started from a picture: nobody drew it,
+the person gave it (``--start-image``); round 0's describe is the chain's origin."""
+
 TurnKind = Literal["draw", "describe"]
 TurnStatus = Literal["ok", "failed"]
 
@@ -66,6 +70,9 @@ class TurnRecord:
     converged: Mapping[str, Any] | None = None
     """Describe turns: the chain stopped changing or cycled with this caption
     (:class:`telestrations.drift.Convergence` as JSON), else ``None``."""
+    memory: Mapping[str, Any] | None = None
+    """Draw turns of memory play (:mod:`telestrations.memory`): ``reference`` (the previous
+    picture's file), ``used`` (the drawer started from it) and, when not, ``why``."""
 
     @property
     def ok(self) -> bool:
@@ -101,6 +108,7 @@ class TurnRecord:
             error=TurnError(**err) if isinstance(err, Mapping) else None,
             similarity=dict(sim) if isinstance(sim, Mapping) else None,
             converged=dict(conv) if isinstance(conv := data.get("converged"), Mapping) else None,
+            memory=dict(mem) if isinstance(mem := data.get("memory"), Mapping) else None,
         )
 
 

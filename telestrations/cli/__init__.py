@@ -35,7 +35,7 @@ from telestrations.keys import KeysError
 from telestrations.logs import setup_logging
 from telestrations.presets import UnknownPreset
 from telestrations.runtime import Runtime
-from telestrations.session import Unusable
+from telestrations.session import BadStart, Unusable
 from telestrations.store import GameLocked, GameNotFound
 from telestrations.terminal import clean_output
 from telestrations.text import clean_text, redacting_excepthook
@@ -99,6 +99,7 @@ def _main(args: argparse.Namespace) -> int:
         KeysError,
         CliError,
         Unusable,
+        BadStart,
         GameNotFound,
         GameLocked,
         UnknownPreset,

@@ -20,7 +20,7 @@ from telestrations.providers.base import Availability, Picture, ProviderError
 from telestrations.providers.listings import age_text, offered, state_note, state_of
 from telestrations.runtime import Runtime
 from telestrations.state import load_state
-from telestrations.store import GameDir
+from telestrations.store import GameDir, GameSummary
 from telestrations.text import clean, clean_text
 from telestrations.turns import money, plural
 
@@ -246,7 +246,7 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
             plural(g.rounds, "round"),
             money(g.spent) if g.spent else "",
             plural(g.failed, "failed attempt") if g.failed else "",
-            clean_text(g.prompt, 60),
+            clean_text(g.prompt, 60) + _links(g),
         )
         for g in games
     ]
@@ -260,6 +260,10 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
             cells.append(failed.ljust(widths[3]))
         print("  ".join([*cells, prompt]))
     return 0
+
+
+def _links(game: GameSummary) -> str:
+    return f"  ({game.links})" if game.links else ""
 
 
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:

@@ -65,6 +65,12 @@ def _add_game_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     )
     p.add_argument("--guesser-system", metavar="TEXT", default=d, help="guesser system prompt")
     p.add_argument("--guesser-prompt", metavar="TEXT", default=d, help="what the guesser is asked")
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        default=d,
+        help="memory play: the drawer also gets the previous picture (image edits, img2img)",
+    )
     _add_preset(p, d)
 
 
@@ -151,6 +157,19 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--spend-limit", type=float, metavar="USD", help="pause at this known spend")
     run.add_argument(
         "--resume", metavar="GAME", default=_SUB, help="continue a past game from its next turn"
+    )
+    # -- keeping (issue 11): branching and starting from a picture
+    start = run.add_mutually_exclusive_group()
+    start.add_argument(
+        "--from",
+        dest="branch_from",
+        metavar="GAME:ROUND",
+        help="branch: a new game holding GAME's rounds 1..ROUND, played on from there",
+    )
+    start.add_argument(
+        "--start-image",
+        metavar="PATH",
+        help="start from this picture: the guesser describes it first (round 0)",
     )
     run.add_argument(
         "--pace",

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from telestrations.drift import Convergence, chain_drift, first_convergence, half_life
 from telestrations.store import GameDir
 from telestrations.text import clean, scrub_json
-from telestrations.turns import TurnRecord, presets_used, redact_record, total_cost
+from telestrations.turns import (
+    START_PICTURE_MODEL,
+    TurnRecord,
+    presets_used,
+    redact_record,
+    total_cost,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -92,6 +98,8 @@ def load(game: GameDir) -> Booklet:
                     limit=300,
                 )
             )
+        elif r.kind == "draw" and r.model == START_PICTURE_MODEL:
+            page.image = r.output  # round 0: the picture the game started from, the origin
         elif r.kind == "draw":
             page.drawer, page.image = clean(r.model, oneline=True, limit=120), r.output
         else:
@@ -104,7 +112,7 @@ def load(game: GameDir) -> Booklet:
     ordered = [pages[n] for n in sorted(pages)]
     previous = first
     for page in ordered:  # the text each round drew: the caption before it
-        page.prompt = previous
+        page.prompt = previous if page.round >= 1 else ""
         if page.caption:
             previous = page.caption
     spent, unknown = total_cost(records)

@@ -36,6 +36,9 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+ORIGIN = "the picture the game started from (its caption is the origin of the chain)"
+
+
 def _figures(page: Page) -> str:
     if page.to_origin is None:
         return ""
@@ -46,7 +49,7 @@ def _figures(page: Page) -> str:
 
 
 def _meta(b: Booklet) -> str:
-    rounds = sum(1 for p in b.pages if p.caption)
+    rounds = sum(1 for p in b.pages if p.caption and p.round >= 1)
     spent = f"spent {money(b.spent)}" if b.spent else "no known spend"
     if b.unknown_cost:
         spent += f" (+{plural(b.unknown_cost, 'turn')} of unknown cost)"
@@ -142,6 +145,8 @@ def write_html(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None:
         uri = _data_uri(b, page, size) if page.image else ""
         img = f"<img src='{uri}' alt='round {page.round}: {_e(page.prompt)}'>" if uri else ""
         cells = [f"<span class='n'>round {page.round}</span>"]
+        if page.round == 0 and page.image:
+            cells.append(f"<p class='who'>{ORIGIN}</p>")
         if page.drawer:
             cells.append(f"<p class='who'>{_e(page.drawer)} drew: {_e(page.prompt)}</p>")
         if page.caption:
@@ -202,11 +207,14 @@ def write_markdown(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None
                 name = f"r{page.round:04d}{suffix}"
                 write_atomic(folder / name, SECRETS.redact_bytes(data))
                 lines += [f"![round {page.round}]({folder.name}/{name})", ""]
+        if page.round == 0 and page.image:
+            lines += [ORIGIN, ""]
         if page.drawer:
             lines += [f"{md_escape(page.drawer)} drew: {md_escape(page.prompt)}", ""]
         if page.caption:
             lines += [f"{md_escape(page.guesser)} saw:", "", f"> {md_escape(page.caption)}", ""]
-            lines += [f"*{md_escape(_figures(page))}*", ""]
+            if _figures(page):
+                lines += [f"*{md_escape(_figures(page))}*", ""]
         if page.converged is not None:
             lines += [f"**{md_escape(page.converged.describe())}**", ""]
         lines += [f"*{md_escape(f)}*\n" for f in page.failures]

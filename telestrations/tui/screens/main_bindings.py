@@ -93,4 +93,20 @@ MAIN_BINDINGS: list[BindingType] = [
         id="until-converged",
         tooltip="Stop when the chain converges or cycles (on/off)",
     ),
+    Binding(
+        "b",
+        "branch",
+        "Branch",
+        show=False,
+        id="branch",
+        tooltip="Branch a new game from the selected round",
+    ),
+    Binding(
+        "m",
+        "toggle_memory",
+        "Memory",
+        show=False,
+        id="memory",
+        tooltip="Memory play: the drawer also gets the last picture",
+    ),
 ]

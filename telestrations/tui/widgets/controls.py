@@ -92,7 +92,9 @@ class Controls(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         s = self._settings
-        yield self._input("prompt", self._prompt, "First prompt", "what the drawer draws first")
+        yield self._input(
+            "prompt", self._prompt, "First prompt", "what the drawer draws first, or @picture.png"
+        )
         yield ModelField("drawer", id="drawer")
         yield self._input("style", s.style, "Drawer style", 'sent as "{style}: {prompt}"')
         yield ModelField("guesser", id="guesser")
