@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telestrations import session
 from telestrations.game import Settings
@@ -19,9 +20,12 @@ from telestrations.providers.base import Availability, Picture, ProviderError
 from telestrations.providers.listings import age_text, offered, state_note, state_of
 from telestrations.runtime import Runtime
 from telestrations.state import load_state
-from telestrations.store import GameDir
+from telestrations.store import GameDir, GameSummary
 from telestrations.text import clean, clean_text
 from telestrations.turns import money, plural
+
+if TYPE_CHECKING:
+    from telestrations.exports import ExportOptions
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -113,7 +117,9 @@ def _read_picture(path: Path) -> Picture:
 
 
 def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
-    settings = choices_from(args).over(runtime.config.game.settings())
+    settings = choices_from(args).over(
+        runtime.config.game.settings(), runtime.config.preset_table()
+    )
     session.preflight(runtime, settings, ("guesser",), network=not args.no_check, warn=_warn)
     picture = _read_picture(Path(args.image).expanduser())
 
@@ -240,7 +246,7 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
             plural(g.rounds, "round"),
             money(g.spent) if g.spent else "",
             plural(g.failed, "failed attempt") if g.failed else "",
-            clean_text(g.prompt, 60),
+            clean_text(g.prompt, 60) + _links(g),
         )
         for g in games
     ]
@@ -256,19 +262,49 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _links(game: GameSummary) -> str:
+    return f"  ({game.links})" if game.links else ""
+
+
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
     from telestrations.exports import ExportError, ExportOptions, default_path, export_game
 
     game = GameDir.open(runtime.store.find(args.game))
+    opts = ExportOptions(size=args.size, frame_ms=args.frame_ms, columns=args.columns)
+    if args.output == "-":
+        return _export_stdout(game, args.format, opts)
     out = Path(args.output).expanduser() if args.output else default_path(game, args.format)
     if out.is_dir():
         out = default_path(game, args.format, out)
-    opts = ExportOptions(size=args.size, frame_ms=args.frame_ms, columns=args.columns)
     try:
         written = export_game(game, args.format, out, force=args.force, options=opts)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     print(f"exported {clean_text(str(written), 0)}")
+    return 0
+
+
+def _export_stdout(game: GameDir, fmt: str, opts: ExportOptions) -> int:
+    """``-o -``: the export on stdout, byte for byte to a pipe or file; a picture format is
+    refused on a terminal, and text shown on one goes through the output cleaner."""
+    from telestrations.exports import BINARY, ExportError, export_bytes
+
+    tty = sys.stdout.isatty()
+    if tty and fmt in BINARY:
+        raise CliError(
+            f"not writing a {fmt} picture to the terminal; redirect stdout (> FILE, | program) "
+            "or give -o FILE"
+        )
+    try:
+        data = export_bytes(game, fmt, opts)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    if tty:
+        sys.stdout.write(data.decode("utf-8", "replace"))
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
 
 

@@ -122,6 +122,21 @@ class Drawer(Protocol):
 
 
 @runtime_checkable
+class ReferenceDrawer(Protocol):
+    """A drawer that can also start from a picture (image edits, img2img): memory play."""
+
+    async def draw(self, text: str) -> Picture: ...
+
+    def reference_unsupported(self) -> str:
+        """Why this model cannot take a picture ("" when it can), e.g. DALL-E 3."""
+        ...
+
+    async def draw_from(self, text: str, reference: Picture) -> Picture:
+        """Illustrate ``text`` starting from ``reference``; raise :class:`ProviderError`."""
+        ...
+
+
+@runtime_checkable
 class Guesser(Protocol):
     """A vision model that describes a picture."""
 

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
@@ -155,16 +156,27 @@ class GameControl:
         if not await self.lock(game_dir):
             return False
         self.release(keep=game_dir)
-        self.apply(Settings.from_saved(game_dir.header.get("settings"), self.settings))
+        self.apply(session.saved_settings(self.runtime, game_dir, self.settings))
         self.attach(game_dir).pause()  # idle → paused
         return True
 
-    async def create(self, prompt: str) -> GameDir | None:
-        """A new game folder for ``prompt`` (in a thread); None, with a notice, if it fails."""
+    async def create(self, prompt: str, start_image: Path | None = None) -> GameDir | None:
+        """A new game folder for ``prompt`` (in a thread), or one that starts from the picture
+        ``start_image``; None, with a notice, if it fails."""
         try:
-            game_dir = await asyncio.to_thread(
-                session.new_game, self.runtime, prompt, self.settings
+            if start_image is not None:
+                game_dir = await asyncio.to_thread(
+                    session.start_from_image, self.runtime, start_image, self.settings
+                )
+            else:
+                game_dir = await asyncio.to_thread(
+                    session.new_game, self.runtime, prompt, self.settings
+                )
+        except session.BadStart as exc:
+            self.screen.notify(
+                clean(str(exc), oneline=True), title="Not started", severity="error", markup=False
             )
+            return None
         except OSError as exc:
             where = exc.filename or self.runtime.store.games_dir
             self.screen.notify(
@@ -178,6 +190,23 @@ class GameControl:
         self.release()
         self.attach(game_dir)
         return game_dir
+
+    async def branch(self, round_no: int) -> GameDir | None:
+        """A new game holding the current one's rounds up to ``round_no``, with the current
+        choices, after the current game stops (in a thread); None, with a notice, if not."""
+        game = self.game
+        if game is None:
+            return None
+        await self.stop_and_wait()
+        try:
+            return await asyncio.to_thread(
+                session.branch, self.runtime, game.dir, round_no, self.settings
+            )
+        except (session.BadStart, GameLocked, OSError) as exc:
+            self.screen.notify(
+                clean(str(exc), oneline=True), title="Not branched", severity="error", markup=False
+            )
+            return None
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -371,6 +400,7 @@ class GameControl:
             style=s.style,
             guesser_system=s.guesser_system,
             guesser_prompt=s.guesser_prompt,
+            preset=s.preset,
             images=images,
             theme=self.screen.app.theme,
         )

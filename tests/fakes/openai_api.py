@@ -104,6 +104,42 @@ class SeenImage:
 
 
 @dataclass
+class SeenEdit:
+    """One ``/v1/images/edits`` call as it arrived: its text fields and its files, parsed
+    from the multipart body field by field."""
+
+    fields: dict[str, str]
+    files: list[tuple[str, str, str, bytes]]
+    """(field name, file name, content type, bytes)."""
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], list[Any]] | None:
+    """The fields and files of a ``multipart/form-data`` body, or None if it is not one."""
+    import email.parser
+    import email.policy
+
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not msg.is_multipart():
+        return None
+    fields: dict[str, str] = {}
+    files: list[tuple[str, str, str, bytes]] = []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            return None
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode()
+        else:
+            files.append((name, filename, part.get_content_type(), data))
+    return fields, files
+
+
+@dataclass
 class FakeOpenAI(FakeAPI):
     """The fake API. ``url + "/v1"`` is the base URL to give the provider."""
 
@@ -132,6 +168,7 @@ class FakeOpenAI(FakeAPI):
     """When set, ``GET /models`` lists only these (a listing that lags what the API serves)."""
     reject_top_quality: bool = False
     """Answer ``xhigh``/``max`` with 400 invalid_value, as one proxy does (PROTOCOLS.md 8.3)."""
+    edits: list[SeenEdit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         FakeAPI.__init__(self)
@@ -157,6 +194,8 @@ class FakeOpenAI(FakeAPI):
             return (
                 json_reply(200, self._model(name)) if name in self.models else self._not_found(name)
             )
+        if req.method == "POST" and route == "/images/edits":
+            return self.edit(req)
         if req.method == "POST" and route in ("/images/generations", "/chat/completions"):
             try:
                 body = req.json
@@ -344,6 +383,46 @@ class FakeOpenAI(FakeAPI):
                 },
             )
         return json_reply(200, out, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+    def edit(self, req: Request) -> Reply:
+        """``/v1/images/edits``: multipart only; ``image[]`` (GPT image, up to 16) or
+        ``image`` (DALL-E 2: one square PNG); dall-e-3 cannot edit. Then as generations."""
+        parsed = parse_multipart(req.header("Content-Type") or "", req.body)
+        if parsed is None:
+            return bad(
+                "Invalid Content-Type header (application/json), expected multipart/form-data."
+            )
+        fields, files = parsed
+        self.edits.append(SeenEdit(fields, files))
+        model = fields.get("model", "dall-e-2")
+        if model == "dall-e-3":
+            return bad(
+                "Invalid value: 'dall-e-3'. Value must be 'dall-e-2' or a GPT image model.",
+                "model",
+                "invalid_value",
+            )
+        images = [f for f in files if f[0] in ("image", "image[]")]
+        if not images:
+            return bad(
+                "Missing required parameter: 'image'.", "image", "missing_required_parameter"
+            )
+        if not model.startswith(("gpt-image", "chatgpt-image")) and (
+            len(images) != 1 or images[0][0] != "image"
+        ):
+            return bad("dall-e-2 takes exactly one 'image'.", "image", "invalid_value")
+        for _, _, _, data in images:
+            try:
+                with Image.open(io.BytesIO(data)) as im:
+                    im.verify()
+            except Exception:
+                return bad("Invalid image file or mode for image 1.", "image", "invalid_image")
+        body: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key in ("n",) and value.isdigit():
+                body[key] = int(value)
+            else:
+                body[key] = value
+        return self.images(body)
 
     # -- chat --------------------------------------------------------------------------------------
     def chat(self, body: dict[str, Any]) -> Reply:

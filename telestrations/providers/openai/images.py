@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from telestrations.providers.base import (
@@ -12,6 +14,7 @@ from telestrations.providers.base import (
     ProviderError,
 )
 from telestrations.providers.http import (
+    Form,
     decode_base64_image,
     picture_from_bytes,
 )
@@ -79,6 +82,35 @@ class OpenAIDrawer:
     async def draw(self, text: str) -> Picture:
         async with self.provider.http.deadline("draw", self.provider.name):
             return await self._draw(text)
+
+    def reference_unsupported(self) -> str:
+        """DALL-E 3 has no edits endpoint; GPT image models, DALL-E 2 and compatible servers
+        take ``/images/edits``."""
+        if self.family == "dall-e-3":
+            return "DALL-E 3 has no image edits"
+        return ""
+
+    def edit_form(self, text: str, reference: Picture) -> Form:
+        """The multipart body of ``/images/edits``: the generation fields that edits take
+        (not ``style`` or ``moderation``), as text, and the previous picture as ``image[]``
+        (GPT image models take several) or ``image`` (DALL-E 2 and older servers take one)."""
+        body = self.request_body(text)
+        for key in ("style", "moderation"):  # generation-only fields
+            body.pop(key, None)
+        fields = {
+            k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items() if v is not None
+        }
+        name = "image[]" if self.family == "gpt-image" else "image"
+        mime = f"image/{reference.format}"
+        return Form(fields, [(name, (f"previous{reference.suffix}", reference.data, mime))])
+
+    async def draw_from(self, text: str, reference: Picture) -> Picture:
+        """Memory play: ``POST /images/edits`` with the previous picture."""
+        async with self.provider.http.deadline("draw", self.provider.name):
+            form = self.edit_form(text, reference)
+            result = await self.provider.post_form("/images/edits", form, self.model)
+            picture = await self._picture(result.json(), form.fields, text)
+        return replace(picture, extras={**picture.extras, "edited": True})
 
     async def _draw(self, text: str) -> Picture:
         body = self.request_body(text)

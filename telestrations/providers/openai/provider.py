@@ -24,6 +24,7 @@ from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
     CODE_STATUS,
     ErrorRule,
+    Form,
     HttpClient,
     HttpFailure,
     HttpResult,
@@ -267,6 +268,15 @@ class OpenAIProvider(CatalogProvider):
         """POST with model-specific advice added to "not found"."""
         try:
             return await self.http.request("POST", path, json=dict(body), on_chunk=on_chunk)
+        except ProviderError as exc:
+            if exc.kind == "not_found" and model.retired:
+                exc.hint = f"{model.id} was {model.retired}; " + RETIRED_HINT.split("; ", 1)[1]
+            raise
+
+    async def post_form(self, path: str, form: Form, model: ModelInfo) -> HttpResult:
+        """POST ``multipart/form-data`` (image edits), with the same advice as :meth:`post`."""
+        try:
+            return await self.http.request("POST", path, form=form)
         except ProviderError as exc:
             if exc.kind == "not_found" and model.retired:
                 exc.hint = f"{model.id} was {model.retired}; " + RETIRED_HINT.split("; ", 1)[1]
