@@ -160,7 +160,8 @@ async def test_a_drawer_without_pictures_draws_from_text_and_says_why(
 
     runtime = runtime_with(
         isolated_env,
-        f'[providers.openai]\nbase_url = "{openai_fake.url}/v1"\ncompatible = false\n',
+        # A compatible server: OpenAI's own dall-e-3 shut down on 2026-05-12 (refused there).
+        f'[providers.openai]\nbase_url = "{openai_fake.url}/v1"\ncompatible = true\n',
         OPENAI_API_KEY=KEY,
     )
     settings = Settings(drawer="openai:dall-e-3", guesser="doodle:doodle", memory=True)
