@@ -16,11 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from telestrations import events, rules
 from telestrations.drift import Convergence, caption_drift, chain_convergence
 from telestrations.embeddings import Embedder, EmbeddingError
 from telestrations.events import *  # noqa: F403  (re-exported: callers import them from here)
+from telestrations.memory import draw_remembering, load_reference, reference_name
 from telestrations.providers.base import (
     Caption,
     Picture,
@@ -139,8 +141,10 @@ class Game:
         pending = self._pending
         if pending is not None and pending[1] is not None and nxt.image == pending[0].output:
             return nxt  # being written: described from memory
-        if nxt.kind == "describe" and (
-            nxt.image in self._unreadable or not self.dir.has_image(nxt.image)
+        if (
+            nxt.kind == "describe"
+            and nxt.round >= 1  # round 0 is a start picture: nothing to draw it from
+            and (nxt.image in self._unreadable or not self.dir.has_image(nxt.image))
         ):
             return NextTurn(nxt.round, "draw", nxt.text)
         return nxt
@@ -363,17 +367,25 @@ class Game:
             status="ok",
             input=text,
             system=system,
+            preset=s.preset if nxt.kind == "describe" else "",
             image=nxt.image,
             started=started,
         )
         picture: Picture | None = None
         caption: Caption | None = None
+        memo: dict[str, Any] | None = None
 
         def progressed(p: Progress, rnd: int = nxt.round, who: str = model) -> None:
             self._emit(TurnProgress(rnd, nxt.kind, who, p))
 
         try:
-            if nxt.kind == "draw":
+            if nxt.kind == "draw" and s.memory:
+                name = reference_name(self._known())  # the last caption may be being written
+                ref = await asyncio.to_thread(load_reference, self.dir, name) if name else None
+                with progress_reports(progressed):
+                    drawer = self.models.drawer(model)
+                    picture, memo = await draw_remembering(drawer, text, ref, name)
+            elif nxt.kind == "draw":
                 with progress_reports(progressed):
                     picture = await self.models.drawer(model).draw(text)
             else:
@@ -415,6 +427,7 @@ class Game:
                 finished=finished,
                 duration=duration,
                 cost=picture.cost,
+                memory=memo,
             )
             await self._keep_later(
                 record, picture, PictureReady(record, self.dir.image_path(name), picture)
@@ -424,7 +437,7 @@ class Game:
             text_out = self.secrets.redact(caption.text).strip()
             known = list(self._known())  # a snapshot: a write beside this call may append
             sims, conv = await asyncio.to_thread(self._drift, known, nxt.round, text_out)
-            if self.embedder is not None:
+            if self.embedder is not None and nxt.round >= 1:  # round 0 is the origin itself
                 sims.update(await self._semantic(nxt.text, text_out))
             record = self._redacted(
                 base,

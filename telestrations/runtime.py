@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,19 @@ from telestrations.providers.base import (
     ProviderContext,
     ProviderError,
 )
+from telestrations.providers.listings import (
+    ListingCache,
+    ListingStatus,
+    shutdown_verdict,
+    source_of,
+)
 from telestrations.providers.registry import Registry, UnknownModel
 from telestrations.state import state_path
 from telestrations.store import Store
-from telestrations.text import MIN_SECRET, SECRETS, Secrets
+from telestrations.text import MIN_SECRET, SECRETS, Secrets, header_secrets
+
+LISTINGS_DIR = "listings"
+"""Folder in the data dir where the services' model listings are cached."""
 
 
 @dataclass
@@ -42,6 +53,12 @@ class Runtime:
     store: Store
     data_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    today: Callable[[], date] = date.today
+    """Today's date, for shutdown dates (tests set another day)."""
+    clock: Callable[[], float] = time.time
+    """Now in unix seconds, for the listings' ages and time-to-live."""
+    listing_status: dict[str, ListingStatus] = field(default_factory=dict)
+    """Per provider name: where the models it lists came from (cache or service, and when)."""
 
     @classmethod
     def load(
@@ -54,7 +71,7 @@ class Runtime:
         """Read config (raises ConfigError), then build every provider."""
         env = dict(os.environ if env is None else env)
         config = load_config(config_file, env)
-        keyring = KeyRing(KeyStore(keys_path(env)), env)
+        keyring = KeyRing(KeyStore(keys_path(env)), env, instance_keys(config))
         collect_secrets(SECRETS, keyring, env, config.providers)
 
         def get_key(name: str) -> str | None:
@@ -68,18 +85,39 @@ class Runtime:
                 get_key=get_key,
                 env=env,
                 prices=config.prices,
+                name=name if name in config.instances else "",
             )
 
-        registry = Registry.load(context_for, keyring.secrets)
+        registry = Registry.load(context_for, keyring.secrets, config.instances)
         root = data_dir(config, env, data_dir_flag)
-        return cls(config, keyring, registry, Store(root), root, env)
+        runtime = cls(config, keyring, registry, Store(root), root, env)
+        runtime.load_listings()
+        return runtime
+
+    @property
+    def listings(self) -> ListingCache:
+        """The services' model listings on disk (one small JSON file per provider)."""
+        return ListingCache(self.data_dir / LISTINGS_DIR, clock=self.clock)
+
+    def load_listings(self) -> None:
+        """Give every provider its cached listing, so menus and ``models`` show what the
+        services offered last time without asking them (a few small files: cheap)."""
+        cache = self.listings
+        for provider in self.registry.providers.values():
+            listing = cache.load(provider.name, source_of(provider))
+            if listing is None:
+                continue
+            remember = getattr(provider, "remember_discovered", None)
+            if remember is not None:
+                remember(listing.models)
+            self.listing_status[provider.name] = ListingStatus(listing.fetched_at, cached=True)
 
     @property
     def state_file(self) -> Path:
         return state_path(self.data_dir)
 
     def models(self) -> RegistryModels:
-        return RegistryModels(self.registry)
+        return RegistryModels(self.registry, self.today)
 
     def price_of(self, model_id: str) -> float | None:
         """USD per call for ``model_id`` when known (config override or preset)."""
@@ -100,7 +138,14 @@ class Runtime:
             provider, model = self.registry.resolve(model_id, kind)
         except UnknownModel as exc:
             return None, Availability.no(str(exc), "see `telestrations models`", "not_found")
-        return model, provider.availability(model)
+        return model, self.verdict(provider, model)
+
+    def verdict(self, provider: Provider, model: ModelInfo) -> Availability:
+        """The provider's quick check, and never a model past its shutdown date."""
+        avail = provider.availability(model)
+        if not avail.ok:
+            return avail
+        return shutdown_verdict(model, self.today()) or avail
 
     async def store_key(self, name: str, value: str) -> None:
         """Store a key (keys file, 0600) and rebuild the provider that uses it."""
@@ -117,8 +162,9 @@ class Runtime:
 class RegistryModels:
     """The engine's view of the registry: every failure is a :class:`ProviderError`."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, today: Callable[[], date] = date.today) -> None:
         self.registry = registry
+        self.today = today
 
     def _resolve(self, model_id: str, kind: ModelKind) -> tuple[Provider, ModelInfo]:
         try:
@@ -126,6 +172,8 @@ class RegistryModels:
         except UnknownModel as exc:
             raise ProviderError("not_found", str(exc), hint="see `telestrations models`") from None
         avail = provider.availability(model)
+        if avail.ok:  # a model shut down mid-game: the turn fails with the replacement
+            avail = shutdown_verdict(model, self.today()) or avail
         if not avail.ok:
             raise avail.error()
         return provider, model
@@ -137,6 +185,11 @@ class RegistryModels:
     def guesser(self, model_id: str) -> Guesser:
         provider, model = self._resolve(model_id, "guesser")
         return provider.guesser(model)
+
+
+def instance_keys(config: Config) -> dict[str, tuple[str, ...]]:
+    """Key name → environment variables of every named endpoint config declares."""
+    return {name: spec.key.envs for name, spec in config.instances.items() if spec.key is not None}
 
 
 def remember_key(secrets: Secrets, value: str | None) -> None:
@@ -154,11 +207,16 @@ def collect_secrets(
 ) -> None:
     """Every secret the process can know at start: the keys (environment and keys file), and
     the password of every URL with ``user:password@`` in the environment (``OLLAMA_HOST``,
-    ``OPENAI_BASE_URL``, a proxy) or in a ``[providers.X]`` table, with its derived forms."""
+    ``OPENAI_BASE_URL``, a proxy) or in a ``[providers.X]`` table, with its derived forms,
+    and the values of a table's extra ``headers`` that carry a credential."""
     for value in keyring.secrets():
         remember_key(secrets, value)
     for value in env.values():
         secrets.add_url(value)
+    for table in providers.values():
+        headers = table.get("headers") if isinstance(table, Mapping) else None
+        if isinstance(headers, Mapping):
+            secrets.add(*header_secrets(headers))
 
     def walk(value: Any) -> None:
         if isinstance(value, str):

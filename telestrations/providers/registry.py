@@ -129,7 +129,7 @@ def _checked_model(model: object) -> ModelInfo:
     format them: a price that is a string would fail there), else :class:`TypeError`."""
     if not isinstance(model, ModelInfo):
         raise TypeError(f"it gave a {type(model).__name__}, not a ModelInfo")
-    texts = ("provider", "name", "label", "retired", "note")
+    texts = ("provider", "name", "label", "retired", "note", "shutdown", "successor")
     bad = [f for f in texts if not isinstance(getattr(model, f), str)]
     if model.kind not in KINDS:
         bad.append("kind")
@@ -343,10 +343,17 @@ class Registry:
 
     @classmethod
     def load(
-        cls, context_for: Callable[[str], ProviderContext], secrets: Secrets = lambda: ()
+        cls,
+        context_for: Callable[[str], ProviderContext],
+        secrets: Secrets = lambda: (),
+        instances: Mapping[str, ProviderSpec] | None = None,
     ) -> Registry:
-        """Build every discovered provider with the context ``context_for(name)`` gives it."""
+        """Build every discovered provider, and every named instance config declares
+        (``instances``, see :meth:`ProviderSpec.instance`), with the context
+        ``context_for(name)`` gives it."""
         factories, failures = discover_factories(secrets)
+        for name, spec in (instances or {}).items():
+            factories.setdefault(name, spec)  # config loading refuses a built-in's name
         providers: list[Provider] = []
         for name, factory in factories.items():
             try:
