@@ -230,8 +230,8 @@ async def settle(pilot: Pilot, seconds: float = 20.0) -> None:
                 with contextlib.suppress(WorkerCancelled, WorkerFailed):
                     await worker.wait()
         await pilot.wait_for_scheduled_animations()
-        relayout = any(h._resize_timer is not None for h in app.screen.query(History))
-        if relayout:  # a resize is debounced by a timer: let it fire
+        relayout = _timers_pending(app)
+        if relayout:  # a resize (or a batch of cards) waits for a timer: let it fire
             await pilot.pause(0.05)
         busy = any(not w.is_finished for w in app.workers)
         now = [(id(w), w.region) for w in app.screen.walk_children()]
@@ -246,6 +246,18 @@ async def settle(pilot: Pilot, seconds: float = 20.0) -> None:
             pending = ", ".join(_pictures_pending(app)) or "none"
             raise AssertionError(f"the screen did not come to rest (pictures pending: {pending})")
         before = now
+
+
+def _timers_pending(app: App[object]) -> bool:
+    """A one-shot timer in the history pane is still to fire (the debounced relayout after a
+    resize, say); repeating ones (a spinner) never end and do not count."""
+    for history in app.screen.query(History):
+        for node in history.walk_children(with_self=True):
+            for timer in list(node._timers):
+                task = timer._task
+                if timer._repeat == 0 and task is not None and not task.done():
+                    return True
+    return False
 
 
 def _pictures_pending(app: App[object]) -> list[str]:
