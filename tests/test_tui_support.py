@@ -36,6 +36,7 @@ from telestrations.providers.registry import Registry
 from telestrations.runtime import Runtime
 from telestrations.store import Store
 from telestrations.tui.app import TelestrationsApp
+from telestrations.tui.images import thumbnail_size
 from telestrations.tui.screens.main import Launch, MainScreen
 from telestrations.tui.widgets.cards import Thumb
 from telestrations.tui.widgets.history import History
@@ -201,9 +202,24 @@ async def wait_for(pilot: Pilot, cond: Callable[[], bool], seconds: float = 10.0
         await pilot.pause(0.02)
 
 
+def picture_in_place(thumb: Thumb) -> bool:
+    """The thumbnail shows its picture, made for the box its room gives and laid out at that
+    size: not the placeholder, and not an empty box that a cancelled load left behind."""
+    if thumb.aspect is None:
+        return False
+    box = thumb.room.fit(thumb.aspect)
+    if thumb.box != box or thumb.shown != thumbnail_size(thumb.spec.mode, box.cols, box.rows):
+        return False
+    if thumb.query(".thumb-placeholder"):
+        return False
+    images = [w for w in thumb.query(".thumb-image") if w.display]  # not one being removed
+    return len(images) == 1 and tuple(images[0].size) == (box.cols, box.rows)
+
+
 async def settle(pilot: Pilot, seconds: float = 20.0) -> None:
-    """Run until the screen is at rest: no worker busy, no relayout pending, and every widget
-    where it was on the pass before (so thumbnails for the pane's final size are mounted).
+    """Run until the screen is at rest: no worker busy, no relayout pending, every thumbnail
+    showing the picture made for its box (:func:`picture_in_place`), and every widget where it
+    was on the pass before.
     Only for a screen whose game is not running (a running game's worker never ends)."""
     app = pilot.app
     deadline = time.monotonic() + seconds
@@ -214,22 +230,44 @@ async def settle(pilot: Pilot, seconds: float = 20.0) -> None:
                 with contextlib.suppress(WorkerCancelled, WorkerFailed):
                     await worker.wait()
         await pilot.wait_for_scheduled_animations()
-        relayout = any(h._resize_timer is not None for h in app.screen.query(History))
-        if relayout:  # a resize is debounced by a timer: let it fire
+        relayout = _timers_pending(app)
+        if relayout:  # a resize (or a batch of cards) waits for a timer: let it fire
             await pilot.pause(0.05)
         busy = any(not w.is_finished for w in app.workers)
-        # every picture made for its final box (a thumbnail's thread may still be drawing)
-        pictures = all(t.shown is not None for t in app.screen.query(Thumb))
         now = [(id(w), w.region) for w in app.screen.walk_children()]
-        if not relayout and not busy and pictures and now == before:
+        if not relayout and not busy and not _pictures_pending(app) and now == before:
             await pilot.pause(0.1)  # and still so after the last messages are handled
             again = [(id(w), w.region) for w in app.screen.walk_children()]
-            if again == now and not any(not w.is_finished for w in app.workers):
+            busy = any(not w.is_finished for w in app.workers)
+            if again == now and not busy and not _pictures_pending(app):
                 return
             now = again
         if time.monotonic() > deadline:
-            raise AssertionError("the screen did not come to rest")
+            pending = ", ".join(_pictures_pending(app)) or "none"
+            raise AssertionError(f"the screen did not come to rest (pictures pending: {pending})")
         before = now
+
+
+def _timers_pending(app: App[object]) -> bool:
+    """A one-shot timer in the history pane is still to fire (the debounced relayout after a
+    resize, say); repeating ones (a spinner) never end and do not count."""
+    for history in app.screen.query(History):
+        for node in history.walk_children(with_self=True):
+            for timer in list(node._timers):
+                task = timer._task
+                if timer._repeat == 0 and task is not None and not task.done():
+                    return True
+    return False
+
+
+def _pictures_pending(app: App[object]) -> list[str]:
+    """Thumbnails not yet showing the picture for the room their pane has now."""
+    return [
+        f"card {thumb.index}: box {thumb.box}, shown {thumb.shown}"
+        for history in app.screen.query(History)
+        for thumb in history.query(Thumb)
+        if thumb.room != history.room or not picture_in_place(thumb)
+    ]
 
 
 def palette_prompts(app: App[object]) -> list[str]:

@@ -294,7 +294,6 @@ class Thumb(Widget):
             return
         if box != self.box:
             self._size_to(box)
-        self.shown = pixels
         old = self.query(".thumb-image")
         if old:
             widget = old.first()
@@ -302,7 +301,12 @@ class Thumb(Widget):
             if isinstance(widget, CellPicture) and isinstance(picture, list):
                 widget.strips = picture
                 widget.refresh()
+                self.shown = pixels
                 return
+        # ``shown`` only once the picture is in place: a new room cancels this worker at any
+        # await below, and the next load must not then take a box left empty for done.
+        self.shown = None
+        if old:
             await old.remove()
             if not self.is_attached:
                 return
@@ -314,6 +318,7 @@ class Thumb(Widget):
         await self.query(".thumb-placeholder").remove()
         if self.is_attached:
             await self.mount(widget)
+            self.shown = pixels
 
     def _make(self, pixels: tuple[int, int]) -> list[Strip] | PILImage.Image:
         """In a thread: the thumbnail, and for half-cell blocks the lines that draw it."""

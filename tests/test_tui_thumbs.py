@@ -1,0 +1,55 @@
+"""A thumbnail whose room changes while it is being put on screen still ends up showing it.
+
+The pane measures its room once it is laid out, which on a slow machine can be while the first
+thumbnail's worker is swapping the placeholder for the picture; the new room cancels that
+worker. A room that gives the same box (one row more, say) must not leave the box empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from telestrations.tui.widgets.cards import CellPicture, Room, Thumb, ThumbSpec
+
+from .test_tui_support import picture_in_place, png_bytes, settle
+
+FIRST = Room(76, 30)
+TALLER = Room(76, 31)
+"""One row more: for this picture the same box as :data:`FIRST`."""
+
+
+class OneThumb(App[None]):
+    def __init__(self, spec: ThumbSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def compose(self) -> ComposeResult:
+        yield Thumb(0, self.spec, "001.png", FIRST)
+
+
+async def test_a_new_room_while_the_picture_is_being_mounted_still_shows_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "001.png").write_bytes(png_bytes("red", (480, 480)))
+    spec = ThumbSpec(tmp_path, "halfcell", 120)
+    assert FIRST.fit(1.0) == TALLER.fit(1.0)
+    app = OneThumb(spec)
+    async with app.run_test(size=(120, 36)) as pilot:
+        thumb = app.query_one(Thumb)
+        placeholder = thumb.query_one(".thumb-placeholder", Static)
+        deadline = time.monotonic() + 10
+        while placeholder.display:  # until the worker starts removing it for the picture
+            assert time.monotonic() < deadline, "the placeholder was never replaced"
+            await asyncio.sleep(0)
+        assert not thumb.query(CellPicture)  # between removing the placeholder and mounting
+        thumb.set_room(TALLER)  # cancels that worker where it waits
+        await settle(pilot)
+        assert picture_in_place(thumb)
+        picture = thumb.query_one(CellPicture)
+        assert len(picture.strips) == thumb.box.rows
+        assert tuple(picture.size) == (thumb.box.cols, thumb.box.rows)
