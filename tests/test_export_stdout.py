@@ -46,6 +46,14 @@ def played(isolated_env: Path) -> Path:
     return isolated_env
 
 
+def test_export_help_says_dash_is_stdout(isolated_env: Path) -> None:
+    """A new user learns `-o -` from --help, not only from the README."""
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    out = _cli(isolated_env, "export", "--help")
+    assert out.returncode == 0
+    assert "- for stdout" in " ".join(out.stdout.decode().split())
+
+
 @pytest.mark.parametrize("fmt", ["gif", "webp", "sheet"])
 def test_picture_export_to_a_pipe(played: Path, fmt: str) -> None:
     out = _cli(played, "export", "last", "-f", fmt, "-o", "-")

@@ -250,6 +250,7 @@ def test_models_hides_shut_down_marks_soon_and_refuses(tmp_path: Path, fake: Fak
     assert sunburst is not None and f"shut down {PAST}" in sunburst and " no " in sunburst
     mini = row(out.stdout, "openai:gpt-5-mini")
     assert mini is not None and "replaced by openai:gpt-6.1-terra" in mini
+    assert mini.count(PAST) == 1 and "(see" not in mini  # said once, no nested hint
     data = json.loads(tele(env, "models", "--all", "--json").stdout)
     entry = next(m for m in data if m["id"] == "openai:gpt-5-mini")
     assert (entry["state"], entry["shutdown"], entry["available"]) == ("gone", PAST, False)

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from textual.content import Content
 from textual.widgets import Static
 
 from telestrations.store import GameDir
@@ -139,8 +140,13 @@ async def test_memory_toggle_reaches_the_next_drawing(isolated_env: Path) -> Non
         m = main_screen(app)
         m.history.focus()
         assert not m.settings.memory
+        style = m.query_one("#style")
+        assert (
+            "memory off" in Content.from_markup(style.border_subtitle).plain
+        )  # visible, not only a passing notice
         await pilot.press("m")
         assert m.settings.memory
+        assert "memory on" in Content.from_markup(style.border_subtitle).plain
         m.query_one("#prompt").focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 2)
@@ -154,4 +160,5 @@ async def test_memory_toggle_reaches_the_next_drawing(isolated_env: Path) -> Non
         m.history.focus()
         await pilot.press("m")
         assert not m.settings.memory
+        assert "memory off" in Content.from_markup(style.border_subtitle).plain
         await asyncio.sleep(0)

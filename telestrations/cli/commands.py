@@ -216,6 +216,8 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
             why += f" ({avail.hint})"
         extra = []
         dated = state_note(model, today)
+        if state_of(model, today) == "gone":
+            why = ""  # the shutdown verdict would say the date and the successor twice
         if dated:
             extra.append(dated)
             if model.successor:

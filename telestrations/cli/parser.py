@@ -262,7 +262,10 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--format", "-f", choices=EXPORT_FORMATS, default="html", help="what to write (html)"
     )
     export.add_argument(
-        "-o", "--output", metavar="PATH", help="file to write (default ./<game name>.<ext>)"
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="file or folder to write, or - for stdout (default ./<game name>.<ext>)",
     )
     export.add_argument("--force", action="store_true", help="replace PATH if it exists")
     export.add_argument(

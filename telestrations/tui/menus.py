@@ -285,6 +285,7 @@ def toggle_memory(screen: MainScreen) -> None:
     """Memory play on or off, from the next drawing."""
     memory = not screen.settings.memory
     screen.apply_settings(replace(screen.settings, memory=memory))
+    screen.controls.show_memory(memory)
     screen.notify(
         "Memory play: the drawer also gets the previous picture, where it can."
         if memory

@@ -128,6 +128,7 @@ class MainScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.show_models()
         menus.relabel(self, save=False)
+        self.controls.show_memory(self.settings.memory)
         for line in self.control.provider_failures():
             self.notify(clean(line, oneline=True), severity="error", timeout=15, markup=False)
         if self.launch.notice:
@@ -202,6 +203,7 @@ class MainScreen(Screen[None]):
         for field, name in _SETTING_FIELDS.items():
             self.controls.set_value(field, getattr(self.settings, name))
         self.controls.show_preset(self.settings.preset)
+        self.controls.show_memory(self.settings.memory)
         self.control.schedule_save()
         self.show_models()
         records = list(game_dir.records)

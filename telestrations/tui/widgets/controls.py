@@ -142,5 +142,14 @@ class Controls(VerticalScroll):
             "preset ", plain(name or "custom", "bold", oneline=True, limit=40), "  ", key
         )
 
+    def show_memory(self, on: bool) -> None:
+        """Whether memory play is on, under the drawer style (a toggle nobody can see is one
+        nobody remembers setting), with the key that toggles it."""
+        field = self.query_one("#style", Input)
+        key = key_for(self, "memory")
+        field.border_subtitle = Content.assemble(
+            "memory ", ("on" if on else "off", "bold"), "  ", key
+        )
+
     def show_model(self, kind: ModelKind, model_id: str, availability: Availability) -> None:
         self.query_one(f"#{kind}", ModelField).show(model_id, availability)
