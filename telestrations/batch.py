@@ -182,6 +182,8 @@ class Plan:
     state: str = "running"
     """running, finished, interrupted, stopped (budget), failed."""
     reason: str = ""
+    calls: dict[str, float] = field(default_factory=dict)
+    """The last run's provider calls: how many, seconds in them, the most at once, wall."""
 
     @classmethod
     def make(
@@ -226,6 +228,7 @@ class Plan:
             "per_provider": self.per_provider,
             "budget": self.budget,
             "unfinished": unfinished,
+            "calls": self.calls,
             "chains": [c.to_json() for c in self.chains],
         }
 
@@ -436,6 +439,9 @@ class Gate:
         self.free = max(1, slots)
         self.in_use = 0
         self.peak = 0
+        self.calls = 0
+        self.held = 0.0
+        """Seconds slots were held, summed over calls (busy share = held / slots / wall)."""
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
@@ -480,9 +486,12 @@ class _Limited:
             await self.own.acquire()
         try:
             await self.gate.acquire(_PRIORITY.get())
+            t0 = time.monotonic()
             try:
                 yield
             finally:
+                self.gate.calls += 1
+                self.gate.held += time.monotonic() - t0
                 self.gate.release()
         finally:
             if self.own is not None:
@@ -578,6 +587,8 @@ class Batch:
         self.models: LimitedModels | None = None
         self._reserved = 0.0
         self._manifest_lock: asyncio.Lock | None = None
+        self._manifest_asked = 0
+        self._manifest_saved = 0
         self._csv: io.TextIOWrapper | None = None
         self._written: set[tuple[int, int]] = set()
         self._dirs: dict[int, GameDir] = {}
@@ -590,13 +601,20 @@ class Batch:
     # -- files ---------------------------------------------------------------------------
 
     async def save_manifest(self) -> None:
-        """The manifest as it stands now, replaced atomically (writes are serialised so an
-        older snapshot never lands after a newer one)."""
+        """Return once the manifest as it stands now is on disk, replaced atomically. Writes
+        are serialised (an older snapshot never lands after a newer one) and grouped: every
+        caller waiting while one is written is covered by the next single write."""
         if self._manifest_lock is None:
             self._manifest_lock = asyncio.Lock()
+        self._manifest_asked += 1
+        asked = self._manifest_asked
         async with self._manifest_lock:
+            if self._manifest_saved >= asked:
+                return
+            covers = self._manifest_asked
             data = (json.dumps(self.plan.to_json(), ensure_ascii=False, indent=1) + "\n").encode()
             await asyncio.to_thread(write_atomic, self.folder / MANIFEST, data)
+            self._manifest_saved = covers
 
     def _rebuild_summary(self) -> None:
         """summary.csv from the games' journals (blocking): every finished round once."""
@@ -697,6 +715,13 @@ class Batch:
                 if chain.status in ("pending", "running"):
                     chain.status = "unfinished"
             self._conclude()
+            gate = self.models.gate
+            plan.calls = {
+                "calls": gate.calls,
+                "seconds": round(gate.held, 3),
+                "peak": gate.peak,
+                "wall": round(time.monotonic() - self.progress.started, 3),
+            }
             await asyncio.to_thread(self._write_chains)
             await self.save_manifest()
             self._changed()

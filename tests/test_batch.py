@@ -194,8 +194,19 @@ def test_interrupted_and_resumed_has_every_round_once(
     fake.delay = 0.15
     path = prompts_file(tmp_path, [f"prompt number {i}" for i in range(1, 5)])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "telestrations", "batch", str(path), "--rounds", "4"]
-        + ["--pair", OPENAI, "--concurrency", "3"],
+        [
+            sys.executable,
+            "-m",
+            "telestrations",
+            "batch",
+            str(path),
+            "--rounds",
+            "4",
+            "--pair",
+            OPENAI,
+            "--concurrency",
+            "3",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -212,7 +223,7 @@ def test_interrupted_and_resumed_has_every_round_once(
             time.sleep(0.05)
         assert summary is not None, "no round finished"
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=TIMEOUT)
+        _, stderr = proc.communicate(timeout=TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -295,8 +306,18 @@ def test_every_chain_failing_stops_with_the_reason(
 ) -> None:
     path = prompts_file(tmp_path, [f"prompt {i}" for i in range(20)])
     out = subprocess.run(
-        [sys.executable, "-m", "telestrations", "batch", str(path), "--pair", OPENAI]
-        + ["--no-check", "--concurrency", "2"],
+        [
+            sys.executable,
+            "-m",
+            "telestrations",
+            "batch",
+            str(path),
+            "--pair",
+            OPENAI,
+            "--no-check",
+            "--concurrency",
+            "2",
+        ],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
