@@ -427,9 +427,6 @@ def chain_row(chain: Chain, game_dir: GameDir | None, rounds: int) -> dict[str, 
 
 # -- scheduling ----------------------------------------------------------------------------
 
-_PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("batch_priority", default=0)
-"""Turns the chain of the running task has left: the most goes first."""
-
 
 class Gate:
     """A semaphore whose free slot goes to the waiter with the highest priority (ties: first
@@ -473,67 +470,89 @@ class Gate:
                 fut.set_result(None)
 
 
-class _Limited:
-    """Holds the batch's slot and the provider's for exactly the time of one provider call."""
+class Ticket:
+    """A call's place: the batch's slot and its provider's, held from the start of the turn
+    (so the journal's duration is the call's, not the wait for it) to the end of the provider
+    call (so saving the turn does not keep the next call waiting). Released once."""
 
-    def __init__(self, gate: Gate, own: asyncio.Semaphore | None) -> None:
-        self.gate = gate
+    def __init__(self, slots: Slots, own: asyncio.Semaphore | None) -> None:
+        self.slots = slots
         self.own = own
+        self.since = time.monotonic()
+        self.done = False
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> Any:
+    def release(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        gate = self.slots.gate
+        gate.calls += 1
+        gate.held += time.monotonic() - self.since
+        gate.release()
         if self.own is not None:
-            await self.own.acquire()
-        try:
-            await self.gate.acquire(_PRIORITY.get())
-            t0 = time.monotonic()
-            try:
-                yield
-            finally:
-                self.gate.calls += 1
-                self.gate.held += time.monotonic() - t0
-                self.gate.release()
-        finally:
-            if self.own is not None:
-                self.own.release()
+            self.own.release()
 
 
-class _LimitedDrawer(_Limited):
-    def __init__(self, inner: Drawer, gate: Gate, own: asyncio.Semaphore | None) -> None:
-        super().__init__(gate, own)
-        self.inner = inner
-
-    async def draw(self, text: str) -> Picture:
-        async with self.slot():
-            return await self.inner.draw(text)
+_TICKET: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar(
+    "batch_ticket", default=None
+)
+"""The ticket of the turn the running task plays: its provider call gives it back."""
 
 
-class _LimitedGuesser(_Limited):
-    def __init__(self, inner: Guesser, gate: Gate, own: asyncio.Semaphore | None) -> None:
-        super().__init__(gate, own)
-        self.inner = inner
-
-    async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
-        async with self.slot():
-            return await self.inner.describe(picture, system, prompt)
-
-
-class LimitedModels:
-    """The runtime's models, each call waiting for a batch slot and its provider's slot."""
+class Slots:
+    """At most ``concurrency`` calls in flight across the batch, ``per_provider[name]`` to one
+    provider; the models' calls give their :class:`Ticket` back as soon as they return."""
 
     def __init__(self, runtime: Runtime, concurrency: int, per_provider: Mapping[str, int]) -> None:
         self.models = runtime.models()
         self.gate = Gate(concurrency)
         self.own = {name: asyncio.Semaphore(n) for name, n in per_provider.items() if n > 0}
 
-    def _own(self, model_id: str) -> asyncio.Semaphore | None:
-        return self.own.get(model_id.partition(":")[0])
+    async def take(self, model_id: str, priority: int) -> Ticket:
+        own = self.own.get(model_id.partition(":")[0])
+        if own is not None:
+            await own.acquire()
+        try:
+            await self.gate.acquire(priority)
+        except BaseException:
+            if own is not None:
+                own.release()
+            raise
+        return Ticket(self, own)
 
     def drawer(self, model_id: str) -> Drawer:
-        return _LimitedDrawer(self.models.drawer(model_id), self.gate, self._own(model_id))
+        return _TicketDrawer(self.models.drawer(model_id))
 
     def guesser(self, model_id: str) -> Guesser:
-        return _LimitedGuesser(self.models.guesser(model_id), self.gate, self._own(model_id))
+        return _TicketGuesser(self.models.guesser(model_id))
+
+
+def _give_back() -> None:
+    ticket = _TICKET.get()
+    if ticket is not None:
+        ticket.release()
+
+
+class _TicketDrawer:
+    def __init__(self, inner: Drawer) -> None:
+        self.inner = inner
+
+    async def draw(self, text: str) -> Picture:
+        try:
+            return await self.inner.draw(text)
+        finally:
+            _give_back()
+
+
+class _TicketGuesser:
+    def __init__(self, inner: Guesser) -> None:
+        self.inner = inner
+
+    async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+        try:
+            return await self.inner.describe(picture, system, prompt)
+        finally:
+            _give_back()
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -584,7 +603,7 @@ class Batch:
         self.on_row = on_row
         self.on_change = on_change
         self.progress = Progress(total=len(plan.chains) * plan.rounds)
-        self.models: LimitedModels | None = None
+        self.slots: Slots | None = None
         self._reserved = 0.0
         self._manifest_lock: asyncio.Lock | None = None
         self._manifest_asked = 0
@@ -683,7 +702,7 @@ class Batch:
 
     async def run(self) -> Plan:
         plan = self.plan
-        self.models = LimitedModels(self.runtime, plan.concurrency, plan.per_provider)
+        self.slots = Slots(self.runtime, plan.concurrency, plan.per_provider)
         await asyncio.to_thread(self._open_existing)
         await asyncio.to_thread(self._rebuild_summary)
         self.progress.done = self.progress.done_before = len(self._written)
@@ -715,7 +734,7 @@ class Batch:
                 if chain.status in ("pending", "running"):
                     chain.status = "unfinished"
             self._conclude()
-            gate = self.models.gate
+            gate = self.slots.gate
             plan.calls = {
                 "calls": gate.calls,
                 "seconds": round(gate.held, 3),
@@ -793,8 +812,8 @@ class Batch:
         self.progress.running += 1
         self._changed()
         await self.save_manifest()
-        assert self.models is not None
-        game = session.make_game(self.runtime, game_dir, settings, Limits(), models=self.models)
+        assert self.slots is not None
+        game = session.make_game(self.runtime, game_dir, settings, Limits(), models=self.slots)
         game.subscribe(lambda event: self._on_event(chain, game, event))
         try:
             await self._turns(chain, game, settings)
@@ -820,13 +839,18 @@ class Batch:
                 self._halt(f"budget ${budget:g} reached (spent ${self.progress.spent:.4f})")
                 return
             left = 2 * (rounds - nxt.round) + (2 if nxt.kind == "draw" else 1)
-            token = _PRIORITY.set(left)
             self._reserved += price
             try:
-                record = await game.step()
+                assert self.slots is not None
+                ticket = await self.slots.take(model, left)
+                token = _TICKET.set(ticket)
+                try:
+                    record = await game.step()
+                finally:
+                    ticket.release()  # the call gave it back, unless the turn made none
+                    _TICKET.reset(token)
             finally:
                 self._reserved -= price
-                _PRIORITY.reset(token)
             if game.unsaved is not None:
                 chain.status, chain.error = "failed", clean_text(game.reason, 500)
                 self._chain_failed()
