@@ -342,3 +342,37 @@ def test_resume_refuses_a_new_plan(isolated_env: Path, tmp_path: Path) -> None:
     assert out.returncode == 2 and "no batch 'nothing-here'" in out.stderr
     out = tele("batch", str(path), "-o", str(tmp_path / "b"))
     assert out.returncode == 2 and "holds a batch" in out.stderr
+
+
+def test_help_and_progress_line_on_a_terminal(isolated_env: Path, tmp_path: Path) -> None:
+    out = tele("batch", "--help")
+    for flag in ("--rounds", "--pair", "--concurrency", "--per-provider", "--budget", "--resume"):
+        assert flag in out.stdout
+    assert "batch" in tele("--help").stdout
+    import pty
+
+    main, side = pty.openpty()
+    path = prompts_file(tmp_path, ["a red house", "a blue boat"])
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "telestrations", "batch", str(path), "--rounds", "2"],
+            stdout=subprocess.PIPE,
+            stderr=side,
+            timeout=TIMEOUT,
+        )
+        os.close(side)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(main)
+    assert proc.returncode == 0
+    # redrawn in place: carriage return, the line, clear to its end; a newline only at the end
+    assert b"\r[########################] 4/4 rounds" in seen and b"\x1b[K" in seen
+    assert seen.count(b"\n") == 1 and seen.endswith(b"\n"), seen
