@@ -651,6 +651,8 @@ class Batch:
         self._csv = (self.folder / SUMMARY).open("a", encoding="utf-8", newline="")
 
     def _append_row(self, chain: Chain, describe: TurnRecord, draw: TurnRecord | None) -> None:
+        """One finished round into summary.csv (once: a resumed or caught-up round is not
+        written again)."""
         key = (chain.index, describe.round)
         if key in self._written or describe.round > self.plan.rounds:
             return
