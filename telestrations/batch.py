@@ -39,6 +39,7 @@ from telestrations import session
 from telestrations.atomic import write_atomic
 from telestrations.drift import chain_drift, first_convergence, half_life
 from telestrations.game import CaptionReady, Event, Game, Limits, PictureReady, Settings
+from telestrations.lock import GameLocked, take_lock
 from telestrations.providers.base import Caption, Drawer, Guesser, Picture
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, slugify
@@ -703,6 +704,17 @@ class Batch:
         self._cancel_all()
 
     async def run(self) -> Plan:
+        """Play every unfinished chain; the batch folder is locked meanwhile (one runner)."""
+        try:
+            held = await asyncio.to_thread(take_lock, self.folder)
+        except GameLocked as exc:
+            raise BatchError(str(exc).replace("game ", "batch ", 1)) from None
+        try:
+            return await self._run()
+        finally:
+            held.close()
+
+    async def _run(self) -> Plan:
         plan = self.plan
         self.slots = Slots(self.runtime, plan.concurrency, plan.per_provider)
         await asyncio.to_thread(self._open_existing)
@@ -720,6 +732,8 @@ class Batch:
         todo = [c for c in plan.chains if c.status != "done"]
         opened = asyncio.Semaphore(max(2 * plan.concurrency, plan.concurrency + 16))
         self._tasks = [asyncio.ensure_future(self._chain(c, opened)) for c in todo]
+        if self._interrupted:  # Ctrl-C before the chains began
+            self._cancel_all()
         try:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
@@ -752,7 +766,7 @@ class Batch:
         plan = self.plan
         failed = [c for c in plan.chains if c.status == "failed"]
         done = [c for c in plan.chains if c.status == "done"]
-        if self._interrupted:
+        if self._interrupted and len(done) < len(plan.chains):
             plan.state, plan.reason = "interrupted", "interrupted"
         elif self._stop_reason:
             plan.state = "stopped" if self.budget_hit else "failed"

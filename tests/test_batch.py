@@ -342,6 +342,12 @@ def test_resume_refuses_a_new_plan(isolated_env: Path, tmp_path: Path) -> None:
     assert out.returncode == 2 and "no batch 'nothing-here'" in out.stderr
     out = tele("batch", str(path), "-o", str(tmp_path / "b"))
     assert out.returncode == 2 and "holds a batch" in out.stderr
+    # one runner per batch: a second is refused, naming the one that has it
+    from telestrations.lock import take_lock
+
+    with take_lock(tmp_path / "b"):
+        out = tele("batch", "--resume", str(tmp_path / "b"))
+    assert out.returncode == 2 and f"batch b is being played by process {os.getpid()}" in out.stderr
 
 
 def test_help_and_progress_line_on_a_terminal(isolated_env: Path, tmp_path: Path) -> None:

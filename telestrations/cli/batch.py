@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from telestrations import session
 from telestrations.batch import (
+    MANIFEST,
     SUMMARY,
     Batch,
     BatchError,
@@ -44,12 +45,16 @@ PLAIN_EVERY = 2.0
 def cmd_batch(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         folder, plan = _plan(args, runtime)
+        return asyncio.run(_run(runtime, folder, plan, args))
     except BatchError as exc:
         raise CliError(str(exc)) from None
-    for pair in dict.fromkeys(plan.pairs):  # each pair once, before anything is paid for
+
+
+def _check(runtime: Runtime, plan: Plan, args: argparse.Namespace) -> None:
+    """Every pair's models, once each, before anything is made or paid for."""
+    for pair in dict.fromkeys(plan.pairs):
         settings = replace(plan.settings, drawer=pair.drawer, guesser=pair.guesser)
         session.preflight(runtime, settings, network=not args.no_check, warn=_warn)
-    return asyncio.run(_run(runtime, folder, plan, args))
 
 
 def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
@@ -85,6 +90,7 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
             plan.per_provider = per_provider
         if args.budget is not None:
             plan.budget = args.budget or None
+        _check(runtime, plan, args)
         return folder, plan
     if args.prompts is None:
         raise CliError("give a file of prompts (one per line), or --resume BATCH")
@@ -104,9 +110,10 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
     if not pairs or args.drawer is not None or args.guesser is not None:
         pairs.insert(0, Pair(settings.drawer, settings.guesser))
     pairs = list(dict.fromkeys(pairs))
-    folder = new_folder(runtime, source.name, args.output)
+    if args.output and (Path(args.output).expanduser() / MANIFEST).exists():
+        raise CliError(f"{clean_text(args.output, 0)} holds a batch; resume it with --resume")
     plan = Plan.make(
-        folder.name,
+        "",
         prompts,
         pairs,
         rounds,
@@ -116,6 +123,9 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
         budget=args.budget or None,
         source=clean_text(source.name, 200),
     )
+    _check(runtime, plan, args)
+    folder = new_folder(runtime, source.name, args.output)
+    plan.name = folder.name
     return folder, plan
 
 
