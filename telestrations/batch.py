@@ -43,7 +43,7 @@ from telestrations.lock import GameLocked, take_lock
 from telestrations.providers.base import Caption, Drawer, Guesser, Picture
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir, slugify
-from telestrations.text import clean_text
+from telestrations.text import clean, clean_text
 from telestrations.turns import TurnRecord, next_turn, total_cost
 
 __all__ = [
@@ -152,6 +152,17 @@ class Chain:
     """The game's folder name, once made."""
     status: ChainStatus = "pending"
     error: str = ""
+    _cells: tuple[tuple[str, str], tuple[str, str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @property
+    def cells(self) -> tuple[str, str]:
+        """The pair and game as CSV cells, cleaned once (not per row)."""
+        key = (self.pair.label, self.game)
+        if self._cells is None or self._cells[0] != key:
+            self._cells = (key, (_cell(self.pair.label), _cell(self.game)))
+        return self._cells[1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -350,7 +361,7 @@ def _csv_text(rows: Iterable[Mapping[str, Any]], fields: Sequence[str], header: 
 
 def _cell(text: str) -> str:
     """Untrusted text for a CSV cell: one clean line, and never a spreadsheet formula."""
-    text = clean_text(text, PROMPT_LIMIT)
+    text = clean(text, oneline=True, limit=0)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
@@ -385,17 +396,18 @@ def summary_row(chain: Chain, describe: TurnRecord, draw: TurnRecord | None) -> 
         value = sim.get(name)
         return "" if value is None else value
 
+    pair, game = chain.cells
     return {
         "chain": chain.index,
         "prompt": chain.prompt_no,
-        "pair": _cell(chain.pair.label),
+        "pair": pair,
         "round": describe.round,
         "to_origin": fig("to_first_prompt"),
         "to_previous": fig("to_previous"),
-        "caption_chars": len(describe.output),
+        "caption_chars": len(clean(describe.output, oneline=True, limit=0)),
         "seconds": round(sum(t.duration for t in turns), 3),
         "cost": cost,
-        "game": _cell(chain.game),
+        "game": game,
         "caption": _cell(describe.output),
     }
 

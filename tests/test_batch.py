@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -382,3 +382,49 @@ def test_help_and_progress_line_on_a_terminal(isolated_env: Path, tmp_path: Path
     # redrawn in place: carriage return, the line, clear to its end; a newline only at the end
     assert b"\r[########################] 4/4 rounds" in seen and b"\x1b[K" in seen
     assert seen.count(b"\n") == 1 and seen.endswith(b"\n"), seen
+
+
+def test_hostile_prompts_reach_no_terminal_and_no_csv_cell(
+    isolated_env: Path, tmp_path: Path
+) -> None:
+    hostile = "=cmd|' /C calc'!A0 a red \x1b]0;PWNED\x07house\x1b[2J under a sun\x9b31m"
+    path = prompts_file(tmp_path, [hostile, "-2+3 a blue boat"])
+    out = tele("batch", str(path), "--rounds", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    for text in (out.stdout, out.stderr):
+        assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+    folder = batch_folder(isolated_env)
+    raw = (folder / "summary.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in raw and "\x07" not in raw and "\x9b" not in raw
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["prompts"][0] == "=cmd|' /C calc'!A0 a red house under a sun"
+    assert game(isolated_env, manifest["chains"][0]["game"]).first_prompt == manifest["prompts"][0]
+    for row in rows_of(folder / "summary.csv"):
+        assert row["caption"][:1] not in "=+-@"
+
+
+def test_summary_row_of_a_round() -> None:
+    from telestrations.batch import Chain, summary_row
+    from telestrations.turns import TurnRecord
+
+    chain = Chain(4, 2, "a red house", Pair("doodle:doodle", "x:y"), game="g1")
+    draw = TurnRecord(1, 3, "draw", "doodle:doodle", "ok", "t", duration=0.5, cost=0.04)
+    describe = TurnRecord(
+        2, 3, "describe", "x:y", "ok", "p", output='=HYPERLINK("http://x")\x1b[2J',
+        duration=0.25, cost=None, similarity={"to_first_prompt": 0.5, "to_previous": 0.25},
+    )  # fmt: skip
+    row = summary_row(chain, describe, draw)
+    assert row == {
+        "chain": 4,
+        "prompt": 2,
+        "pair": "doodle:doodle,x:y",
+        "round": 3,
+        "to_origin": 0.5,
+        "to_previous": 0.25,
+        "caption_chars": 22,  # as shown: the escape sequence is not text
+        "seconds": 0.75,
+        "cost": "",  # one of the two turns has an unknown cost
+        "game": "g1",
+        "caption": '\'=HYPERLINK("http://x")',
+    }
+    assert summary_row(chain, replace(describe, cost=0.01), draw)["cost"] == 0.05

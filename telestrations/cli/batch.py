@@ -94,6 +94,7 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
         return folder, plan
     if args.prompts is None:
         raise CliError("give a file of prompts (one per line), or --resume BATCH")
+    pairs = [Pair.parse(p) for p in args.pair or []]
     source = Path(args.prompts).expanduser()
     try:
         text = sys.stdin.read() if args.prompts == "-" else source.read_text(encoding="utf-8")
@@ -106,7 +107,6 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
     if rounds < 1:
         raise CliError("--rounds must be 1 or more")
     settings = choices_from(args).over(base)
-    pairs = [Pair.parse(p) for p in args.pair or []]
     if not pairs or args.drawer is not None or args.guesser is not None:
         pairs.insert(0, Pair(settings.drawer, settings.guesser))
     pairs = list(dict.fromkeys(pairs))
