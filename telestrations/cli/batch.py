@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -214,6 +215,11 @@ async def _run(runtime: Runtime, folder: Path, plan: Plan, args: argparse.Namesp
     progress = ProgressLine(batch, sys.stderr)
     exit_code = 0
     loop = asyncio.get_running_loop()
+    # Every call in flight has thread work (checking the picture that came, reading the one to
+    # describe) and every finished turn a save (fsyncs): with the default pool (cores + 4)
+    # they queue behind each other while the call holds its slot.
+    pool = ThreadPoolExecutor(max(8, plan.concurrency + 4), thread_name_prefix="batch")
+    loop.set_default_executor(pool)
 
     def on_signal(code: int) -> None:
         nonlocal exit_code
