@@ -645,7 +645,18 @@ class Batch:
                 return
             covers = self._manifest_asked
             data = (json.dumps(self.plan.to_json(), ensure_ascii=False, indent=1) + "\n").encode()
-            await asyncio.to_thread(write_atomic, self.folder / MANIFEST, data)
+            write = asyncio.ensure_future(
+                asyncio.to_thread(write_atomic, self.folder / MANIFEST, data)
+            )
+            cancelled = False
+            while not write.done():  # a stop waits for the write: no older copy lands later
+                try:
+                    await asyncio.shield(write)
+                except asyncio.CancelledError:
+                    cancelled = True
+            if cancelled:
+                raise asyncio.CancelledError
+            write.result()
             self._manifest_saved = covers
 
     def _rebuild_summary(self) -> None:
