@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,9 @@ from telestrations.game import (
     Limits,
     Settings,
 )
+from telestrations.presets import NAME as PRESET_NAME
+from telestrations.presets import Preset, UnknownPreset, find, label
+from telestrations.presets import table as presets_table
 from telestrations.providers.spec import ProviderSpec, SettingError, validate
 
 APP = "telestrations"
@@ -49,6 +52,9 @@ class GameDefaults:
     """Prepended to drawer prompts as ``"{style}: {prompt}"``; empty sends the bare prompt."""
     guesser_system: str = DEFAULT_GUESSER_SYSTEM
     guesser_prompt: str = DEFAULT_GUESSER_PROMPT
+    preset: str = ""
+    """A guesser preset (built-in or ``[presets.NAME]``) giving both guesser texts; set it or
+    them, not both."""
     rounds: int = 0
     """Stop after this many rounds (0 = endless)."""
     spend_limit: float = 0.0
@@ -61,10 +67,18 @@ class GameDefaults:
     """Deprecated alias of ``until_converged`` (read, never needed)."""
     embeddings: str = ""
     """Optional semantic drift measure: ``"ollama:MODEL"`` or ``"openai:MODEL"``."""
+    memory: bool = False
+    """Memory play: the drawer also gets the previous picture, where its service can."""
 
     def settings(self) -> Settings:
         return Settings(
-            self.drawer, self.guesser, self.style, self.guesser_system, self.guesser_prompt
+            self.drawer,
+            self.guesser,
+            self.style,
+            self.guesser_system,
+            self.guesser_prompt,
+            preset=self.preset,
+            memory=self.memory,
         )
 
     def limits(self) -> Limits:
@@ -105,6 +119,12 @@ class Config:
     """``[providers.<name>]`` tables, handed to each provider as is."""
     keymap: Mapping[str, str] = field(default_factory=dict)
     """TUI binding id → keys, e.g. ``{"step" = "t"}``."""
+    presets: Mapping[str, Preset] = field(default_factory=dict)
+    """``[presets.NAME]``: the user's guesser presets (built-ins: :mod:`telestrations.presets`)."""
+
+    def preset_table(self) -> dict[str, Preset]:
+        """Every guesser preset this config knows: built-ins, then the user's."""
+        return presets_table(self.presets)
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -188,8 +208,14 @@ def parse_config(
     ``[providers.NAME]`` table, the settings schema provider NAME declares (``specs``;
     default: every installed provider's). A table of a provider that is not installed, or
     that declares no schema, is kept unchecked: the provider may come back."""
-    _check_keys(path, "", data, {"game", "ui", "data_dir", "prices", "providers", "keymap"})
-    game = _dataclass_from(path, "game", GameDefaults, _table(path, data, "game"))
+    _check_keys(
+        path, "", data, {"game", "ui", "data_dir", "prices", "providers", "keymap", "presets"}
+    )
+    presets = _presets(path, _table(path, data, "presets"))
+    game_table = _table(path, data, "game")
+    game = _game_preset(
+        path, _dataclass_from(path, "game", GameDefaults, game_table), game_table, presets
+    )
     ui = _dataclass_from(path, "ui", UiConfig, _table(path, data, "ui"))
     if ui.images not in IMAGE_MODES:
         raise ConfigError(f"{path}: [ui] images must be one of {', '.join(IMAGE_MODES)}")
@@ -235,6 +261,53 @@ def parse_config(
         prices=prices,
         providers=providers,
         keymap=keymap,
+        presets=presets,
+    )
+
+
+def _presets(path: Path, data: Mapping[str, Any]) -> dict[str, Preset]:
+    """``[presets.NAME]`` tables: ``prompt`` (required), ``system`` and ``about``."""
+    found = {}
+    for name, spec in data.items():
+        where = f"presets.{name}"
+        if not PRESET_NAME.match(str(name)):
+            raise ConfigError(
+                f"{path}: [{where}]: a preset name is letters, digits, '-', '_' or '.' "
+                "(at most 40, starting with a letter or digit)"
+            )
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{path}: [{where}] must be a table with system and prompt")
+        _check_keys(path, where, spec, {"system", "prompt", "about"})
+        if "prompt" not in spec:
+            raise ConfigError(f"{path}: [{where}] needs prompt (what the guesser is asked)")
+        texts = {k: _typed(path, where, k, spec.get(k, ""), str) for k in ("system", "prompt")}
+        if not texts["prompt"].strip():
+            raise ConfigError(f"{path}: [{where}] prompt is empty")
+        about = _typed(path, where, "about", spec.get("about", ""), str)
+        found[str(name)] = Preset(str(name), texts["system"], texts["prompt"], about, False)
+    return found
+
+
+def _game_preset(
+    path: Path, game: GameDefaults, data: Mapping[str, Any], presets: Mapping[str, Preset]
+) -> GameDefaults:
+    """``[game]`` with its guesser texts taken from ``preset`` when one is named (an unknown
+    name is an error with a did-you-mean), else labelled with the preset they match."""
+    known = presets_table(presets)
+    if "preset" not in data:
+        return replace(game, preset=label(game.settings(), known).preset)
+    both = sorted({"guesser_system", "guesser_prompt"} & set(data))
+    if both:
+        raise ConfigError(
+            f"{path}: [game] sets both preset and {both[0]}: the preset gives the guesser's "
+            "texts; keep one (or make a [presets.NAME] of your own)"
+        )
+    try:
+        chosen = find(game.preset, known)
+    except UnknownPreset as exc:
+        raise ConfigError(f"{path}: [game] preset: {exc}") from None
+    return replace(
+        game, preset=chosen.name, guesser_system=chosen.system, guesser_prompt=chosen.prompt
     )
 
 

@@ -19,6 +19,9 @@ For every caption the journal keeps its similarity to the first prompt (``to_fir
 (``to_previous``). The **half-life** of a chain is the first round whose similarity to the first
 prompt falls below half of round 1's.
 
+A game started from a picture has no text origin: the caption of that picture (round 0) is
+the origin, and every later caption is compared with it (``to_first_prompt``).
+
 **Convergence** (the chain stops changing): the last ``k`` captions are near-identical in a row
 (each to the one before it, similarity ≥ :data:`NEAR`). **Cycle** (it came back): the newest
 caption is near-identical to a caption ``k`` or more rounds back, or to the first prompt (round 0)
@@ -197,7 +200,7 @@ def chain_drift(first_prompt: str, records: Iterable[Any], k: int = DEFAULT_K) -
     only: then everything is recomputed, so one chain never mixes two measures)."""
     describes: dict[int, Any] = {}
     for r in records:
-        if r.ok and r.kind == "describe":
+        if r.ok and r.kind == "describe" and r.round >= 1:  # round 0: a start picture's origin
             describes[r.round] = r  # the last successful describe of a round is the one played
     ordered = [describes[n] for n in sorted(describes)]
     kept = all(r.similarity and "to_previous" in r.similarity for r in ordered)
@@ -247,7 +250,7 @@ def sparkline(values: Sequence[float], width: int = 0) -> str:
 def chain_convergence(records: Sequence[Any], first_prompt: str, k: int) -> Convergence | None:
     """What the newest caption of a chain of journal records says about convergence: as
     journalled with it, or (for a game journalled before that was recorded) judged now."""
-    describes = [r for r in records if r.ok and r.kind == "describe"]
+    describes = [r for r in records if r.ok and r.kind == "describe" and r.round >= 1]
     if not describes:
         return None
     last = describes[-1]
@@ -262,8 +265,12 @@ def caption_drift(
 ) -> tuple[dict[str, float], Convergence | None]:
     """Similarities of round ``round_no``'s caption to the first prompt and to the caption
     before it, and the chain's convergence with it (records: the journal's turns)."""
+    if round_no < 1:  # a start picture's caption: the origin itself
+        return {"to_first_prompt": 1.0, "to_previous": 1.0}, None
     by_round = {
-        r.round: r.output for r in records if r.ok and r.kind == "describe" and r.round < round_no
+        r.round: r.output
+        for r in records
+        if r.ok and r.kind == "describe" and 1 <= r.round < round_no
     }
     captions = [by_round[n] for n in sorted(by_round)]
     previous = captions[-1] if captions else first_prompt

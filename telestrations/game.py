@@ -16,11 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from telestrations import events, rules
 from telestrations.drift import Convergence, caption_drift, chain_convergence
 from telestrations.embeddings import Embedder, EmbeddingError
 from telestrations.events import *  # noqa: F403  (re-exported: callers import them from here)
+from telestrations.memory import draw_remembering, load_reference, reference_name
 from telestrations.providers.base import (
     Caption,
     Picture,
@@ -130,8 +132,10 @@ class Game:
         """The next turn; a round whose picture is missing, outside the folder or unreadable
         is drawn again instead of failing to be described forever."""
         nxt = next_turn(self.dir.first_prompt, self.records)
-        if nxt.kind == "describe" and (
-            nxt.image in self._unreadable or not self.dir.has_image(nxt.image)
+        if (
+            nxt.kind == "describe"
+            and nxt.round >= 1  # round 0 is a start picture: nothing to draw it from
+            and (nxt.image in self._unreadable or not self.dir.has_image(nxt.image))
         ):
             return NextTurn(nxt.round, "draw", nxt.text)
         return nxt
@@ -331,17 +335,25 @@ class Game:
             status="ok",
             input=text,
             system=system,
+            preset=s.preset if nxt.kind == "describe" else "",
             image=nxt.image,
             started=started,
         )
         picture: Picture | None = None
         caption: Caption | None = None
+        memo: dict[str, Any] | None = None
 
         def progressed(p: Progress, rnd: int = nxt.round, who: str = model) -> None:
             self._emit(TurnProgress(rnd, nxt.kind, who, p))
 
         try:
-            if nxt.kind == "draw":
+            if nxt.kind == "draw" and s.memory:
+                name = reference_name(self.records)
+                ref = await asyncio.to_thread(load_reference, self.dir, name) if name else None
+                with progress_reports(progressed):
+                    drawer = self.models.drawer(model)
+                    picture, memo = await draw_remembering(drawer, text, ref, name)
+            elif nxt.kind == "draw":
                 with progress_reports(progressed):
                     picture = await self.models.drawer(model).draw(text)
             else:
@@ -375,6 +387,7 @@ class Game:
                 finished=finished,
                 duration=duration,
                 cost=picture.cost,
+                memory=memo,
             )
             await self._keep(
                 record, picture, PictureReady(record, self.dir.image_path(name), picture)
@@ -383,7 +396,7 @@ class Game:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
             sims, conv = await asyncio.to_thread(self._drift, nxt.round, text_out)
-            if self.embedder is not None:
+            if self.embedder is not None and nxt.round >= 1:  # round 0 is the origin itself
                 sims.update(await self._semantic(nxt.text, text_out))
             record = self._redacted(
                 base,

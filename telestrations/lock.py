@@ -49,6 +49,25 @@ def take_lock(folder: Path) -> IO[str]:
     return fh
 
 
+def is_held(folder: Path) -> bool:
+    """Some process holds ``folder``'s writer lock now (a folder without a lock file: no)."""
+    import fcntl
+
+    try:
+        fd = os.open(folder / LOCK, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
 def remove_stale_temps(folder: Path) -> None:
     """Temp files of writes a kill interrupted: only the writer (the lock holder) makes them."""
     try:

@@ -39,6 +39,12 @@ class Settings:
     guesser_prompt: str = DEFAULT_GUESSER_PROMPT
     pace: float = 0.0
     """Seconds each turn takes at least, so a watcher can follow fast models (0 = no wait)."""
+    preset: str = ""
+    """The guesser preset whose texts ``guesser_system``/``guesser_prompt`` hold ("" = custom
+    texts); :func:`telestrations.presets.label` keeps it true. Journalled per describe turn."""
+    memory: bool = False
+    """Memory play: a draw also gets the previous picture as a reference (image edits,
+    img2img) where the drawer can take one, so pictures morph instead of jumping."""
 
     @classmethod
     def from_saved(cls, saved: object, base: Settings | None = None) -> Settings:
@@ -47,9 +53,11 @@ class Settings:
         base = base or cls()
         if not isinstance(saved, Mapping):
             return base
-        text = {"drawer", "guesser", "style", "guesser_system", "guesser_prompt"}
+        text = {"drawer", "guesser", "style", "guesser_system", "guesser_prompt", "preset"}
         # Any: mypy checks ``**`` against every field's type; these keys are all ``str`` fields.
         known: dict[str, Any] = {k: str(v) for k, v in saved.items() if k in text and v is not None}
+        if isinstance(saved.get("memory"), bool):
+            known["memory"] = saved["memory"]
         return replace(base, **known)
 
     def drawer_text(self, prompt: str) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,19 @@ from telestrations.providers.base import (
     ProviderContext,
     ProviderError,
 )
+from telestrations.providers.listings import (
+    ListingCache,
+    ListingStatus,
+    shutdown_verdict,
+    source_of,
+)
 from telestrations.providers.registry import Registry, UnknownModel
 from telestrations.state import state_path
 from telestrations.store import Store
 from telestrations.text import MIN_SECRET, SECRETS, Secrets
+
+LISTINGS_DIR = "listings"
+"""Folder in the data dir where the services' model listings are cached."""
 
 
 @dataclass
@@ -42,6 +53,12 @@ class Runtime:
     store: Store
     data_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    today: Callable[[], date] = date.today
+    """Today's date, for shutdown dates (tests set another day)."""
+    clock: Callable[[], float] = time.time
+    """Now in unix seconds, for the listings' ages and time-to-live."""
+    listing_status: dict[str, ListingStatus] = field(default_factory=dict)
+    """Per provider name: where the models it lists came from (cache or service, and when)."""
 
     @classmethod
     def load(
@@ -72,14 +89,34 @@ class Runtime:
 
         registry = Registry.load(context_for, keyring.secrets)
         root = data_dir(config, env, data_dir_flag)
-        return cls(config, keyring, registry, Store(root), root, env)
+        runtime = cls(config, keyring, registry, Store(root), root, env)
+        runtime.load_listings()
+        return runtime
+
+    @property
+    def listings(self) -> ListingCache:
+        """The services' model listings on disk (one small JSON file per provider)."""
+        return ListingCache(self.data_dir / LISTINGS_DIR, clock=self.clock)
+
+    def load_listings(self) -> None:
+        """Give every provider its cached listing, so menus and ``models`` show what the
+        services offered last time without asking them (a few small files: cheap)."""
+        cache = self.listings
+        for provider in self.registry.providers.values():
+            listing = cache.load(provider.name, source_of(provider))
+            if listing is None:
+                continue
+            remember = getattr(provider, "remember_discovered", None)
+            if remember is not None:
+                remember(listing.models)
+            self.listing_status[provider.name] = ListingStatus(listing.fetched_at, cached=True)
 
     @property
     def state_file(self) -> Path:
         return state_path(self.data_dir)
 
     def models(self) -> RegistryModels:
-        return RegistryModels(self.registry)
+        return RegistryModels(self.registry, self.today)
 
     def price_of(self, model_id: str) -> float | None:
         """USD per call for ``model_id`` when known (config override or preset)."""
@@ -100,7 +137,14 @@ class Runtime:
             provider, model = self.registry.resolve(model_id, kind)
         except UnknownModel as exc:
             return None, Availability.no(str(exc), "see `telestrations models`", "not_found")
-        return model, provider.availability(model)
+        return model, self.verdict(provider, model)
+
+    def verdict(self, provider: Provider, model: ModelInfo) -> Availability:
+        """The provider's quick check, and never a model past its shutdown date."""
+        avail = provider.availability(model)
+        if not avail.ok:
+            return avail
+        return shutdown_verdict(model, self.today()) or avail
 
     async def store_key(self, name: str, value: str) -> None:
         """Store a key (keys file, 0600) and rebuild the provider that uses it."""
@@ -117,8 +161,9 @@ class Runtime:
 class RegistryModels:
     """The engine's view of the registry: every failure is a :class:`ProviderError`."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, today: Callable[[], date] = date.today) -> None:
         self.registry = registry
+        self.today = today
 
     def _resolve(self, model_id: str, kind: ModelKind) -> tuple[Provider, ModelInfo]:
         try:
@@ -126,6 +171,8 @@ class RegistryModels:
         except UnknownModel as exc:
             raise ProviderError("not_found", str(exc), hint="see `telestrations models`") from None
         avail = provider.availability(model)
+        if avail.ok:  # a model shut down mid-game: the turn fails with the replacement
+            avail = shutdown_verdict(model, self.today()) or avail
         if not avail.ok:
             raise avail.error()
         return provider, model

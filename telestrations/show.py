@@ -8,7 +8,14 @@ from __future__ import annotations
 from telestrations.drift import MEASURE, chain_drift, first_convergence, half_life, sparkline
 from telestrations.store import GameDir
 from telestrations.text import clean_text
-from telestrations.turns import money, plural, redact_record, rounds_done, total_cost
+from telestrations.turns import (
+    money,
+    plural,
+    presets_used,
+    redact_record,
+    rounds_done,
+    total_cost,
+)
 
 
 def show_lines(game: GameDir, width: int = 100) -> list[str]:
@@ -21,13 +28,24 @@ def show_lines(game: GameDir, width: int = 100) -> list[str]:
     conv = first_convergence(drift)
     cost = f", spent {money(spent)}" if spent else ""
     cost += f" (+{plural(unknown, 'turn')} of unknown cost)" if unknown else ""
+    origin = "first caption" if game.start_image else "first prompt"
     lines = [
         f"{clean_text(game.name, 200)}",
-        f"first prompt: {clean_text(game.first_prompt, 1000)}",
+        *([f"{game.parent.describe()}"] if game.parent is not None else []),
+        *(note.describe("to") for note in game.branches),
+        *(
+            [f"started from a picture: {clean_text(game.start_image, 200)} (round 0)"]
+            if game.start_image
+            else []
+        ),
+        f"{origin}: {clean_text(game.first_prompt, 1000)}",
         f"{plural(rounds_done(records), 'round')}{cost}; "
         f"half-life: {f'round {half}' if half else 'not reached'}; "
         f"{conv.describe() if conv else 'not converged'}",
     ]
+    presets = presets_used(records)
+    if presets:
+        lines.append(clean_text(f"guesser preset: {', '.join(presets)}", 300))
     if drift:
         lines.append(f"to the first prompt: {sparkline([d.to_origin for d in drift], 60)}")
     lines.append(f"round  origin  previous  caption   (similarity: {MEASURE})")

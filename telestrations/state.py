@@ -30,6 +30,8 @@ class UiState:
     style: str | None = None
     guesser_system: str | None = None
     guesser_prompt: str | None = None
+    preset: str | None = None
+    """The guesser preset last chosen ("" = custom texts)."""
     images: str = ""
     theme: str = ""
     """The Textual theme last picked (command palette); unknown names are ignored."""

@@ -26,7 +26,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import IO, Any
 from telestrations.atomic import fsync_dir, write_all, write_atomic
 from telestrations.lock import LOCK as LOCK  # re-exported: callers import them from here
 from telestrations.lock import GameLocked as GameLocked
-from telestrations.lock import remove_stale_temps, take_lock
+from telestrations.lock import is_held, remove_stale_temps, take_lock
 from telestrations.text import clean, scrub_json
 from telestrations.turns import (
     SCHEMA_VERSION,
@@ -86,6 +86,8 @@ class GameDir:
     header: dict[str, Any]
     records: list[TurnRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    branches: list[Branch] = field(default_factory=list)
+    """The games branched from this one (``branch`` lines of its journal), oldest first."""
     _tail_checked: bool = False
     _good_size: int | None = None
     """Set when a failed append could not be cut back: the journal's last good length."""
@@ -97,7 +99,26 @@ class GameDir:
 
     @property
     def first_prompt(self) -> str:
-        return str(self.header.get("prompt", ""))
+        """The text origin of the chain: the first prompt, or (a game started from a picture)
+        the caption of that picture, round 0, once it exists."""
+        prompt = str(self.header.get("prompt", ""))
+        if prompt or not self.start_image:
+            return prompt
+        origin = next(
+            (r for r in self.records if r.ok and r.kind == "describe" and r.round == 0), None
+        )
+        return origin.output if origin is not None else ""
+
+    @property
+    def start_image(self) -> str:
+        """The picture file a game started from (its round 0), or "" for a text start."""
+        start = self.header.get("start_image")
+        return str(start.get("file", "")) if isinstance(start, Mapping) else ""
+
+    @property
+    def parent(self) -> Branch | None:
+        """The game and round this game was branched from, as its header keeps it."""
+        return Branch.of(self.header.get("parent"))
 
     @property
     def journal(self) -> Path:
@@ -116,6 +137,7 @@ class GameDir:
         header: dict[str, Any] = {}
         records: list[TurnRecord] = []
         warnings: list[str] = []
+        branches: list[Branch] = []
         raw = journal.read_bytes()
         lines = raw.split(b"\n")
         for lineno, line in enumerate(lines, 1):
@@ -130,6 +152,8 @@ class GameDir:
                     header = data
                 elif data.get("type") == "turn":
                     records.append(TurnRecord.from_json(data))
+                elif data.get("type") == "branch" and (note := Branch.of(data)) is not None:
+                    branches.append(note)
             except (ValueError, KeyError, TypeError) as exc:
                 what = "torn last line" if torn else f"unreadable line {lineno}"
                 warnings.append(f"{journal}: {what} ignored ({exc})")
@@ -138,7 +162,7 @@ class GameDir:
             warnings.append(f"{journal}: no game header; using defaults")
             header = {"type": "game", "prompt": records[0].input if records else ""}
         records = _confine_images(path, records, warnings)
-        return cls(path, header, records, warnings)
+        return cls(path, header, records, warnings, branches)
 
     def image_path(self, name: str) -> Path:
         return self.path / name
@@ -180,6 +204,14 @@ class GameDir:
         record = redact_record(record)  # defence in depth: the engine has already redacted
         self._append_line(record.to_json())
         self.records.append(record)
+
+    def note_branch(self, child: str, round_no: int) -> Branch:
+        """Append a ``branch`` line naming a game branched from this one at ``round_no``
+        (readers that predate it skip lines of an unknown type)."""
+        note = Branch(child, round_no, datetime.now(UTC).isoformat(timespec="seconds"))
+        self._append_line({"v": SCHEMA_VERSION, "type": "branch", **note.to_json("game")})
+        self.branches.append(note)
+        return note
 
     def _append_line(self, data: Mapping[str, Any]) -> None:
         """Write the whole line on an O_APPEND fd; on any failure cut the file back to its
@@ -274,6 +306,9 @@ class GameDir:
             failed=sum(1 for r in self.records if not r.ok),
             spent=spent,
             unknown_cost_turns=unknown,
+            parent=self.parent,
+            branches=tuple(self.branches),
+            start_image=self.start_image,
         )
 
 
@@ -323,6 +358,36 @@ def _confine_images(path: Path, records: list[TurnRecord], warnings: list[str]) 
 
 
 @dataclass(frozen=True)
+class Branch:
+    """A link between two games: ``game`` (the parent in a header, the child in a note) and
+    the round the branch was taken at (the child holds the parent's rounds 1..``round``)."""
+
+    game: str
+    round: int
+    created: str = ""
+
+    @classmethod
+    def of(cls, data: object) -> Branch | None:
+        """From a header's ``parent`` table or a ``branch`` journal line; None if malformed."""
+        if not isinstance(data, Mapping):
+            return None
+        game, rnd = data.get("game"), data.get("round")
+        if not isinstance(game, str) or not game or not isinstance(rnd, int):
+            return None
+        return cls(game, rnd, str(data.get("created", "")))
+
+    def to_json(self, key: str = "game") -> dict[str, Any]:
+        return {key: self.game, "round": self.round, "created": self.created}
+
+    def describe(self, direction: str = "from") -> str:
+        """``from GAME round N`` (or ``to GAME at round N``), cleaned for a terminal."""
+        name = clean(self.game, oneline=True, limit=80)
+        if direction == "from":
+            return f"from {name} round {self.round}"
+        return f"branched at round {self.round} to {name}"
+
+
+@dataclass(frozen=True)
 class GameSummary:
     """One line of ``telestrations games``."""
 
@@ -335,6 +400,26 @@ class GameSummary:
     failed: int
     spent: float
     unknown_cost_turns: int
+    parent: Branch | None = None
+    branches: tuple[Branch, ...] = ()
+    start_image: str = ""
+
+    @property
+    def links(self) -> str:
+        """How the game ties to others: ``from GAME round 3; 2 branches`` ("" when not)."""
+        parts = []
+        if self.start_image:
+            parts.append("started from a picture")
+        if self.parent is not None:
+            parts.append(self.parent.describe())
+        if self.branches:
+            n = len(self.branches)
+            parts.append(f"{n} branch{'es' * (n != 1)}")
+        return "; ".join(parts)
+
+
+ABANDONED_AFTER = 3600.0
+"""Seconds after which a hidden ``.new-*`` folder nobody holds is an abandoned creation."""
 
 
 class Store:
@@ -351,21 +436,39 @@ class Store:
         *,
         now: datetime | None = None,
         lock: bool = False,
+        header: Mapping[str, Any] | None = None,
+        records: Sequence[TurnRecord] = (),
+        images: Mapping[str, bytes] | None = None,
+        slug: str = "",
     ) -> GameDir:
         """Create ``<start time>-<slug>`` with its header line written and fsynced.
 
         The folder is made hidden (``.new-…``) and renamed into place only once the header is
         on disk, so a failure (full disk, a kill) never leaves a half-made game that the list
-        shows or ``--resume last`` picks. ``lock``: take the writer lock before it appears."""
+        shows or ``--resume last`` picks. ``lock``: take the writer lock before it appears.
+        ``header`` adds fields to the header line (a parent link, a start picture);
+        ``images`` and ``records`` (a branch's copied rounds) are written in the hidden folder
+        too, so the game appears whole or not at all."""
         now = now or datetime.now(UTC)
         self.games_dir.mkdir(parents=True, exist_ok=True)
+        self.sweep_abandoned()
         stamp = now.astimezone().strftime("%Y%m%d-%H%M%S")
-        base = f"{stamp}-{slugify(prompt)}"
+        base = f"{stamp}-{slugify(slug or prompt)}"
         tmp = self.games_dir / f".new-{os.getpid()}-{secrets.token_hex(4)}"
         tmp.mkdir()
         game: GameDir | None = None
         try:
             from telestrations import __version__
+
+            for image_name, data in (images or {}).items():
+                if not safe_name(image_name):
+                    raise ValueError(f"not a plain file name: {image_name!r}")
+                write_atomic(tmp / image_name, data)
+            kept = [redact_record(r) for r in records]
+            body = "".join(
+                json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+                for r in kept
+            )
 
             n = 1
             while True:
@@ -374,7 +477,7 @@ class Store:
                 if path.exists():
                     n += 1
                     continue
-                header = {
+                head = {
                     "v": SCHEMA_VERSION,
                     "type": "game",
                     "id": name,
@@ -382,15 +485,16 @@ class Store:
                     "prompt": prompt,
                     "settings": dict(settings),
                     "app": f"telestrations {__version__}",
+                    **dict(header or {}),
                 }
-                header = scrub_json(header)  # a prompt or setting may quote a key: never on disk
-                line = json.dumps(header, ensure_ascii=False, separators=(",", ":")) + "\n"
-                write_atomic(tmp / JOURNAL, line.encode())
+                head = scrub_json(head)  # a prompt or setting may quote a key: never on disk
+                line = json.dumps(head, ensure_ascii=False, separators=(",", ":")) + "\n"
+                write_atomic(tmp / JOURNAL, (line + body).encode())
                 if game is None:
-                    game = GameDir(tmp, header, _tail_checked=True)
+                    game = GameDir(tmp, head, list(kept), _tail_checked=True)
                     if lock:
                         game.lock()
-                game.header = header
+                game.header = head
                 try:
                     os.rename(tmp, path)
                 except OSError as exc:  # made by another process since: the next name
@@ -410,6 +514,33 @@ class Store:
         game.path = path
         return game
 
+    def sweep_abandoned(self, older_than: float = ABANDONED_AFTER) -> list[str]:
+        """Remove the hidden ``.new-*`` folders of game creations a kill cut short, once they
+        are ``older_than`` seconds old and no live process holds their lock (the kernel drops
+        a dead process's ``flock``). Never fails: a folder that cannot go now is left."""
+        import shutil
+
+        removed: list[str] = []
+        try:
+            found = [p for p in self.games_dir.iterdir() if p.name.startswith(".new-")]
+        except OSError:
+            return removed
+        now = time.time()
+        for path in found:
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if not os.path.isdir(path) or os.path.islink(path) or now - st.st_mtime < older_than:
+                continue
+            if is_held(path):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(path.name)
+                log.info("removed %s, a game creation that never finished", path.name)
+        return removed
+
     def _games(self) -> list[str]:
         """Names of complete games (not hidden, with a header line), oldest first."""
         if not self.games_dir.is_dir():
@@ -421,7 +552,8 @@ class Store:
         )
 
     def list(self) -> list[GameSummary]:
-        """Every readable game, newest first."""
+        """Every readable game, newest first (abandoned creations are swept first)."""
+        self.sweep_abandoned()
         out = []
         for name in reversed(self._games()):
             try:

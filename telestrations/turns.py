@@ -16,6 +16,10 @@ from telestrations.text import SECRETS, Secrets
 SCHEMA_VERSION = 1
 """Bumped when a journal field changes meaning; readers accept older versions."""
 
+START_PICTURE_MODEL = "start:picture"
+"""The ``model`` of a game's round 0 ``draw`` when it started from a picture: nobody drew it,
+the person gave it (``--start-image``); round 0's describe is the chain's origin."""
+
 TurnKind = Literal["draw", "describe"]
 TurnStatus = Literal["ok", "failed"]
 
@@ -43,6 +47,8 @@ class TurnRecord:
     """The exact text sent: ``"{style}: {prompt}"`` (draw) or the guesser prompt (describe)."""
     system: str = ""
     """The guesser's system text (describe turns)."""
+    preset: str = ""
+    """Describe turns: the guesser preset ``system`` and ``input`` came from ("" = custom)."""
     image: str = ""
     """The image file: the output of a draw, the input of a describe."""
     output: str = ""
@@ -64,6 +70,9 @@ class TurnRecord:
     converged: Mapping[str, Any] | None = None
     """Describe turns: the chain stopped changing or cycled with this caption
     (:class:`telestrations.drift.Convergence` as JSON), else ``None``."""
+    memory: Mapping[str, Any] | None = None
+    """Draw turns of memory play (:mod:`telestrations.memory`): ``reference`` (the previous
+    picture's file), ``used`` (the drawer started from it) and, when not, ``why``."""
 
     @property
     def ok(self) -> bool:
@@ -88,6 +97,7 @@ class TurnRecord:
             status=data["status"],
             input=str(data.get("input", "")),
             system=str(data.get("system", "")),
+            preset=str(data.get("preset") or ""),
             image=str(data.get("image", "")),
             output=str(data.get("output", "")),
             extras=dict(data.get("extras") or {}),
@@ -98,6 +108,7 @@ class TurnRecord:
             error=TurnError(**err) if isinstance(err, Mapping) else None,
             similarity=dict(sim) if isinstance(sim, Mapping) else None,
             converged=dict(conv) if isinstance(conv := data.get("converged"), Mapping) else None,
+            memory=dict(mem) if isinstance(mem := data.get("memory"), Mapping) else None,
         )
 
 
@@ -113,6 +124,7 @@ def redact_record(record: TurnRecord, secrets: Secrets | None = None) -> TurnRec
         model=s.redact(record.model),
         input=s.redact(record.input),
         system=s.redact(record.system),
+        preset=s.redact(record.preset),
         image=s.redact(record.image),
         output=s.redact(record.output),
         extras=s.redact_json(dict(record.extras)),
@@ -155,6 +167,16 @@ def _prompt_of(first_prompt: str, records: Sequence[TurnRecord], rnd: int) -> st
         None,
     )
     return prev.output if prev else first_prompt
+
+
+def presets_used(records: Iterable[TurnRecord]) -> list[str]:
+    """Guesser presets of the finished describe turns, in order of first use ("custom" for
+    texts of no preset); empty for journals from before presets."""
+    used: dict[str, None] = {}
+    for r in records:
+        if r.ok and r.kind == "describe" and (r.preset or r.input):
+            used[r.preset or "custom"] = None
+    return list(used)
 
 
 def rounds_done(records: Iterable[TurnRecord]) -> int:

@@ -201,9 +201,13 @@ def test_models_lists_every_provider(isolated_env: Path) -> None:
     out = tele("models", "--no-check")
     assert out.returncode == 0, out.stderr
     ids = {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
-    assert {"doodle:doodle", "openai:dall-e-3"} <= ids
-    line = next(x for x in out.stdout.splitlines() if x.startswith("openai:dall-e-3 "))
+    assert {"doodle:doodle", "openai:gpt-image-2"} <= ids
+    assert "openai:dall-e-3" not in ids  # shut down 2026-05-12: only with --all
+    line = next(x for x in out.stdout.splitlines() if x.startswith("openai:gpt-image-2 "))
     assert " no " in line and "telestrations keys set openai" in line
+    out = tele("models", "--no-check", "--all")
+    line = next(x for x in out.stdout.splitlines() if x.startswith("openai:dall-e-3 "))
+    assert "shut down 2026-05-12" in line and "replaced by openai:gpt-image-2.6-flare" in line
     data = json.loads(tele("models", "--no-check", "--json").stdout)
     doodle = [m for m in data if m["id"] == "doodle:doodle"]
     assert {m["kind"] for m in doodle} == {"drawer", "guesser"}
@@ -228,7 +232,7 @@ def test_keys_set_list_path_import_never_print_values(isolated_env: Path, tmp_pa
     assert json.loads(path.read_text()) == {"openai": "sk-a", "runpod": "rp-b"}
     # a stored key makes the model usable: preflight now passes for the quick check
     out = tele("models", "--no-check")
-    line = next(x for x in out.stdout.splitlines() if x.startswith("openai:dall-e-3 "))
+    line = next(x for x in out.stdout.splitlines() if x.startswith("openai:gpt-image-2 "))
     assert " ok " in line
     assert "sk-a" not in out.stdout
 

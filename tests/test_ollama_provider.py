@@ -429,3 +429,28 @@ def test_go_base64_error_text() -> None:
         go_base64_error("data:image/png;base64,aGVsbG8=") == "illegal base64 data at input byte 4"
     )
     assert go_base64_error("aGVsbG8") is not None
+
+
+async def test_discovery_reads_capabilities_from_tags(
+    fake: FakeOllama, ollama: OllamaProvider
+) -> None:
+    """Servers since v0.30 list capabilities in /api/tags (PROTOCOLS.md 8.7): no /api/show
+    per model; an image model is a drawer current servers refuse, an embedder is neither."""
+    fake.tag_capabilities = True
+    fake.models["x/z-image-turbo:latest"] = FakeModel(
+        "x/z-image-turbo:latest", capabilities=["image"], projector=False
+    )
+    fake.models["nomic-embed-text:latest"] = FakeModel(
+        "nomic-embed-text:latest", capabilities=["embedding"], projector=False
+    )
+    found = await ollama.discover()
+    assert not [r for r in fake.requests if r.path == "/api/show"]
+    guessers = sorted(m.name for m in found if m.kind == "guesser")
+    assert guessers == ["bakllava", "llama3.2-vision:11b", "llava", "moondream"]
+    (drawer,) = [m for m in found if m.kind == "drawer"]
+    assert drawer.name == "x/z-image-turbo"
+    avail = ollama.availability(drawer)
+    assert not avail.ok and "no longer generates images" in avail.reason
+    with pytest.raises(ProviderError):
+        ollama.drawer(drawer)
+    assert "nomic-embed-text" not in {m.name for m in ollama.models()}

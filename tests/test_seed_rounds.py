@@ -80,7 +80,7 @@ def play_round(home: Path, servers: tuple[FakeOpenAI, FakeRunPod, FakeOllama], *
 
 
 ROWS = [
-    ("openai:gpt-image-2", "openai:gpt-5-mini"),  # today's OpenAI pair
+    ("openai:gpt-image-2.6-flare", "openai:gpt-6.1-terra"),  # today's OpenAI pair
     ("openai:dall-e-3", "openai:gpt-4-vision-preview"),  # the original's, on a server with them
     *[(f"runpod:{name}", "ollama:llava") for name in LEGACY],
     ("doodle:doodle", "ollama:bakllava"),
@@ -106,8 +106,10 @@ def test_seed_row_plays_a_full_round(
     assert describe["image"] == draw["output"] and describe["output"].strip()
     if drawer == "openai:dall-e-3":
         assert draw["cost"] == pytest.approx(0.04)  # the price table's standard 1024x1024
-    if drawer == "openai:gpt-image-2":
-        assert draw["cost"] is None  # not in the price table: unknown, never a made-up 0
+    if drawer == "openai:gpt-image-2.6-flare":  # priced by the answer's usage tokens (8.4)
+        text = "Illustrate in black & white doodle style: a red house under a yellow sun"
+        words = len(text.split())
+        assert draw["cost"] == pytest.approx((words * 5.00 + 272 * 30.00) / 1e6)
 
 
 def run_cli(home: Path, servers: tuple[FakeOpenAI, FakeRunPod, FakeOllama], *args: str):  # type: ignore[no-untyped-def]

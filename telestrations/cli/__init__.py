@@ -34,8 +34,9 @@ from telestrations.cli.run import cmd_run
 from telestrations.config import ConfigError
 from telestrations.keys import KeysError
 from telestrations.logs import setup_logging
+from telestrations.presets import UnknownPreset
 from telestrations.runtime import Runtime
-from telestrations.session import Unusable
+from telestrations.session import BadStart, Unusable
 from telestrations.store import GameLocked, GameNotFound
 from telestrations.terminal import clean_output
 from telestrations.text import clean_text, redacting_excepthook
@@ -95,7 +96,16 @@ def _main(args: argparse.Namespace) -> int:
         # quietly, as a shell expects of a process whose pipe closed.
         silence_stdout()
         return EXIT_PIPE
-    except (ConfigError, KeysError, CliError, Unusable, GameNotFound, GameLocked) as exc:
+    except (
+        ConfigError,
+        KeysError,
+        CliError,
+        Unusable,
+        BadStart,
+        GameNotFound,
+        GameLocked,
+        UnknownPreset,
+    ) as exc:
         print(f"telestrations: {clean_text(str(exc), 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a path the user gave (or a data dir) that cannot be used

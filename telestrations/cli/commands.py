@@ -11,16 +11,21 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telestrations import session
 from telestrations.game import Settings
 from telestrations.keys import KeyStore, keys_path
 from telestrations.providers.base import Availability, Picture, ProviderError
+from telestrations.providers.listings import age_text, offered, state_note, state_of
 from telestrations.runtime import Runtime
 from telestrations.state import load_state
-from telestrations.store import GameDir
+from telestrations.store import GameDir, GameSummary
 from telestrations.text import clean, clean_text
 from telestrations.turns import money, plural
+
+if TYPE_CHECKING:
+    from telestrations.exports import ExportOptions
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -112,7 +117,9 @@ def _read_picture(path: Path) -> Picture:
 
 
 def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
-    settings = choices_from(args).over(runtime.config.game.settings())
+    settings = choices_from(args).over(
+        runtime.config.game.settings(), runtime.config.preset_table()
+    )
     session.preflight(runtime, settings, ("guesser",), network=not args.no_check, warn=_warn)
     picture = _read_picture(Path(args.image).expanduser())
 
@@ -140,12 +147,15 @@ def cmd_describe(args: argparse.Namespace, runtime: Runtime) -> int:
 # -- models, games, keys ------------------------------------------------------------
 
 
-async def _check_all(runtime: Runtime, budget: float) -> dict[str, Availability]:
-    """Discovery, then every model's own check, concurrently, within ``budget`` seconds."""
+async def _check_all(
+    runtime: Runtime, budget: float, *, refresh: bool = False
+) -> dict[str, Availability]:
+    """The listings (cached while fresh, else asked, ``refresh``: asked now), then every
+    model's own check, concurrently, within ``budget`` seconds."""
     checks = session.Checks(runtime, timeout=budget, strict=True)
     try:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(checks.discover(), timeout=budget / 2)
+            await asyncio.wait_for(checks.discover(refresh=refresh), timeout=budget / 2)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(checks.check_all(), timeout=budget / 2)
     finally:
@@ -153,14 +163,29 @@ async def _check_all(runtime: Runtime, budget: float) -> dict[str, Availability]
     return {f"{kind}:{model_id}": avail for (kind, model_id), avail in checks.checked.items()}
 
 
+def listing_line(runtime: Runtime, name: str) -> str:
+    """Where a provider's models came from: "listed just now", "cached, listed 3 h ago"."""
+    status = runtime.listing_status.get(name)
+    if status is None:
+        return ""
+    age = age_text(runtime.clock() - status.fetched_at)
+    if not status.cached:
+        return f"listed {age}"
+    line = f"cached list from {age}"
+    return f"{line} (the service did not answer: {status.error})" if status.error else line
+
+
 def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
+    if args.refresh and args.no_check:
+        raise CliError("--refresh asks the services; it cannot go with --no-check")
     checked: dict[str, Availability] = {}
     if not args.no_check:
-        checked = asyncio.run(_check_all(runtime, budget=6.0))
+        checked = asyncio.run(_check_all(runtime, budget=6.0, refresh=args.refresh))
+    today = runtime.today()
     rows = []
     for provider in runtime.registry.providers.values():
-        for model in provider.models():
-            avail = checked.get(f"{model.kind}:{model.id}") or provider.availability(model)
+        for model in offered(provider.models(), today, everything=args.all):
+            avail = checked.get(f"{model.kind}:{model.id}") or runtime.verdict(provider, model)
             rows.append((provider, model, avail))
     if args.json:
         data = [
@@ -174,6 +199,10 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
                 "price": m.price,
                 "retired": m.retired,
                 "note": m.note,
+                "shutdown": m.shutdown or None,
+                "state": state_of(m, today),
+                "successor": m.successor or None,
+                "listing": listing_line(runtime, p.name),
             }
             for p, m, a in rows
         ]
@@ -182,18 +211,27 @@ def cmd_models(args: argparse.Namespace, runtime: Runtime) -> int:
     width = max((len(clean_text(m.id, 80)) for _, m, _ in rows), default=10) + 2
     for _provider, model, avail in rows:
         status = "ok" if avail.ok else "no"
-        why = avail.reason if not avail.ok else ""
+        why = avail.reason if not avail.ok or avail.warning else ""
         if avail.hint and not avail.ok:
             why += f" ({avail.hint})"
         extra = []
+        dated = state_note(model, today)
+        if dated:
+            extra.append(dated)
+            if model.successor:
+                extra.append(f"replaced by {model.successor}")
         if model.price is not None:
             extra.append(f"${model.price:g}/call")
-        if model.retired:
+        if model.retired and not dated:
             extra.append(f"retired: {model.retired}")
         if model.note:
             extra.append(model.note)
         tail = clean_text("; ".join(x for x in (why, *extra) if x), 1000)
         print(f"{clean_text(model.id, 80):<{width}} {model.kind:<8} {status:<3} {tail}")
+    for provider in runtime.registry.providers.values():
+        line = listing_line(runtime, provider.name)
+        if line:
+            print(clean_text(f"{provider.name}: {line}", 1000))
     return 0  # a provider that failed to load is a row above: "PROVIDER:*  no  could not start"
 
 
@@ -208,7 +246,7 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
             plural(g.rounds, "round"),
             money(g.spent) if g.spent else "",
             plural(g.failed, "failed attempt") if g.failed else "",
-            clean_text(g.prompt, 60),
+            clean_text(g.prompt, 60) + _links(g),
         )
         for g in games
     ]
@@ -224,19 +262,49 @@ def cmd_games(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _links(game: GameSummary) -> str:
+    return f"  ({game.links})" if game.links else ""
+
+
 def cmd_export(args: argparse.Namespace, runtime: Runtime) -> int:
     from telestrations.exports import ExportError, ExportOptions, default_path, export_game
 
     game = GameDir.open(runtime.store.find(args.game))
+    opts = ExportOptions(size=args.size, frame_ms=args.frame_ms, columns=args.columns)
+    if args.output == "-":
+        return _export_stdout(game, args.format, opts)
     out = Path(args.output).expanduser() if args.output else default_path(game, args.format)
     if out.is_dir():
         out = default_path(game, args.format, out)
-    opts = ExportOptions(size=args.size, frame_ms=args.frame_ms, columns=args.columns)
     try:
         written = export_game(game, args.format, out, force=args.force, options=opts)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     print(f"exported {clean_text(str(written), 0)}")
+    return 0
+
+
+def _export_stdout(game: GameDir, fmt: str, opts: ExportOptions) -> int:
+    """``-o -``: the export on stdout, byte for byte to a pipe or file; a picture format is
+    refused on a terminal, and text shown on one goes through the output cleaner."""
+    from telestrations.exports import BINARY, ExportError, export_bytes
+
+    tty = sys.stdout.isatty()
+    if tty and fmt in BINARY:
+        raise CliError(
+            f"not writing a {fmt} picture to the terminal; redirect stdout (> FILE, | program) "
+            "or give -o FILE"
+        )
+    try:
+        data = export_bytes(game, fmt, opts)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    if tty:
+        sys.stdout.write(data.decode("utf-8", "replace"))
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
 
 

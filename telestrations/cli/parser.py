@@ -65,6 +65,25 @@ def _add_game_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     )
     p.add_argument("--guesser-system", metavar="TEXT", default=d, help="guesser system prompt")
     p.add_argument("--guesser-prompt", metavar="TEXT", default=d, help="what the guesser is asked")
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        default=d,
+        help="memory play: the drawer also gets the previous picture (image edits, img2img)",
+    )
+    _add_preset(p, d)
+
+
+def _add_preset(p: argparse.ArgumentParser, default: str | None) -> None:
+    from telestrations.presets import BUILTIN
+
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        default=default,
+        help=f"guesser preset: {', '.join(BUILTIN)}, or a [presets.NAME] of config "
+        "(--guesser-system/--guesser-prompt override its texts)",
+    )
 
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '(?P<value>[^']*)'")
@@ -139,6 +158,19 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--spend-limit", type=float, metavar="USD", help="pause at this known spend")
     run.add_argument(
         "--resume", metavar="GAME", default=_SUB, help="continue a past game from its next turn"
+    )
+    # -- keeping (issue 11): branching and starting from a picture
+    start = run.add_mutually_exclusive_group()
+    start.add_argument(
+        "--from",
+        dest="branch_from",
+        metavar="GAME:ROUND",
+        help="branch: a new game holding GAME's rounds 1..ROUND, played on from there",
+    )
+    start.add_argument(
+        "--start-image",
+        metavar="PATH",
+        help="start from this picture: the guesser describes it first (round 0)",
     )
     run.add_argument(
         "--pace",
@@ -253,11 +285,22 @@ def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     describe.add_argument(
         "--guesser-prompt", metavar="TEXT", default=_SUB, help="what the guesser is asked"
     )
+    _add_preset(describe, _SUB)
 
     models = sub.add_parser("models", help="list every model, its kind and whether it works now")
     _add_common(models, sub=True)
     models.add_argument(
-        "--no-check", action="store_true", help="skip network checks (keys and settings only)"
+        "--no-check",
+        action="store_true",
+        help="skip network checks and use the cached model lists as they are",
+    )
+    models.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask every service for its model list now, whatever the cache's age",
+    )
+    models.add_argument(
+        "--all", action="store_true", help="also list models that are shut down (marked so)"
     )
     models.add_argument("--json", action="store_true", help="one JSON array on stdout")
 

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from telestrations import session
 from telestrations.cli.commands import (
@@ -31,6 +32,7 @@ from telestrations.game import (
     TurnFailed,
     TurnProgress,
 )
+from telestrations.memory import memory_note
 from telestrations.runtime import Runtime
 from telestrations.store import GameDir
 from telestrations.terminal import json_line
@@ -70,6 +72,15 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) ->
             print(f"warning: {clean_text(warning, 1000)}", file=sys.stderr)
         if args.prompt:
             raise CliError("--prompt cannot be used with --resume (the game has its prompt)")
+        if args.branch_from or args.start_image:
+            flag = "--from" if args.branch_from else "--start-image"
+            raise CliError(f"{flag} cannot be used with --resume (it starts a new game)")
+    if launch.parent is not None:
+        held.append(launch.parent)
+        if args.prompt:
+            raise CliError("--prompt cannot be used with --from (the branch keeps its rounds)")
+    if args.start_image and args.prompt:
+        raise CliError("--prompt cannot be used with --start-image (the picture is the start)")
     if args.pace < 0:
         raise CliError("--pace must be 0 or more seconds")
     settings = launch.settings
@@ -86,6 +97,20 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime, held: list[GameDir]) ->
         spend = args.spend_limit if args.spend_limit > 0 else None
     else:
         spend = defaults.limits().spend
+    if game_dir is None and launch.parent is not None:
+        game_dir = session.branch(runtime, launch.parent, launch.parent_round, settings)
+        held.append(game_dir)
+        launch.parent.unlock()  # noted: others may play the parent again
+        print(
+            f"branched {clean_text(launch.parent.name, 200)} at round {launch.parent_round}"
+            f" into {clean_text(game_dir.name, 200)}",
+            file=sys.stderr,
+        )
+    elif game_dir is None and launch.start_image:
+        game_dir = session.start_from_image(
+            runtime, Path(launch.start_image).expanduser(), settings
+        )
+        held.append(game_dir)
     if game_dir is None:
         prompt = args.prompt if args.prompt is not None else launch.prompt
         if not prompt.strip():
@@ -103,18 +128,22 @@ async def _run_game(
     spend: float | None,
     args: argparse.Namespace,
 ) -> int:
-    start_round = next_turn(game_dir.first_prompt, game_dir.records).round
+    # a game started from a picture begins with its round 0 describe: --rounds counts from 1
+    start_round = max(1, next_turn(game_dir.first_prompt, game_dir.records).round)
     total = start_round - 1 + rounds if rounds else 0
     limits = _limits(runtime, args, total, spend)
     game = session.make_game(runtime, game_dir, settings, limits, embedder=args.embedder)
     out = sys.stdout
     exit_code = 0
+    noted: set[str] = set()
 
     def on_event(event: Event) -> None:
         nonlocal exit_code
         record = None
         if isinstance(event, (PictureReady, CaptionReady, TurnFailed)):
             record = event.record
+        if record is not None and (note := memory_note(record, noted)):
+            print(f"note: {note}", file=sys.stderr)
         if record is not None and not args.quiet and exit_code != EXIT_PIPE:
             try:
                 if args.json:

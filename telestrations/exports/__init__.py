@@ -11,7 +11,8 @@ work, so the TUI runs it in a thread.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -42,6 +43,8 @@ class ExportOptions:
     """Flipbooks: how long each frame shows."""
     columns: int = 0
     """Sheet: columns of the grid; 0 = about square, at most 10."""
+    images: bool = True
+    """Markdown: write the pictures beside the file (not when the file goes to stdout)."""
 
 
 def default_path(game: GameDir, fmt: str, where: Path | None = None) -> Path:
@@ -107,6 +110,20 @@ def export_game(
     }[fmt]
     writer(booklet, out, fmt, opts)
     return out
+
+
+BINARY = frozenset({"gif", "webp", "sheet"})
+"""Formats that are pictures: never written to a terminal."""
+
+
+def export_bytes(game: GameDir, fmt: str, options: ExportOptions | None = None) -> bytes:
+    """``game`` as ``fmt``, whole, for stdout (``-o -``): written to a private temporary folder
+    by the same writers, then read back. Markdown comes without its pictures (there is no
+    "beside" for a stream)."""
+    opts = replace(options or ExportOptions(), images=False)
+    with tempfile.TemporaryDirectory(prefix="telestrations-export-") as tmp:
+        out = export_game(game, fmt, Path(tmp) / f"export{SUFFIX.get(fmt, '')}", options=opts)
+        return out.read_bytes()
 
 
 def export_html(game: GameDir, out_dir: Path) -> Path:

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from telestrations.drift import Convergence, chain_drift, first_convergence, half_life
 from telestrations.store import GameDir
 from telestrations.text import clean, scrub_json
-from telestrations.turns import TurnRecord, redact_record, total_cost
+from telestrations.turns import (
+    START_PICTURE_MODEL,
+    TurnRecord,
+    presets_used,
+    redact_record,
+    total_cost,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -59,6 +65,11 @@ class Booklet:
         return sorted({p.guesser for p in self.pages if p.guesser})
 
     @property
+    def presets(self) -> list[str]:
+        """Guesser presets used, in order ("custom" for hand-written texts)."""
+        return [clean(p, oneline=True, limit=40) for p in presets_used(self.records)]
+
+    @property
     def drawings(self) -> list[Page]:
         """Pages with a drawing that can be read from the game folder."""
         return [p for p in self.pages if p.image and self.game.has_image(p.image)]
@@ -87,6 +98,8 @@ def load(game: GameDir) -> Booklet:
                     limit=300,
                 )
             )
+        elif r.kind == "draw" and r.model == START_PICTURE_MODEL:
+            page.image = r.output  # round 0: the picture the game started from, the origin
         elif r.kind == "draw":
             page.drawer, page.image = clean(r.model, oneline=True, limit=120), r.output
         else:
@@ -99,7 +112,7 @@ def load(game: GameDir) -> Booklet:
     ordered = [pages[n] for n in sorted(pages)]
     previous = first
     for page in ordered:  # the text each round drew: the caption before it
-        page.prompt = previous
+        page.prompt = previous if page.round >= 1 else ""
         if page.caption:
             previous = page.caption
     spent, unknown = total_cost(records)

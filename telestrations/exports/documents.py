@@ -36,6 +36,9 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+ORIGIN = "the picture the game started from (its caption is the origin of the chain)"
+
+
 def _figures(page: Page) -> str:
     if page.to_origin is None:
         return ""
@@ -46,7 +49,7 @@ def _figures(page: Page) -> str:
 
 
 def _meta(b: Booklet) -> str:
-    rounds = sum(1 for p in b.pages if p.caption)
+    rounds = sum(1 for p in b.pages if p.caption and p.round >= 1)
     spent = f"spent {money(b.spent)}" if b.spent else "no known spend"
     if b.unknown_cost:
         spent += f" (+{plural(b.unknown_cost, 'turn')} of unknown cost)"
@@ -116,6 +119,14 @@ def _data_uri(b: Booklet, page: Page, size: int) -> str:
     return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _presets(b: Booklet, sep: str) -> str:
+    """``{sep}guesser preset: faithful, funnier`` (nothing for a journal without presets)."""
+    names = b.presets
+    if not names:
+        return ""
+    return f"{sep}guesser preset{'s' * (len(names) > 1)}: {', '.join(names)}"
+
+
 def write_html(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None:
     """One file that opens offline: the booklet, models, costs and the drift curve."""
     size = opts.size or 640
@@ -126,13 +137,16 @@ def write_html(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None:
         f"<h1>{_e(b.first_prompt)}</h1>",
         f"<p class='meta'>{_e(_meta(b))}</p>",
         f"<p class='meta'>drew: {_e(', '.join(b.drawers) or '–')} · "
-        f"guessed: {_e(', '.join(b.guessers) or '–')} · measure: {MEASURE}</p>",
+        f"guessed: {_e(', '.join(b.guessers) or '–')}{_e(_presets(b, ' · '))} · "
+        f"measure: {MEASURE}</p>",
         drift_svg(b),
     ]
     for page in b.pages:
         uri = _data_uri(b, page, size) if page.image else ""
         img = f"<img src='{uri}' alt='round {page.round}: {_e(page.prompt)}'>" if uri else ""
         cells = [f"<span class='n'>round {page.round}</span>"]
+        if page.round == 0 and page.image:
+            cells.append(f"<p class='who'>{ORIGIN}</p>")
         if page.drawer:
             cells.append(f"<p class='who'>{_e(page.drawer)} drew: {_e(page.prompt)}</p>")
         if page.caption:
@@ -169,17 +183,19 @@ def write_markdown(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None
     from telestrations.exports import images_dir
 
     folder = images_dir(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    if opts.images:
+        folder.mkdir(parents=True, exist_ok=True)
     lines = [f"# {md_escape(b.first_prompt)}", "", md_escape(_meta(b)), ""]
     lines += [
         f"Drew: {md_escape(', '.join(b.drawers) or '-')}; "
-        f"guessed: {md_escape(', '.join(b.guessers) or '-')}; measure: {MEASURE}.",
+        f"guessed: {md_escape(', '.join(b.guessers) or '-')}{md_escape(_presets(b, '; '))}; "
+        f"measure: {MEASURE}.",
         "",
     ]
     for page in b.pages:
         lines.append(f"## Round {page.round}")
         lines.append("")
-        if page.image:
+        if page.image and opts.images:
             try:
                 data = b.game.read_image(page.image)
             except OSError:
@@ -191,11 +207,14 @@ def write_markdown(b: Booklet, out: Path, fmt: str, opts: ExportOptions) -> None
                 name = f"r{page.round:04d}{suffix}"
                 write_atomic(folder / name, SECRETS.redact_bytes(data))
                 lines += [f"![round {page.round}]({folder.name}/{name})", ""]
+        if page.round == 0 and page.image:
+            lines += [ORIGIN, ""]
         if page.drawer:
             lines += [f"{md_escape(page.drawer)} drew: {md_escape(page.prompt)}", ""]
         if page.caption:
             lines += [f"{md_escape(page.guesser)} saw:", "", f"> {md_escape(page.caption)}", ""]
-            lines += [f"*{md_escape(_figures(page))}*", ""]
+            if _figures(page):
+                lines += [f"*{md_escape(_figures(page))}*", ""]
         if page.converged is not None:
             lines += [f"**{md_escape(page.converged.describe())}**", ""]
         lines += [f"*{md_escape(f)}*\n" for f in page.failures]

@@ -11,11 +11,12 @@ discovered from ``GET /sdapi/v1/sd-models``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telestrations.providers.base import (
@@ -108,11 +109,30 @@ class A1111Drawer:
         async with self.provider.http.deadline("draw", self.provider.name):
             return await self._draw(text)
 
-    async def _draw(self, text: str) -> Picture:
-        body = self.request_body(text)
+    def reference_unsupported(self) -> str:
+        """Every checkpoint can start from a picture (img2img)."""
+        return ""
+
+    async def draw_from(self, text: str, reference: Picture) -> Picture:
+        """Memory play: ``img2img`` from the previous picture (PROTOCOLS.md 5.3): the same
+        fields as txt2img, plus ``init_images`` (bare base64) and ``denoising_strength``."""
+        options = self.model.options
+        strength = options.get("denoising_strength", self.provider.conf.denoising_strength)
+        extra = {
+            "init_images": [base64.b64encode(reference.data).decode("ascii")],
+            "denoising_strength": strength,
+        }
+        async with self.provider.http.deadline("draw", self.provider.name):
+            picture = await self._draw(text, "/sdapi/v1/img2img", extra)
+        return replace(picture, extras={**picture.extras, "denoising_strength": strength})
+
+    async def _draw(
+        self, text: str, route: str = "/sdapi/v1/txt2img", extra: Mapping[str, Any] | None = None
+    ) -> Picture:
+        body = {**self.request_body(text), **(extra or {})}
         watch = asyncio.ensure_future(self.provider.watch_progress())
         try:
-            result = await self.provider.call("POST", "/sdapi/v1/txt2img", json=body)
+            result = await self.provider.call("POST", route, json=body)
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -211,6 +231,9 @@ class A1111Settings(HttpFields):
     restore_faces: bool | None = setting(None, "sent only when set")
     tiling: bool | None = setting(None, "sent only when set")
     subseed: int | None = setting(None, "sent only when set")
+    denoising_strength: float = setting(
+        0.6, "memory play (img2img): how far a picture may move from the previous one (0..1)"
+    )
 
 
 class A1111Provider(CatalogProvider):

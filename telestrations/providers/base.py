@@ -122,6 +122,21 @@ class Drawer(Protocol):
 
 
 @runtime_checkable
+class ReferenceDrawer(Protocol):
+    """A drawer that can also start from a picture (image edits, img2img): memory play."""
+
+    async def draw(self, text: str) -> Picture: ...
+
+    def reference_unsupported(self) -> str:
+        """Why this model cannot take a picture ("" when it can), e.g. DALL-E 3."""
+        ...
+
+    async def draw_from(self, text: str, reference: Picture) -> Picture:
+        """Illustrate ``text`` starting from ``reference``; raise :class:`ProviderError`."""
+        ...
+
+
+@runtime_checkable
 class Guesser(Protocol):
     """A vision model that describes a picture."""
 
@@ -149,6 +164,11 @@ class ModelInfo:
     """One line shown beside the model in menus and ``telestrations models``."""
     discovered: bool = False
     """True when found at run time (e.g. pulled in Ollama) rather than from presets/config."""
+    shutdown: str = ""
+    """``YYYY-MM-DD`` after which the service no longer serves it (a listing's
+    ``shutdown_date`` or a preset's announced date); empty when none is known."""
+    successor: str = ""
+    """The model id that replaces it once shut down, when the service named one."""
 
     @property
     def id(self) -> str:
@@ -170,10 +190,17 @@ class Availability:
     hint: str = ""
     kind: ErrorKind | None = None
     """The error kind a turn would fail with; inferred when not given ("key" → auth)."""
+    warning: bool = False
+    """Usable, but ``reason`` is worth one line before a game (e.g. "not in the listing")."""
 
     @classmethod
     def yes(cls, reason: str = "") -> Availability:
         return cls(True, reason)
+
+    @classmethod
+    def warn(cls, reason: str, hint: str = "") -> Availability:
+        """Usable, with a line the person should see (listings lag: evidence, not a gate)."""
+        return cls(True, reason, hint, warning=True)
 
     @classmethod
     def no(cls, reason: str, hint: str = "", kind: ErrorKind | None = None) -> Availability:

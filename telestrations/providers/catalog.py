@@ -7,6 +7,7 @@ overrides models with ``[[providers.<name>.models]]`` tables in config.toml.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from telestrations.providers.base import (
@@ -20,7 +21,17 @@ from telestrations.providers.base import (
 )
 from telestrations.providers.spec import ModelEntries, SettingError, validate
 
-_MODEL_KEYS = {"name", "kind", "label", "options", "price", "retired", "note"}
+_MODEL_KEYS = {
+    "name",
+    "kind",
+    "label",
+    "options",
+    "price",
+    "retired",
+    "note",
+    "shutdown",
+    "successor",
+}
 
 
 def models_from_config(provider: str, entries: Iterable[Mapping[str, Any]]) -> list[ModelInfo]:
@@ -44,6 +55,8 @@ def models_from_config(provider: str, entries: Iterable[Mapping[str, Any]]) -> l
                 price=float(price) if price is not None else None,
                 retired=str(entry.get("retired", "")),
                 note=str(entry.get("note", "")),
+                shutdown=str(entry.get("shutdown", "")),
+                successor=str(entry.get("successor", "")),
             )
         )
     return out
@@ -87,6 +100,8 @@ class CatalogProvider:
                     price=m.price if m.price is not None else base.price,
                     retired=m.retired or base.retired,
                     note=m.note or base.note,
+                    shutdown=m.shutdown or base.shutdown,
+                    successor=m.successor or base.successor,
                 )
             merged[(m.kind, m.name)] = m
         self._models = [self._priced(m) for m in merged.values()]
@@ -96,21 +111,19 @@ class CatalogProvider:
         override = self.ctx.prices.get(m.id)
         if override is None:
             return m
-        return ModelInfo(
-            m.provider,
-            m.name,
-            m.kind,
-            m.label,
-            m.options,
-            float(override),
-            m.retired,
-            m.note,
-            m.discovered,
-        )
+        return replace(m, price=float(override))
 
     def models(self) -> list[ModelInfo]:
-        known = {(m.kind, m.name) for m in self._models}
-        return self._models + [m for m in self._discovered if (m.kind, m.name) not in known]
+        """Presets and config, then what the service listed; a listing's shutdown date (the
+        service's own word) replaces a preset's."""
+        listed = {(m.kind, m.name): m for m in self._discovered}
+        out = []
+        for m in self._models:
+            found = listed.pop((m.kind, m.name), None)
+            if found is not None and found.shutdown and found.shutdown != m.shutdown:
+                m = replace(m, shutdown=found.shutdown)
+            out.append(m)
+        return out + list(listed.values())
 
     def model(self, name: str, kind: ModelKind) -> ModelInfo | None:
         for m in self.models():

@@ -129,7 +129,7 @@ def _checked_model(model: object) -> ModelInfo:
     format them: a price that is a string would fail there), else :class:`TypeError`."""
     if not isinstance(model, ModelInfo):
         raise TypeError(f"it gave a {type(model).__name__}, not a ModelInfo")
-    texts = ("provider", "name", "label", "retired", "note")
+    texts = ("provider", "name", "label", "retired", "note", "shutdown", "successor")
     bad = [f for f in texts if not isinstance(getattr(model, f), str)]
     if model.kind not in KINDS:
         bad.append("kind")

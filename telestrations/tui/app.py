@@ -26,6 +26,7 @@ from telestrations.runtime import Runtime
 from telestrations.session import Choices, Launch, resolve, unsaved_note
 from telestrations.state import UiState
 from telestrations.tui import images as _images  # noqa: F401  (textual-image before the app)
+from telestrations.tui import menus
 from telestrations.tui.bindings import (
     HelpRow,
     declared,
@@ -40,6 +41,7 @@ from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.help import HelpScreen
 from telestrations.tui.screens.main import MainScreen
 from telestrations.tui.screens.picker import ModelPicker
+from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
 from telestrations.tui.textual_fixes import fix_styles_cache_leak
@@ -208,6 +210,15 @@ class TelestrationsApp(App[int]):
                         _chooser(main, model.kind, model.id),
                         discover=False,
                     )
+            for preset in self.runtime.config.preset_table().values():
+                shown = escape(clean(preset.name, oneline=True, limit=40))
+                about = escape(clean(preset.about, oneline=True, limit=100))
+                yield SystemCommand(
+                    f"preset: {shown}",
+                    f"Ask the guesser this way from the next turn{': ' if about else ''}{about}",
+                    _preset_chooser(main, preset.name),
+                    discover=False,
+                )
         yield from super().get_system_commands(screen)
 
 
@@ -221,6 +232,7 @@ def binding_classes() -> list[type[DOMNode]]:
         TelestrationsApp,
         ImageViewer,
         ModelPicker,
+        PresetPicker,
         PastGames,
         ExportDialog,
         KeyDialog,
@@ -238,6 +250,13 @@ def check_keymap(runtime: Runtime) -> None:
 def _chooser(main: MainScreen, kind: ModelKind, model_id: str):  # type: ignore[no-untyped-def]
     def choose() -> None:
         main.choose_model(kind, model_id)
+
+    return choose
+
+
+def _preset_chooser(main: MainScreen, name: str):  # type: ignore[no-untyped-def]
+    def choose() -> None:
+        menus.choose_preset(main, name)
 
     return choose
 

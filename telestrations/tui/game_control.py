@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
@@ -26,6 +27,7 @@ from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
 from telestrations.game import Event, Game, Settings
 from telestrations.keys import mask
 from telestrations.providers.base import Availability, ModelKind
+from telestrations.providers.listings import age_text
 from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
@@ -154,16 +156,27 @@ class GameControl:
         if not await self.lock(game_dir):
             return False
         self.release(keep=game_dir)
-        self.apply(Settings.from_saved(game_dir.header.get("settings"), self.settings))
+        self.apply(session.saved_settings(self.runtime, game_dir, self.settings))
         self.attach(game_dir).pause()  # idle → paused
         return True
 
-    async def create(self, prompt: str) -> GameDir | None:
-        """A new game folder for ``prompt`` (in a thread); None, with a notice, if it fails."""
+    async def create(self, prompt: str, start_image: Path | None = None) -> GameDir | None:
+        """A new game folder for ``prompt`` (in a thread), or one that starts from the picture
+        ``start_image``; None, with a notice, if it fails."""
         try:
-            game_dir = await asyncio.to_thread(
-                session.new_game, self.runtime, prompt, self.settings
+            if start_image is not None:
+                game_dir = await asyncio.to_thread(
+                    session.start_from_image, self.runtime, start_image, self.settings
+                )
+            else:
+                game_dir = await asyncio.to_thread(
+                    session.new_game, self.runtime, prompt, self.settings
+                )
+        except session.BadStart as exc:
+            self.screen.notify(
+                clean(str(exc), oneline=True), title="Not started", severity="error", markup=False
             )
+            return None
         except OSError as exc:
             where = exc.filename or self.runtime.store.games_dir
             self.screen.notify(
@@ -177,6 +190,23 @@ class GameControl:
         self.release()
         self.attach(game_dir)
         return game_dir
+
+    async def branch(self, round_no: int) -> GameDir | None:
+        """A new game holding the current one's rounds up to ``round_no``, with the current
+        choices, after the current game stops (in a thread); None, with a notice, if not."""
+        game = self.game
+        if game is None:
+            return None
+        await self.stop_and_wait()
+        try:
+            return await asyncio.to_thread(
+                session.branch, self.runtime, game.dir, round_no, self.settings
+            )
+        except (session.BadStart, GameLocked, OSError) as exc:
+            self.screen.notify(
+                clean(str(exc), oneline=True), title="Not branched", severity="error", markup=False
+            )
+            return None
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -264,6 +294,17 @@ class GameControl:
     def key_needed(self) -> tuple[ModelKind, str, Availability] | None:
         return session.key_needed(self.runtime, self.settings)
 
+    def shut_down(self) -> list[tuple[ModelKind, str, Availability]]:
+        """The chosen models that are shut down, each with the line that names the
+        replacement."""
+        return session.shut_down(self.runtime, self.settings)
+
+    def shut_down_line(self) -> tuple[ModelKind, str] | None:
+        """The first shut-down choice as (kind, one line), or None."""
+        for kind, model_id, avail in self.shut_down():
+            return kind, session.cannot_use(kind, model_id, avail)
+        return None
+
     def with_keys(self, then: Then) -> bool:
         """True when both models have their keys; else ask for one, then call ``then``."""
         needed = self.key_needed()
@@ -318,10 +359,29 @@ class GameControl:
             for f in self.runtime.registry.failures
         ]
 
-    async def background_checks(self) -> None:
-        """Discover models (e.g. pulled in Ollama) and check the chosen pair, never blocking."""
+    async def background_checks(self) -> list[str]:
+        """The listings (cached while fresh, else fetched) and the chosen pair's checks, never
+        blocking; the lines worth a notice (a chosen model missing from a listing)."""
         await self.checks.discover()
-        await self.checks.check_chosen(self.settings)
+        found = await self.checks.check_chosen(self.settings)
+        return [session.warning_line(k, m, a) for k, m, a in found if a.ok and a.warning]
+
+    async def refresh_listings(self, kind: ModelKind) -> None:
+        """Ask every service for its model list now (the menu's refresh key), then check the
+        models of ``kind`` again."""
+        await self.checks.discover(refresh=True)
+        self.checks.checked.clear()
+        await self.checks.check_all((kind,))
+
+    def listing_summary(self) -> str:
+        """One line: where each provider's models came from and how old the list is."""
+        now = self.runtime.clock()
+        parts = []
+        for name, status in sorted(self.runtime.listing_status.items()):
+            age = age_text(now - status.fetched_at)
+            what = "offline, cached" if status.error else ("cached" if status.cached else "listed")
+            parts.append(f"{name}: {what} {age}")
+        return " · ".join(parts)
 
     # -- the state file --------------------------------------------------------------------
 
@@ -334,6 +394,7 @@ class GameControl:
             style=s.style,
             guesser_system=s.guesser_system,
             guesser_prompt=s.guesser_prompt,
+            preset=s.preset,
             images=images,
             theme=self.screen.app.theme,
         )

@@ -11,14 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from telestrations.exports import ExportError, free_path
 from telestrations.exports import export_game as export_to
+from telestrations.presets import apply, label
 from telestrations.providers.base import ModelKind
+from telestrations.providers.listings import state_note
 from telestrations.store import GameDir
+from telestrations.tui.bindings import key_for
 from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.picker import ModelPicker, PickerRow
+from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import clean
+from telestrations.tui.widgets.cards import RoundEntry
 
 if TYPE_CHECKING:
     from telestrations.tui.screens.main import MainScreen
@@ -32,11 +37,21 @@ class ModelMenu:
         self.picker: ModelPicker | None = None
 
     def rows(self, kind: ModelKind) -> list[PickerRow]:
-        return [PickerRow(*row) for row in self.screen.control.checks.rows(kind)]
+        today = self.screen.runtime.today()
+        return [
+            PickerRow(title, model, avail, state_note(model, today))
+            for title, model, avail in self.screen.control.checks.rows(kind)
+        ]
 
     def open(self, kind: ModelKind) -> None:
         screen = self.screen
-        picker = ModelPicker(kind, getattr(screen.settings, kind), self.rows(kind))
+        picker = ModelPicker(
+            kind,
+            getattr(screen.settings, kind),
+            self.rows(kind),
+            sources=screen.control.listing_summary(),
+            refresh=lambda: self.refresh(kind),
+        )
         self.picker = picker
 
         def chosen(model_id: str | None) -> None:
@@ -49,9 +64,25 @@ class ModelMenu:
 
     async def _check_kind(self, kind: ModelKind) -> None:
         await self.screen.control.checks.check_all((kind,))
+        self._update(kind)
+
+    def _update(self, kind: ModelKind) -> None:
         picker = self.picker
         if picker is not None and picker.kind == kind and picker.is_attached:
-            picker.update_rows(self.rows(kind))
+            picker.update_rows(self.rows(kind), self.screen.control.listing_summary())
+
+    def refresh(self, kind: ModelKind) -> None:
+        """The menu's refresh key: every service's model list now, in a worker."""
+        screen = self.screen
+
+        async def go() -> None:
+            await screen.control.refresh_listings(kind)
+            self._update(kind)
+            screen.show_models()
+            screen.notify("Model lists refreshed.", markup=False)
+
+        screen.notify("Asking the services for their model lists…", markup=False)
+        screen.run_worker(go(), group="listings", exclusive=True, exit_on_error=False)
 
     def choose(self, kind: ModelKind, model_id: str) -> None:
         """Use ``model_id`` from the next turn; ask for its key if it has none."""
@@ -66,6 +97,42 @@ class ModelMenu:
         screen.notify(f"{kind.capitalize()}: {shown} (from the next turn)", markup=False)
         if not avail.ok and avail.error().kind == "auth":
             screen.ask_key(model_id, avail, then=screen.show_models)
+
+
+def pick_preset(screen: MainScreen) -> None:
+    """The guesser preset menu; the one chosen fills both guesser texts from the next turn."""
+
+    def chosen(name: str | None) -> None:
+        if name is not None:
+            choose_preset(screen, name)
+
+    presets = screen.runtime.config.preset_table()
+    screen.app.push_screen(PresetPicker(screen.settings.preset, presets), chosen)
+
+
+def choose_preset(screen: MainScreen, name: str) -> None:
+    """Use preset ``name``'s texts from the next turn, shown in the guesser fields."""
+    preset = screen.runtime.config.preset_table().get(name)
+    if preset is None:
+        return
+    screen.apply_settings(apply(screen.settings, preset))
+    screen.controls.set_value("guesser-system", preset.system)
+    screen.controls.set_value("guesser-prompt", preset.prompt)
+    screen.controls.show_preset(name)
+    shown = clean(name, oneline=True, limit=40)
+    screen.notify(f"Guesser preset: {shown} (from the next turn)", markup=False)
+
+
+def relabel(screen: MainScreen, *, save: bool = True) -> None:
+    """After a guesser text was edited (or at start): name the preset it still matches, else
+    custom."""
+    settings = label(screen.settings, screen.runtime.config.preset_table())
+    if settings.preset != screen.settings.preset:
+        if save:
+            screen.apply_settings(settings)
+        else:
+            screen.control.apply(settings)
+    screen.controls.show_preset(settings.preset)
 
 
 def view_image(screen: MainScreen, index: int | None = None) -> None:
@@ -165,3 +232,69 @@ def export_current(screen: MainScreen) -> None:
         screen.notify("No game to export yet.", markup=False)
         return
     export_game(screen, screen.game.dir.path)
+
+
+# -- branching, memory play (issue 11 part 4) ----------------------------------------------
+
+
+def branch_here(screen: MainScreen) -> None:
+    """A new game from the selected round (else the newest finished one) of the game on
+    screen, opened paused: Enter plays on from the next round with the current choices.
+    A running game is stopped first, after the person confirms."""
+    game = screen.game
+    history = screen.history
+    if game is None or not history.entries:
+        screen.notify("No round to branch from yet.", markup=False)
+        return
+    entry = history.entries[history.selected] if history.selected is not None else None
+    if entry is None:
+        entry = next((e for e in reversed(history.round_entries()) if e.describe is not None), None)
+    if not isinstance(entry, RoundEntry) or entry.describe is None:
+        screen.notify(
+            "Select a round whose caption has come (the round's card), then branch.",
+            severity="warning",
+            markup=False,
+        )
+        return
+    round_no = entry.round
+
+    async def go(yes: bool | None = True) -> None:
+        if not yes:
+            return
+        new = await screen.control.branch(round_no)
+        if new is None:
+            return
+        parent = clean(game.dir.name, oneline=True, limit=80)
+        await screen.open_game(new)
+        screen.notify(
+            f"Branched from {parent} round {round_no}: "
+            f"{key_for(screen, 'resume')} plays on from round {round_no + 1}.",
+            title="New branch",
+            markup=False,
+        )
+
+    if screen.running:
+        screen.app.push_screen(
+            ConfirmDialog(f"A game is running. Stop it and branch from round {round_no}?"), go
+        )
+    else:
+        screen.run_worker(go(), group="flow")
+
+
+def toggle_memory(screen: MainScreen) -> None:
+    """Memory play on or off, from the next drawing."""
+    memory = not screen.settings.memory
+    screen.apply_settings(replace(screen.settings, memory=memory))
+    screen.notify(
+        "Memory play: the drawer also gets the previous picture, where it can."
+        if memory
+        else "Memory play off: the drawer gets the text only.",
+        markup=False,
+    )
+
+
+def start_picture(text: str) -> Path | None:
+    """The picture a first prompt of the form ``@path/to/picture.png`` names, else None."""
+    if not text.startswith("@") or len(text) < 2:
+        return None
+    return Path(text[1:].strip()).expanduser()

@@ -69,12 +69,19 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "send_images": ("bool", True),
     "save_images": ("bool", False),
 }
+# StableDiffusionImg2ImgProcessingAPI adds these (init_images: list of base64 / data URIs).
+IMG2IMG_FIELDS: dict[str, tuple[str, Any]] = {
+    "init_images": ("list", None),
+    "denoising_strength": ("float", 0.75),
+    "resize_mode": ("int", 0),
+}
 _ERRORS = {
     "int": ("value is not a valid integer", "type_error.integer"),
     "float": ("value is not a valid float", "type_error.float"),
     "str": ("str type expected", "type_error.str"),
     "bool": ("value could not be parsed to a boolean", "type_error.bool"),
     "dict": ("value is not a valid dict", "type_error.dict"),
+    "list": ("value is not a valid list", "type_error.list"),
 }
 
 
@@ -108,6 +115,10 @@ def coerce(kind: str, value: Any) -> Any:
         if value in (0, 1, "0", "1", "true", "false", "True", "False", "yes", "no"):
             return str(value).lower() in ("1", "true", "yes")
         raise ValueError
+    if kind == "list":
+        if isinstance(value, list):
+            return value
+        raise ValueError
     if isinstance(value, dict):
         return value
     raise ValueError
@@ -130,6 +141,9 @@ class FakeA1111(FakeAPI):
     """More than this "runs out of GPU memory"."""
     next_seed: int = 1234567
     options_seen: list[dict[str, Any]] = field(default_factory=list)
+    init_images_seen: list[bytes] = field(default_factory=list)
+    """The decoded first ``init_images`` entry of each ``img2img`` call."""
+    denoising_seen: list[float] = field(default_factory=list)
     step_delay: float = 0.0
     """Seconds per sampling step while ``txt2img`` runs (0: instant), so that
     ``/sdapi/v1/progress`` polled meanwhile sees the job advance."""
@@ -164,7 +178,9 @@ class FakeA1111(FakeAPI):
             return json_reply(200, {"sd_model_checkpoint": self.checkpoints[self.loaded].title})
         if req.method == "POST" and route == "/txt2img":
             return self.txt2img(req)
-        if route in ("/sd-models", "/samplers", "/options", "/txt2img"):
+        if req.method == "POST" and route == "/img2img":
+            return self.txt2img(req, img2img=True)
+        if route in ("/sd-models", "/samplers", "/options", "/txt2img", "/img2img"):
             return json_reply(405, {"detail": "Method Not Allowed"})
         return json_reply(404, {"detail": "Not Found"})
 
@@ -174,7 +190,7 @@ class FakeA1111(FakeAPI):
                 return c
         return self.checkpoints[self.loaded]  # A1111 falls back to the loaded model
 
-    def txt2img(self, req: Request) -> Reply:
+    def txt2img(self, req: Request, *, img2img: bool = False) -> Reply:
         try:
             raw = json.loads(req.body) if req.body else {}
         except ValueError as exc:
@@ -189,11 +205,26 @@ class FakeA1111(FakeAPI):
         if not isinstance(raw, dict):
             return unprocessable(["body"], "dict")
         p: dict[str, Any] = {}
-        for name, (kind, default) in FIELDS.items():
+        fields = {**FIELDS, **IMG2IMG_FIELDS} if img2img else FIELDS
+        for name, (kind, default) in fields.items():
             try:
                 p[name] = coerce(kind, raw[name]) if name in raw else default
             except (ValueError, TypeError):
                 return unprocessable(["body", name], kind)
+        if img2img:  # modules/api/api.py img2imgapi: decode_base64_to_image each entry
+            if p["init_images"] is None:
+                return json_reply(404, {"detail": "Init image not found"})
+            try:
+                first = p["init_images"][0]
+                data = base64.b64decode(first.split(",", 1)[-1], validate=True)
+                Image.open(io.BytesIO(data)).verify()
+            except Exception:
+                return json_reply(
+                    500, {"error": "HTTPException", "detail": "Invalid encoded image"}
+                )
+            self.init_images_seen.append(data)
+            self.denoising_seen.append(p["denoising_strength"])
+            p.pop("init_images")
         sampler = p["sampler_name"] or "Euler"
         if sampler not in SAMPLERS:
             return json_reply(404, {"detail": "Sampler not found"})

@@ -75,6 +75,8 @@ NODES: dict[str, tuple[dict[str, str], list[str]]] = {
         ["LATENT"],
     ),
     "VAEDecode": ({"samples": "LATENT", "vae": "VAE"}, ["IMAGE"]),
+    "VAEEncode": ({"pixels": "IMAGE", "vae": "VAE"}, ["LATENT"]),
+    "LoadImage": ({"image": "input_file"}, ["IMAGE", "MASK"]),
     "SaveImage": ({"images": "IMAGE", "filename_prefix": "STRING"}, []),
     "PreviewImage": ({"images": "IMAGE"}, []),
     "LoraLoader": (
@@ -136,6 +138,8 @@ class FakeComfyUI(FakeAPI):
     ws_headers: list[dict[str, str]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     """Every text event sent, as JSON, for assertions."""
+    uploads: list[tuple[dict[str, str], str, str, bytes]] = field(default_factory=list)
+    """Each ``/upload/image`` as (fields, file name, content type, bytes)."""
 
     def __post_init__(self) -> None:
         FakeAPI.__init__(self)
@@ -322,7 +326,46 @@ class FakeComfyUI(FakeAPI):
             return Reply(200, b"")
         if req.method == "GET" and path == "/view":
             return self.view(req)
+        if req.method == "POST" and path == "/upload/image":
+            return self.upload(req)
         return Reply(404, b"404: Not Found", {"Content-Type": "text/plain"})
+
+    def upload(self, req: Request) -> Reply:
+        """server.py ``upload_image``: multipart ``image`` (+ ``type``, ``subfolder``,
+        ``overwrite``); a name taken and no overwrite gets `` (1)`` added; answers
+        ``{name, subfolder, type}``; no ``image`` part is a bare 400."""
+        from tests.fakes.openai_api import parse_multipart
+
+        parsed = parse_multipart(req.header("Content-Type") or "", req.body)
+        if parsed is None:
+            return Reply(400, b"")
+        fields, files = parsed
+        image = next((f for f in files if f[0] == "image"), None)
+        if image is None:
+            return Reply(400, b"")
+        _, filename, mime, data = image
+        kind = fields.get("type", "input")
+        sub = fields.get("subfolder", "")
+        name = filename
+        if fields.get("overwrite", "").lower() not in ("true", "1"):
+            n = 1
+            while (kind, sub, name) in self.files:
+                stem, dot, ext = filename.rpartition(".")
+                name = f"{stem} ({n}){dot}{ext}"
+                n += 1
+        self.uploads.append((fields, filename, mime, data))
+        self.files[(kind, sub, name)] = data
+        return json_reply(200, {"name": name, "subfolder": sub, "type": kind})
+
+    def _size_of(self, graph: dict[str, Any], latent_id: str) -> tuple[int, int]:
+        """The latent's size: an empty latent's own, or the encoded picture's."""
+        node = graph[latent_id]
+        if node["class_type"] == "VAEEncode":
+            loader = graph[str(node["inputs"]["pixels"][0])]["inputs"]["image"]
+            sub, _, name = str(loader).rpartition("/")
+            with Image.open(io.BytesIO(self.files[("input", sub, name)])) as im:
+                return im.size
+        return node["inputs"]["width"], node["inputs"]["height"]
 
     @staticmethod
     def _queue_item(job: Job) -> list[Any]:
@@ -484,7 +527,13 @@ class FakeComfyUI(FakeAPI):
                         )
                     )
                 continue
+            inputs_list = [
+                f"{sub}/{name}" if sub else name
+                for (kind_, sub, name) in self.files
+                if kind_ == "input"
+            ]
             options = {
+                "input_file": inputs_list,
                 "ckpt": self.checkpoints,
                 "sampler": SAMPLERS,
                 "scheduler": SCHEDULERS,
@@ -656,8 +705,8 @@ class FakeComfyUI(FakeAPI):
                 "current_outputs": {},
             }
         if cls == "KSampler":
-            latent = graph[str(inputs["latent_image"][0])]["inputs"]
-            if latent["width"] * latent["height"] > self.max_pixels:
+            width, height = self._size_of(graph, str(inputs["latent_image"][0]))
+            if width * height > self.max_pixels:
                 return "execution_error", {
                     "exception_message": "Allocation on device 0 would exceed allowed memory.",
                     "exception_type": "torch.OutOfMemoryError",
@@ -718,12 +767,11 @@ class FakeComfyUI(FakeAPI):
             )
         return None
 
-    @staticmethod
-    def _picture_of(graph: dict[str, Any]) -> tuple[int, int, str, int]:
+    def _picture_of(self, graph: dict[str, Any]) -> tuple[int, int, str, int]:
         sampler = next(n for n in graph.values() if n["class_type"] == "KSampler")["inputs"]
-        latent = graph[str(sampler["latent_image"][0])]["inputs"]
+        width, height = self._size_of(graph, str(sampler["latent_image"][0]))
         text = graph[str(sampler["positive"][0])]["inputs"].get("text", "")
-        return latent["width"], latent["height"], str(text), int(sampler["seed"])
+        return width, height, str(text), int(sampler["seed"])
 
     @staticmethod
     def _png(width: int, height: int, text: str, seed: int) -> bytes:

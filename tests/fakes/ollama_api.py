@@ -105,6 +105,8 @@ class FakeOllama(FakeAPI):
         self.stream_error: str | None = None
         """When set, streamed replies send one chunk and then ``{"error": ...}`` with HTTP 200."""
         self.images: list[SeenImage] = []
+        self.tag_capabilities = False
+        """Send ``capabilities`` in ``/api/tags`` items, as servers do since v0.30 (8.7)."""
         self.require_bearer: str | None = None
         """When set, every route answers 401 unless ``Authorization: Bearer <this>`` (a proxy)."""
 
@@ -157,7 +159,7 @@ class FakeOllama(FakeAPI):
         }
 
     def _tag(self, m: FakeModel) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": m.name,
             "model": m.name,
             "modified_at": "2026-11-20T10:00:00.000000000Z",
@@ -165,6 +167,9 @@ class FakeOllama(FakeAPI):
             "digest": f"{abs(hash(m.name)):064x}"[:64],
             "details": self._details(m),
         }
+        if self.tag_capabilities and m.capabilities is not None:
+            out["capabilities"] = m.capabilities
+        return out
 
     def _show(self, req: Request) -> Reply:
         body, error = self._body(req)

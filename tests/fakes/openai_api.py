@@ -37,14 +37,31 @@ from PIL import Image, ImageDraw
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
 
 GPT_IMAGE = (
+    "gpt-image-2.6-flare",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-sunburst",
     "gpt-image-2",
     "gpt-image-1.5",
+    "gpt-image-1.5-2025-12-16",
     "gpt-image-1-mini",
     "gpt-image-1",
     "chatgpt-image-latest",
 )
 DALLE = ("dall-e-3", "dall-e-2")
-CHAT = ("gpt-5-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "gpt-4-vision-preview")
+CHAT = (
+    "gpt-6.1-terra",
+    "gpt-6-luna",
+    "gpt-6.1-sol",
+    "gpt-5",
+    "gpt-5-nano",
+    "gpt-5-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4-vision-preview",
+)
 REFUSAL = "I'm sorry, I can't help with that."
 _DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,(.+)$", re.S)
 _GPT_IMAGE_ONLY = ("output_format", "output_compression", "background", "moderation")
@@ -87,6 +104,42 @@ class SeenImage:
 
 
 @dataclass
+class SeenEdit:
+    """One ``/v1/images/edits`` call as it arrived: its text fields and its files, parsed
+    from the multipart body field by field."""
+
+    fields: dict[str, str]
+    files: list[tuple[str, str, str, bytes]]
+    """(field name, file name, content type, bytes)."""
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], list[Any]] | None:
+    """The fields and files of a ``multipart/form-data`` body, or None if it is not one."""
+    import email.parser
+    import email.policy
+
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not msg.is_multipart():
+        return None
+    fields: dict[str, str] = {}
+    files: list[tuple[str, str, str, bytes]] = []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            return None
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode()
+        else:
+            files.append((name, filename, part.get_content_type(), data))
+    return fields, files
+
+
+@dataclass
 class FakeOpenAI(FakeAPI):
     """The fake API. ``url + "/v1"`` is the base URL to give the provider."""
 
@@ -109,6 +162,13 @@ class FakeOpenAI(FakeAPI):
     ``[DONE]``: a proxy that dropped the tail."""
     seen_images: list[SeenImage] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    shutdown: dict[str, str] = field(default_factory=dict)
+    """``shutdown_date`` per model id in ``GET /models`` (PROTOCOLS.md 8.1); others send null."""
+    listing: tuple[str, ...] | None = None
+    """When set, ``GET /models`` lists only these (a listing that lags what the API serves)."""
+    reject_top_quality: bool = False
+    """Answer ``xhigh``/``max`` with 400 invalid_value, as one proxy does (PROTOCOLS.md 8.3)."""
+    edits: list[SeenEdit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         FakeAPI.__init__(self)
@@ -127,14 +187,15 @@ class FakeOpenAI(FakeAPI):
             return denied
         route = req.path.removeprefix("/v1")
         if req.method == "GET" and route == "/models":
-            return json_reply(
-                200, {"object": "list", "data": [self._model(m) for m in self.models]}
-            )
+            listed = self.models if self.listing is None else self.listing
+            return json_reply(200, {"object": "list", "data": [self._model(m) for m in listed]})
         if req.method == "GET" and route.startswith("/models/"):
             name = route.removeprefix("/models/")
             return (
                 json_reply(200, self._model(name)) if name in self.models else self._not_found(name)
             )
+        if req.method == "POST" and route == "/images/edits":
+            return self.edit(req)
         if req.method == "POST" and route in ("/images/generations", "/chat/completions"):
             try:
                 body = req.json
@@ -171,9 +232,14 @@ class FakeOpenAI(FakeAPI):
             )
         return None
 
-    @staticmethod
-    def _model(name: str) -> dict[str, Any]:
-        return {"id": name, "object": "model", "created": 1767000000, "owned_by": "system"}
+    def _model(self, name: str) -> dict[str, Any]:
+        return {
+            "id": name,
+            "object": "model",
+            "created": 1767000000,
+            "owned_by": "system",
+            "shutdown_date": self.shutdown.get(name),
+        }
 
     def _not_found(self, name: str) -> Reply:
         return error(
@@ -203,6 +269,8 @@ class FakeOpenAI(FakeAPI):
                 | set(_GPT_IMAGE_ONLY)
                 | {"stream", "partial_images"}
             )
+            if model.startswith("gpt-image-2.6-"):
+                allowed |= {"complexity"}
         elif family == "dall-e-3":
             allowed |= {"style"}
         if self.reject_response_format:
@@ -227,7 +295,19 @@ class FakeOpenAI(FakeAPI):
             "compat": ("256x256", "512x512", "1024x1024"),
         }[family]
         size = str(body.get("size", "auto" if family == "gpt-image" else "1024x1024"))
-        if size not in sizes:
+        if model.startswith("gpt-image-2"):  # WxH in 16s, 1:3..3:1, <= 3840x2160 (8.3)
+            m = re.fullmatch(r"(\d+)x(\d+)", size)
+            w_, h_ = (int(m[1]), int(m[2])) if m else (0, 0)
+            if size != "auto" and not (
+                m
+                and w_ % 16 == 0
+                and h_ % 16 == 0
+                and max(w_, h_) <= 3 * min(w_, h_)
+                and max(w_, h_) <= 3840
+                and w_ * h_ <= 3840 * 2160
+            ):
+                return bad(f"Invalid size '{size}'.", "size", "invalid_value")
+        elif size not in sizes:
             return bad(
                 f"Invalid value: '{size}'. Supported values are: "
                 + ", ".join(repr(s) for s in sizes)
@@ -242,6 +322,8 @@ class FakeOpenAI(FakeAPI):
             "gpt-image": ("low", "medium", "high", "auto"),
             "compat": ("standard",),
         }[family]
+        if model.startswith(("gpt-image-2.5-", "gpt-image-2.6-")) and not self.reject_top_quality:
+            qualities += ("xhigh", "max")
         if quality is not None and quality not in qualities:
             return bad(f"Invalid value: '{quality}'.", "quality", "invalid_value")
         if family == "dall-e-3":
@@ -297,9 +379,50 @@ class FakeOpenAI(FakeAPI):
                     "output_tokens": 272,
                     "total_tokens": len(prompt.split()) + 272,
                     "input_tokens_details": {"text_tokens": len(prompt.split()), "image_tokens": 0},
+                    "output_tokens_details": {"image_tokens": 272, "text_tokens": 0},
                 },
             )
         return json_reply(200, out, **{"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+    def edit(self, req: Request) -> Reply:
+        """``/v1/images/edits``: multipart only; ``image[]`` (GPT image, up to 16) or
+        ``image`` (DALL-E 2: one square PNG); dall-e-3 cannot edit. Then as generations."""
+        parsed = parse_multipart(req.header("Content-Type") or "", req.body)
+        if parsed is None:
+            return bad(
+                "Invalid Content-Type header (application/json), expected multipart/form-data."
+            )
+        fields, files = parsed
+        self.edits.append(SeenEdit(fields, files))
+        model = fields.get("model", "dall-e-2")
+        if model == "dall-e-3":
+            return bad(
+                "Invalid value: 'dall-e-3'. Value must be 'dall-e-2' or a GPT image model.",
+                "model",
+                "invalid_value",
+            )
+        images = [f for f in files if f[0] in ("image", "image[]")]
+        if not images:
+            return bad(
+                "Missing required parameter: 'image'.", "image", "missing_required_parameter"
+            )
+        if not model.startswith(("gpt-image", "chatgpt-image")) and (
+            len(images) != 1 or images[0][0] != "image"
+        ):
+            return bad("dall-e-2 takes exactly one 'image'.", "image", "invalid_value")
+        for _, _, _, data in images:
+            try:
+                with Image.open(io.BytesIO(data)) as im:
+                    im.verify()
+            except Exception:
+                return bad("Invalid image file or mode for image 1.", "image", "invalid_image")
+        body: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key in ("n",) and value.isdigit():
+                body[key] = int(value)
+            else:
+                body[key] = value
+        return self.images(body)
 
     # -- chat --------------------------------------------------------------------------------------
     def chat(self, body: dict[str, Any]) -> Reply:

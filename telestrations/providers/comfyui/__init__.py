@@ -117,6 +117,9 @@ class ComfyTable(HttpFields):
     height: int = setting(512, "image height")
     negative_prompt: str = setting("", "user workflows: patched in only when set")
     filename_prefix: str = setting("telestrations", "SaveImage's filename prefix")
+    denoise: float = setting(
+        0.6, "memory play (built-in workflow): how far a picture may move from the last (0..1)"
+    )
     workflows: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata={"doc": "your own API-format workflows by name"}
     )
@@ -142,6 +145,8 @@ class ComfySettings:
     """False: follow the run by polling ``/history`` (for proxies that drop websockets)."""
     poll_interval: float = 1.0
     check_timeout: float = 5.0
+    denoise: float = 0.6
+    """Memory play: the share of noise the sampler adds to the previous picture (0..1)."""
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
 
     @classmethod
@@ -153,6 +158,8 @@ class ComfySettings:
                 raise ValueError(f"providers.comfyui.{key} must be a number above 0")
         if t.check_timeout <= 0:
             raise ValueError("providers.comfyui.check_timeout must be a number above 0")
+        if not 0 < t.denoise <= 1:
+            raise ValueError("providers.comfyui.denoise must be above 0 and at most 1")
         flows: dict[str, Workflow] = {}
         for name, entry in t.workflows.items():
             if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):

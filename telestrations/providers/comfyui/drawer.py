@@ -15,8 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from telestrations.providers.base import ModelInfo, Picture, ProviderError, report_progress
 from telestrations.providers.comfyui.errors import execution_error, interrupted, prompt_error
-from telestrations.providers.comfyui.workflow import default_workflow, load_workflow, patch_workflow
-from telestrations.providers.http import picture_from_bytes
+from telestrations.providers.comfyui.workflow import (
+    default_workflow,
+    from_picture,
+    load_workflow,
+    patch_workflow,
+)
+from telestrations.providers.http import Form, picture_from_bytes
 from telestrations.text import redact
 
 if TYPE_CHECKING:
@@ -115,9 +120,47 @@ class ComfyDrawer:
             exc.args = (exc.message,)
             raise
 
-    async def _draw(self, text: str) -> Picture:
+    def reference_unsupported(self) -> str:
+        """The built-in workflow can start from a picture; a user's workflow is run as is."""
+        if self.model.options.get("workflow"):
+            return "a custom ComfyUI workflow takes no picture (the built-in one does)"
+        return ""
+
+    async def draw_from(self, text: str, reference: Picture) -> Picture:
+        """Memory play: upload the previous picture (``/upload/image``, multipart), then run
+        the built-in graph with ``LoadImage`` → ``VAEEncode`` as its latent."""
+        if self.reference_unsupported():
+            raise ProviderError("bad_request", self.reference_unsupported())
+        try:
+            async with self.provider.http.deadline("draw", self.provider.name):
+                name = await self._upload(reference)
+                return await self._draw(text, reference=name)
+        except ProviderError as exc:
+            exc.message = redact(exc.message, self.provider.http.secrets)
+            exc.args = (exc.message,)
+            raise
+
+    async def _upload(self, picture: Picture) -> str:
+        """The picture in ComfyUI's input folder; the name LoadImage knows it by."""
+        file = f"telestrations-{uuid.uuid4().hex[:12]}{picture.suffix}"
+        form = Form(
+            {"type": "input", "overwrite": "true"},
+            [("image", (file, picture.data, f"image/{picture.format}"))],
+        )
+        answer = (await self.provider.call("POST", "/upload/image", form=form)).json()
+        name = answer.get("name") if isinstance(answer, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ProviderError("bad_response", "ComfyUI took the picture without naming it")
+        sub = answer.get("subfolder")
+        return f"{sub}/{name}" if isinstance(sub, str) and sub else name
+
+    async def _draw(self, text: str, reference: str = "") -> Picture:
         p = self.provider
         graph, extras = await self.build(text)
+        if reference:
+            denoise = float(self._param("denoise"))
+            graph = from_picture(graph, reference, denoise)
+            extras.update(denoise=denoise, reference=reference)
         deadline = time.monotonic() + p.conf.job_timeout
         client_id = uuid.uuid4().hex
         run = Run()

@@ -66,6 +66,15 @@ def default_workflow(checkpoint: str, p: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def from_picture(graph: dict[str, Any], image: str, denoise: float) -> dict[str, Any]:
+    """The built-in graph drawing from an uploaded picture (memory play): ``LoadImage`` →
+    ``VAEEncode`` replaces the empty latent, and the sampler keeps only part of the noise."""
+    graph["8"] = {"class_type": "LoadImage", "inputs": {"image": image}}
+    graph["4"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["8", 0], "vae": ["1", 2]}}
+    graph["5"]["inputs"]["denoise"] = float(denoise)
+    return graph
+
+
 def load_workflow(path: Path) -> dict[str, Any]:
     """An API-format workflow from a file (runs in a thread); a clear error for the UI format."""
     try:

@@ -17,7 +17,7 @@ import json as jsonlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,6 +51,15 @@ RETRY_STATUSES = frozenset({408, 409, 429, 524})
 NEVER_RETRY = frozenset({400, 401, 403, 404})
 """Not even when the server says ``x-should-retry: true``: they cannot get better."""
 USER_AGENT = f"telestrations/{__version__}"
+
+
+@dataclass(frozen=True)
+class Form:
+    """A ``multipart/form-data`` body: text fields, then files as (field, (file name, bytes,
+    content type)); rebuilt for every attempt, so a retry sends it whole again."""
+
+    fields: Mapping[str, str]
+    files: Sequence[tuple[str, tuple[str, bytes, str]]] = ()
 
 
 @dataclass(frozen=True)
@@ -254,15 +263,18 @@ class HttpClient:
         read_timeout: float | None = None,
         accept: Callable[[int], bool] | None = None,
         on_chunk: Callable[[bytes], None] | None = None,
+        form: Form | None = None,
     ) -> HttpResult:
         """One API call with retries; a 2xx (or ``accept``-ed) answer, else ProviderError.
 
         ``on_chunk`` sees a successful body as it arrives (for streamed replies); it is called
         with ``b""`` when a retried attempt starts over, so it can drop what it had.
+        ``form`` sends ``multipart/form-data`` instead of JSON (image edits).
         """
         return await self._send(
             method.upper(),
             self.url_for(url),
+            form=form,
             json=json,
             params=params,
             retry=retry,
@@ -313,6 +325,7 @@ class HttpClient:
         accept: Callable[[int], bool] | None,
         download: bool,
         on_chunk: Callable[[bytes], None] | None = None,
+        form: Form | None = None,
     ) -> HttpResult:
         same_origin = _origin(url) == self._origin
         attempts = self.settings.max_retries + 1 if retry else 1
@@ -324,6 +337,7 @@ class HttpClient:
                 status, headers, body = await self._once(
                     method,
                     url,
+                    form=form,
                     json=json,
                     params=params,
                     limits=self._timeout(read_timeout),
@@ -419,6 +433,7 @@ class HttpClient:
         follow: bool,
         accept: Callable[[int], bool] | None,
         on_chunk: Callable[[bytes], None] | None = None,
+        form: Form | None = None,
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send once and read the body under the cap; the response is always closed."""
         client = self.client
@@ -426,6 +441,8 @@ class HttpClient:
             method,
             url,
             json=json,
+            data=dict(form.fields) if form is not None else None,
+            files=list(form.files) if form is not None else None,
             params=dict(params) if params is not None else None,
             headers=self._headers if with_auth else None,
             timeout=limits,

@@ -76,6 +76,19 @@ def _verify_image(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int]:
     return width, height
 
 
+def check_image(data: bytes, *, max_pixels: int, max_bytes: int) -> Picture:
+    """A verified :class:`Picture` from a file a person gave (a start picture): the checks a
+    provider's answer gets (format, byte and pixel caps, a trial decode). Blocking."""
+    if len(data) > max_bytes:
+        mb = max_bytes / (1024 * 1024)
+        raise ProviderError("bad_response", f"the image is larger than {mb:g} MB")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ProviderError("bad_response", "not a PNG, JPEG, WebP or GIF image")
+    width, height = _verify_image(data, fmt, max_pixels)
+    return Picture(data, fmt, width, height)
+
+
 async def picture_from_bytes(
     data: bytes,
     *,

@@ -269,6 +269,13 @@ class OllamaSettings(HttpFields):
     )
 
 
+NO_IMAGES = (
+    "Ollama no longer generates images: the experimental engine was removed in v0.32.6 "
+    "(2026-08); Ollama only guesses"
+)
+"""PROTOCOLS.md 9.1 and 9.6: current servers refuse image generation models."""
+
+
 class OllamaProvider(CatalogProvider):
     """Any pulled Ollama model as a guesser; vision models are discovered via ``/api/show``."""
 
@@ -397,26 +404,45 @@ class OllamaProvider(CatalogProvider):
         return Availability.yes(f"pulled at {shown_url(self.endpoint.url)}")
 
     async def discover(self) -> list[ModelInfo]:
-        """Pulled vision models, as guessers; other models are left out (they would only guess)."""
+        """Pulled vision models, as guessers; other models are left out (they would only guess).
+        Servers since v0.30 say each model's ``capabilities`` in ``/api/tags`` (PROTOCOLS.md
+        8.7): then no ``/api/show`` is needed. An ``image`` model is listed as a drawer that
+        cannot be used (current servers refuse to run it, 9.6); ``embedding`` is neither."""
         tags = await self._tags()
         gate = asyncio.Semaphore(4)
 
-        async def show(name: str) -> Mapping[str, Any] | None:
+        async def show(tag: Mapping[str, Any]) -> Mapping[str, Any] | None:
+            if isinstance(tag.get("capabilities"), list):
+                return tag  # the listing says it already
             async with gate:
                 try:
-                    return await self._show(name)
+                    return await self._show(tag["name"])
                 except ProviderError as exc:
-                    log.debug("ollama show %s failed: %s", name, exc)
+                    log.debug("ollama show %s failed: %s", tag["name"], exc)
                     return None
 
-        shows = await asyncio.gather(*(show(t["name"]) for t in tags))
+        shows = await asyncio.gather(*(show(t) for t in tags))
         found = []
         for tag, info in zip(tags, shows, strict=True):
-            if info is None or not is_vision(info):
+            if info is None:
                 continue
             details = info.get("details") or tag.get("details") or {}
             size = details.get("parameter_size", "") if isinstance(details, Mapping) else ""
             name = tag["name"].removesuffix(":latest")
+            caps = info.get("capabilities")
+            if isinstance(caps, list) and "image" in caps and "vision" not in caps:
+                found.append(
+                    ModelInfo(
+                        "ollama",
+                        name,
+                        "drawer",
+                        note=" ".join(p for p in (str(size), "image model, pulled") if p),
+                        discovered=True,
+                    )
+                )
+                continue
+            if not is_vision(info):
+                continue
             found.append(
                 ModelInfo(
                     "ollama",
@@ -429,6 +455,13 @@ class OllamaProvider(CatalogProvider):
             )
         self.remember_discovered(found)
         return found
+
+    def availability(self, model: ModelInfo) -> Availability:
+        if model.kind == "drawer":  # only an image model found in the listing gets here
+            return Availability.no(
+                NO_IMAGES, "draw with comfyui, automatic1111 or another drawer", "not_found"
+            )
+        return Availability.yes()
 
     def guesser(self, model: ModelInfo) -> Guesser:
         return OllamaGuesser(self, model)

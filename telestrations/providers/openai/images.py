@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from telestrations.providers.base import (
@@ -12,13 +14,17 @@ from telestrations.providers.base import (
     ProviderError,
 )
 from telestrations.providers.http import (
+    Form,
     decode_base64_image,
     picture_from_bytes,
 )
 from telestrations.providers.openai.models import (
     PROMPT_LIMITS,
+    TOP_QUALITIES,
     family_of,
     image_price,
+    takes_top_quality,
+    usage_cost,
 )
 from telestrations.text import clean_text
 
@@ -46,9 +52,12 @@ class OpenAIDrawer:
         body: dict[str, Any] = {"model": self.model.name, "prompt": text[:limit]}
         if self.family == "gpt-image":
             body["size"] = str(o.get("size", "1024x1024"))
-            body["quality"] = str(o.get("quality", "low"))
+            quality = str(o.get("quality", "low"))
+            if quality in TOP_QUALITIES and not takes_top_quality(self.model.name):
+                quality = "high"  # xhigh/max exist only for 2.5/2.6 (PROTOCOLS.md 8.3)
+            body["quality"] = quality
             body["output_format"] = str(o.get("output_format", "png"))
-            for key in ("background", "moderation", "output_compression"):
+            for key in ("background", "moderation", "output_compression", "complexity"):
                 if key in o:
                     body[key] = o[key]
         elif self.family == "dall-e-3":
@@ -74,11 +83,46 @@ class OpenAIDrawer:
         async with self.provider.http.deadline("draw", self.provider.name):
             return await self._draw(text)
 
+    def reference_unsupported(self) -> str:
+        """DALL-E 3 has no edits endpoint; GPT image models, DALL-E 2 and compatible servers
+        take ``/images/edits``."""
+        if self.family == "dall-e-3":
+            return "DALL-E 3 has no image edits"
+        return ""
+
+    def edit_form(self, text: str, reference: Picture) -> Form:
+        """The multipart body of ``/images/edits``: the generation fields that edits take
+        (not ``style`` or ``moderation``), as text, and the previous picture as ``image[]``
+        (GPT image models take several) or ``image`` (DALL-E 2 and older servers take one)."""
+        body = self.request_body(text)
+        for key in ("style", "moderation"):  # generation-only fields
+            body.pop(key, None)
+        fields = {
+            k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items() if v is not None
+        }
+        name = "image[]" if self.family == "gpt-image" else "image"
+        mime = f"image/{reference.format}"
+        return Form(fields, [(name, (f"previous{reference.suffix}", reference.data, mime))])
+
+    async def draw_from(self, text: str, reference: Picture) -> Picture:
+        """Memory play: ``POST /images/edits`` with the previous picture."""
+        async with self.provider.http.deadline("draw", self.provider.name):
+            form = self.edit_form(text, reference)
+            result = await self.provider.post_form("/images/edits", form, self.model)
+            picture = await self._picture(result.json(), form.fields, text)
+        return replace(picture, extras={**picture.extras, "edited": True})
+
     async def _draw(self, text: str) -> Picture:
         body = self.request_body(text)
         try:
             result = await self.provider.post("/images/generations", body, self.model)
         except ProviderError as exc:
+            if exc.kind == "bad_request" and body.get("quality") in TOP_QUALITIES:
+                # Some servers (proxies) reject xhigh/max: ask once more at high (8.3).
+                log.info("%s rejects quality %s; asking at high", self.model.id, body["quality"])
+                body["quality"] = "high"
+                result = await self.provider.post("/images/generations", body, self.model)
+                return await self._picture(result.json(), body, text)
             if self.family != "compatible" or not self._unknown_response_format(exc):
                 raise
             # The shape was a guess (an unknown model on another server) and the server's
@@ -119,7 +163,12 @@ class OpenAIDrawer:
             extras["prompt_truncated"] = True
         size = str(data.get("size") or body.get("size", ""))
         quality = str(data.get("quality") or body.get("quality", ""))
-        cost = self.provider.cost_of(self.model, image_price(self.model.name, size, quality))
+        # GPT image models bill by tokens: the answer's usage says what this call cost
+        # (PROTOCOLS.md 8.4); the per-image table covers the older models.
+        table = usage_cost(self.model.name, data.get("usage"))
+        if table is None:
+            table = image_price(self.model.name, size, quality)
+        cost = self.provider.cost_of(self.model, table)
         return await picture_from_bytes(
             raw, max_pixels=self.provider.http_settings.max_pixels, extras=extras, cost=cost
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from telestrations.providers.base import ModelInfo, ProviderError
+from telestrations.providers.base import ModelInfo, ModelKind, ProviderError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 OFFICIAL_HOST = "api.openai.com"
@@ -19,10 +20,11 @@ VERIFY_HINT = (
     "(access can take 15 minutes to arrive), or pick another drawer"
 )
 RETIRED_HINT = (
-    "this model may be retired (dall-e-2/3 shut down 2026-05-12, gpt-image-1 on 2026-10-23); "
-    "try openai:gpt-image-2 to draw (gpt-image-1-mini and gpt-image-1.5 end 2026-12-01), "
-    "openai:gpt-5-mini or openai:gpt-4.1-mini to guess"
+    "model retired or not available to this key (dall-e-2/3 shut down 2026-05-12, gpt-image-1 "
+    "2026-10-23, gpt-image-1-mini/1.5 2026-12-01, gpt-5* 2026-12-11); "
+    "try openai:gpt-image-2.6-flare to draw, openai:gpt-6.1-terra or openai:gpt-6-luna to guess"
 )
+NOT_LISTED = "the service's model list does not show it (listings lag new models); trying it"
 CHECK_TIMEOUT = 10.0
 DEFAULT_MAX_TOKENS = 60
 DEFAULT_DETAIL = "low"
@@ -45,6 +47,37 @@ SIZES: Mapping[str, tuple[str, ...]] = {
     "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
     "gpt-image": ("1024x1024", "1536x1024", "1024x1536", "auto"),
 }
+
+QUALITIES = ("low", "medium", "high", "auto")
+"""gpt-image-2's quality tiers (PROTOCOLS.md 8.3, [spec])."""
+TOP_QUALITIES = ("xhigh", "max")
+"""Only gpt-image-2.5-*/2.6-* take these (8.3, third parties agree); a 400 falls back to high."""
+TOP_QUALITY_MODELS = ("gpt-image-2.5-", "gpt-image-2.6-")
+MAX_SIDE, MAX_PIXELS = 3840, 3840 * 2160
+"""gpt-image-2 size ceiling (8.3, [spec: CreateImageRequest.size])."""
+
+
+def takes_top_quality(name: str) -> bool:
+    """Whether ``name`` is a 2.5/2.6 model, the only ones sent ``xhigh``/``max``."""
+    return name.lower().startswith(TOP_QUALITY_MODELS)
+
+
+def size_problem(name: str, size: str) -> str | None:
+    """Why ``size`` breaks the gpt-image-2 family's rules (8.3), or None: both sides multiples
+    of 16, ratio within 1:3..3:1, at most 3840 a side and 3840x2160 pixels."""
+    if not name.lower().startswith("gpt-image-2") or size in ("auto", ""):
+        return None
+    w, sep, h = size.partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or int(w) == 0 or int(h) == 0:
+        return f"size {size!r} is not WIDTHxHEIGHT"
+    width, height = int(w), int(h)
+    if width % 16 or height % 16:
+        return f"size {size}: both sides must be multiples of 16"
+    if max(width, height) > 3 * min(width, height):
+        return f"size {size}: the aspect ratio must be between 1:3 and 3:1"
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        return f"size {size}: at most 3840x2160"
+    return None
 
 
 # -- prices ---------------------------------------------------------------------------------------
@@ -84,9 +117,53 @@ TOKEN_PRICES: Mapping[str, tuple[float, float]] = {
     "gpt-4.1": (2.00, 8.00),
     "gpt-4.1-mini": (0.40, 1.60),
     "gpt-5-mini": (0.25, 2.00),
+    # PROTOCOLS.md 8.6 (researched 2026-11-30): OpenAI model page for terra [docs-page];
+    # Vercel/Oxen/Runware for luna, WaveSpeed/muapi for sol [3rd-party].
+    "gpt-6.1-terra": (1.00, 5.00),
+    "gpt-6-luna": (0.10, 0.50),
+    "gpt-6.1-sol": (2.00, 10.00),
 }
 """USD per million (input, output) tokens: OpenAI list prices as quoted by third-party price
-tables in 2026 (not in PROTOCOLS.md). A model's ``price_in``/``price_out`` options override."""
+tables in 2026 (gpt-4*/gpt-5-mini: not in PROTOCOLS.md; gpt-6*: PROTOCOLS.md 8.6). A model's
+``price_in``/``price_out`` options override."""
+
+IMAGE_TOKEN_RATES: Mapping[str, tuple[float, float, float]] = {
+    # USD per 1M tokens: (text in, image in, image out), PROTOCOLS.md 8.4 (2026-11-30).
+    "gpt-image-2": (5.00, 8.00, 30.00),  # [3rd-party: xairouter quoting OpenAI; apiyi]
+    "gpt-image-2.5-flare": (5.00, 8.00, 30.00),  # [3rd-party: apiyi; Vercel]
+    "gpt-image-2.5-sunburst": (5.00, 8.00, 30.00),  # [3rd-party: apiyi; Vercel]
+    "gpt-image-2.6-sunburst": (5.00, 8.00, 30.00),  # [docs-page: OpenAI model page]
+    "gpt-image-2.6-flare": (5.00, 8.00, 30.00),  # [3rd-party: apidog, Vercel]
+    "gpt-image-1-mini": (2.00, 2.50, 8.00),  # [docs-page], until 2026-12-01
+}
+"""GPT image models bill by tokens: the cost of a call comes from the answer's ``usage``."""
+
+_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def usage_cost(name: str, usage: Any) -> float | None:
+    """USD for one GPT image call from its ``usage`` (PROTOCOLS.md 8.4), or None when the
+    model's rates or a needed count are unknown: unknown stays unknown, never guessed.
+    Text output tokens have no published rate for these models, so any makes it unknown."""
+    rates = IMAGE_TOKEN_RATES.get(name) or IMAGE_TOKEN_RATES.get(_SNAPSHOT.sub("", name))
+    if rates is None or not isinstance(usage, Mapping):
+        return None
+    text_in_rate, image_in_rate, image_out_rate = rates
+    details = usage.get("input_tokens_details")
+    out_details = usage.get("output_tokens_details")
+    output = _count(usage.get("output_tokens"))
+    if not isinstance(details, Mapping) or output is None:
+        return None
+    text_in, image_in = _count(details.get("text_tokens")), _count(details.get("image_tokens"))
+    if text_in is None or image_in is None:
+        return None
+    if isinstance(out_details, Mapping) and (_count(out_details.get("text_tokens")) or 0) > 0:
+        return None
+    return (text_in * text_in_rate + image_in * image_in_rate + output * image_out_rate) / 1e6
 
 
 def image_price(name: str, size: str, quality: str) -> float | None:
@@ -107,6 +184,8 @@ def _drawer(
     note: str = "",
     retired: str = "",
     label: str = "",
+    shutdown: str = "",
+    successor: str = "",
 ) -> ModelInfo:
     size, quality = str(options.get("size", "")), str(options.get("quality", ""))
     return ModelInfo(
@@ -118,47 +197,149 @@ def _drawer(
         price=image_price(name, size, quality),
         retired=retired,
         note=note,
+        shutdown=shutdown,
+        successor=successor,
     )
 
 
 def _guesser(
-    name: str, options: Mapping[str, Any] | None = None, *, note: str = "", retired: str = ""
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    note: str = "",
+    retired: str = "",
+    shutdown: str = "",
+    successor: str = "",
 ) -> ModelInfo:
     opts = {"detail": DEFAULT_DETAIL, "max_tokens": DEFAULT_MAX_TOKENS, **(options or {})}
-    return ModelInfo("openai", name, "guesser", options=opts, retired=retired, note=note)
+    return ModelInfo(
+        "openai",
+        name,
+        "guesser",
+        options=opts,
+        retired=retired,
+        note=note,
+        shutdown=shutdown,
+        successor=successor,
+    )
 
 
 _GPT_IMAGE = {"size": "1024x1024", "quality": "low", "output_format": "png"}
+_TIERS = "quality low/medium/high/auto"
+_TOP_TIERS = "quality low/medium/high/xhigh/max/auto"
+_SIZES = "any WxH in 16s, 1:3..3:1, up to 3840x2160"
+_REASONING = {"max_tokens": 2000}
+"""GPT-6 models reason before they answer, and reasoning tokens count against
+``max_completion_tokens`` (PROTOCOLS.md 2.3, 8.6): room for both and a 10-word caption."""
+
+IMAGE_SUCCESSOR = "openai:gpt-image-2.6-flare"
+"""OpenAI's replacement for the image models that shut down 2026-12-01 (PROTOCOLS.md 8.5:
+gpt-image-2.6-sunburst or -flare, deprecations page [docs-page], read 2026-11-30); the faster
+Flare suits a game of doodles."""
 
 PRESETS: tuple[ModelInfo, ...] = (
-    _drawer("gpt-image-2", _GPT_IMAGE, note="newest GPT image model; price not in our table"),
-    _drawer("gpt-image-1.5", _GPT_IMAGE, note="deprecated: shuts down 2026-12-01"),
-    _drawer("gpt-image-1-mini", _GPT_IMAGE, note="cheapest; deprecated: shuts down 2026-12-01"),
+    # Image models, PROTOCOLS.md 8.2-8.4 (status on 2026-11-30). Priced per token: the cost
+    # of each turn comes from the answer's `usage` (IMAGE_TOKEN_RATES), so no per-call price.
+    _drawer(  # launched 2026-11-04, newest [docs-page: model page; 3rd-party: apidog]
+        "gpt-image-2.6-flare",
+        _GPT_IMAGE,
+        note=f"newest, fast; {_TOP_TIERS}; {_SIZES}; priced per token",
+    ),
+    _drawer(  # [docs-page: OpenAI model page for 2.6 Sunburst]
+        "gpt-image-2.6-sunburst",
+        _GPT_IMAGE,
+        note=f"newest, better edits; {_TOP_TIERS}; {_SIZES}; priced per token",
+    ),
+    _drawer(  # launched 2026-09-08 [3rd-party: apiyi, wuyoscar]
+        "gpt-image-2.5-flare", _GPT_IMAGE, note=f"{_TOP_TIERS}; {_SIZES}; priced per token"
+    ),
+    _drawer(  # launched 2026-09-08 [3rd-party: apiyi, wuyoscar]
+        "gpt-image-2.5-sunburst", _GPT_IMAGE, note=f"{_TOP_TIERS}; {_SIZES}; priced per token"
+    ),
+    _drawer(  # launched 2026-04-21 [docs-page: model page; spec: model enum]
+        "gpt-image-2", _GPT_IMAGE, note=f"{_TIERS}; {_SIZES}; priced per token"
+    ),
+    # Shut down 2026-12-01 [docs-page: OpenAI deprecations], replacement per 8.5.
+    _drawer("gpt-image-1.5", _GPT_IMAGE, shutdown="2026-12-01", successor=IMAGE_SUCCESSOR),
     _drawer(
+        "gpt-image-1.5-2025-12-16", _GPT_IMAGE, shutdown="2026-12-01", successor=IMAGE_SUCCESSOR
+    ),
+    _drawer("gpt-image-1-mini", _GPT_IMAGE, shutdown="2026-12-01", successor=IMAGE_SUCCESSOR),
+    _drawer("chatgpt-image-latest", _GPT_IMAGE, shutdown="2026-12-01", successor=IMAGE_SUCCESSOR),
+    _drawer(  # model page says so [docs-page], PROTOCOLS.md 8.2
         "gpt-image-1",
         _GPT_IMAGE,
         retired="shut down 2026-10-23",
-        note="needs a verified organization",
+        shutdown="2026-10-23",
+        successor=IMAGE_SUCCESSOR,
     ),
-    _drawer(
+    _drawer(  # PROTOCOLS.md 1 and 8.2: shut down 2026-05-12
         "dall-e-3",
         {"size": "1024x1024", "quality": "standard", "style": "vivid"},
         retired="shut down 2026-05-12",
         note="the original's drawer; compatible servers may still serve it",
+        shutdown="2026-05-12",
+        successor=IMAGE_SUCCESSOR,
     ),
-    _drawer("dall-e-2", {"size": "512x512"}, retired="shut down 2026-05-12"),
-    _guesser("gpt-5-mini", {"max_tokens": 400, "reasoning_effort": "minimal"}, note="current"),
-    _guesser("gpt-4.1-mini", note="shuts down 2027-01-14"),
-    _guesser("gpt-4.1", note="shuts down 2027-01-14"),
-    _guesser("gpt-4o-mini", note="cheap; shuts down 2027-01-14"),
-    _guesser("gpt-4o", note="shuts down 2027-01-14"),
+    _drawer(
+        "dall-e-2",
+        {"size": "512x512"},
+        retired="shut down 2026-05-12",
+        shutdown="2026-05-12",
+        successor=IMAGE_SUCCESSOR,
+    ),
+    # Guessers: only models the docs confirm take images (PROTOCOLS.md 8.6, 2026-11-30).
+    _guesser(  # image input [docs-page: model page]; chat completions [3rd-party: w3cschool]
+        "gpt-6.1-terra", _REASONING, note="current; reasoning model"
+    ),
+    _guesser(  # image input, chat completions [3rd-party: Vercel, Oxen, Runware]
+        "gpt-6-luna", _REASONING, note="current, cheapest; reasoning model"
+    ),
+    _guesser(  # image input, chat completions [3rd-party: WaveSpeed, muapi]
+        "gpt-6.1-sol", _REASONING, note="current; reasoning model"
+    ),
+    # Usable until 2027-01-14 [docs-page]; replacement not read officially: gpt-6-luna for
+    # all four per dev.to and codersera [3rd-party] (PROTOCOLS.md 8.5).
+    _guesser("gpt-4.1-mini", shutdown="2027-01-14", successor="openai:gpt-6-luna"),
+    _guesser("gpt-4.1", shutdown="2027-01-14", successor="openai:gpt-6-luna"),
+    _guesser("gpt-4o-mini", note="cheap", shutdown="2027-01-14", successor="openai:gpt-6-luna"),
+    _guesser("gpt-4o", shutdown="2027-01-14", successor="openai:gpt-6-luna"),
+    # Shut down 2026-12-11 [docs-page: deprecations]; replacements per 8.5: gpt-5 -> sol,
+    # gpt-5-mini -> terra [docs-page]; gpt-5-nano's was cut off, gpt-6-luna is our pick.
     _guesser(
+        "gpt-5",
+        {"max_tokens": 400, "reasoning_effort": "minimal"},
+        shutdown="2026-12-11",
+        successor="openai:gpt-6.1-sol",
+    ),
+    _guesser(
+        "gpt-5-mini",
+        {"max_tokens": 400, "reasoning_effort": "minimal"},
+        shutdown="2026-12-11",
+        successor="openai:gpt-6.1-terra",
+    ),
+    _guesser(
+        "gpt-5-nano",
+        {"max_tokens": 400, "reasoning_effort": "minimal"},
+        shutdown="2026-12-11",
+        successor="openai:gpt-6-luna",
+    ),
+    _guesser(  # deprecated in 2024 (PROTOCOLS.md 2.5)
         "gpt-4-vision-preview",
         {"token_field": "max_tokens"},
         retired="deprecated in 2024",
         note="the original's guesser",
     ),
 )
+
+
+def kind_by_name(name: str) -> ModelKind | None:
+    """An unknown listed model's kind by its name: the listing has no capability field
+    (PROTOCOLS.md 8.1), and only image models are named like image models."""
+    low = name.lower()
+    if low.startswith(("gpt-image", "chatgpt-image", "dall-e")):
+        return "drawer"
+    return None
 
 
 def family_of(name: str, options: Mapping[str, Any], *, official: bool) -> Family:

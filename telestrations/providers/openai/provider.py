@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from telestrations.providers.base import (
     Drawer,
     Guesser,
     ModelInfo,
+    ModelKind,
     ProviderContext,
     ProviderError,
 )
@@ -22,6 +24,7 @@ from telestrations.providers.catalog import CatalogProvider
 from telestrations.providers.http import (
     CODE_STATUS,
     ErrorRule,
+    Form,
     HttpClient,
     HttpFailure,
     HttpResult,
@@ -40,6 +43,7 @@ from telestrations.providers.openai.models import (
     CHECK_TIMEOUT,
     DEFAULT_BASE_URL,
     KEY_HINT,
+    NOT_LISTED,
     OFFICIAL_HOST,
     PRESETS,
     RETIRED_HINT,
@@ -47,6 +51,8 @@ from telestrations.providers.openai.models import (
     VERIFY_HINT,
     TokenField,
     family_of,
+    kind_by_name,
+    size_problem,
 )
 from telestrations.providers.openai.settings import OpenAISettings
 from telestrations.text import clean_text, redact
@@ -78,6 +84,8 @@ class OpenAIProvider(CatalogProvider):
         compatible = conf.compatible
         host_is_openai = (urlsplit(self.base_url).hostname or "").lower() == OFFICIAL_HOST
         self.official = host_is_openai if compatible is None else not compatible
+        if not self.official:  # the presets' shutdown dates are OpenAI's, not this server's
+            self._models = [replace(m, shutdown="", successor="") for m in self._models]
         self.key = ctx.get_key("openai") or ""
         self.token_field: TokenField = conf.token_field or (
             "max_completion_tokens" if self.official else "max_tokens"
@@ -142,35 +150,85 @@ class OpenAIProvider(CatalogProvider):
                 family_of(model.name, model.options, official=self.official)
             except ProviderError as exc:
                 return Availability.no(exc.message, exc.hint, "bad_request")
+            bad_size = size_problem(model.name, str(model.options.get("size", "")))
+            if bad_size:
+                return Availability.no(
+                    f"{model.id}: {bad_size}", "fix this model's size option", "bad_request"
+                )
         if model.retired and self.official:
             return Availability.yes(f"probably gone from OpenAI: {model.retired}")
         return Availability.yes()
 
+    async def listing(self) -> list[Mapping[str, Any]]:
+        """``GET /models`` (PROTOCOLS.md 8.1): one call, no paging, every model the key sees,
+        with ``shutdown_date`` where the server sends it."""
+        result = await self.http.request("GET", "/models", retry=False, read_timeout=CHECK_TIMEOUT)
+        data = result.json()
+        listed = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(listed, list):
+            raise ProviderError("bad_response", f"{self.http.title}'s model list has no `data`")
+        return [m for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+    async def discover(self) -> list[ModelInfo]:
+        """The listed models with their shutdown dates. The listing says nothing of what a
+        model does, so a known model keeps its preset's kind, an unknown one named like an
+        image model is a drawer, and (on another server, whose list is what it serves) any
+        other unknown one a guesser; on OpenAI other unknown ids (embeddings, audio) are left
+        out."""
+        if self.official and not self.key:  # no call that can only say 401; a cache stays
+            raise ProviderError("auth", "no OpenAI key", hint=KEY_HINT)
+        found = self._listed_models(await self.listing())
+        self.remember_discovered(found)
+        return found
+
+    def _listed_models(self, listed: list[Mapping[str, Any]]) -> list[ModelInfo]:
+        found: list[ModelInfo] = []
+        for entry in listed:
+            name = str(entry["id"])
+            shutdown = entry.get("shutdown_date")
+            day = str(shutdown)[:10] if isinstance(shutdown, str) else ""
+            kinds: list[ModelKind] = [m.kind for m in self._models if m.name == name]
+            if not kinds:
+                guessed = kind_by_name(name) or (None if self.official else "guesser")
+                kinds = [guessed] if guessed else []
+            for kind in kinds:
+                found.append(
+                    ModelInfo(
+                        self.name,
+                        name,
+                        kind,
+                        price=self.ctx.prices.get(f"{self.name}:{name}"),
+                        note="listed by the server",
+                        discovered=True,
+                        shutdown=day,
+                    )
+                )
+        return found
+
     async def check(self, model: ModelInfo) -> Availability:
-        """Ask ``GET /models``: the key works and the server lists the model."""
+        """Ask ``GET /models``: the key works, and what the server lists about the model. A
+        listed shutdown date that has passed refuses it; a model missing from the list is a
+        warning only (listings lag: OpenAI's did not show new image models that already
+        worked on their launch day, PROTOCOLS.md 8.1)."""
         quick = self.availability(model)
         if not quick.ok:
             return quick
         try:
-            result = await self.http.request(
-                "GET", "/models", retry=False, read_timeout=CHECK_TIMEOUT
-            )
-            data = result.json()
+            listed = await self.listing()
         except ProviderError as exc:
-            if exc.kind == "not_found" and not self.official:
+            if exc.kind in ("not_found", "bad_response") and not self.official:
                 return Availability.yes("the server does not list its models")
             return Availability.no(exc.message, exc.hint, exc.kind)
-        listed = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(listed, list):
-            return Availability.yes()
-        ids = {str(m.get("id")) for m in listed if isinstance(m, dict)}
+        self.remember_discovered(self._listed_models(listed))  # its shutdown date, if any
+        ids = {str(m["id"]) for m in listed}
         if model.name in ids:
             return Availability.yes()
         if not self.official:  # many compatible servers list only some of what they serve
-            shown = ", ".join(sorted(ids)[:8])
-            return Availability.yes(f"not in the server's model list ({shown}); it may still work")
-        return Availability.no(
-            f"{self.http.title} does not offer {model.name!r}", RETIRED_HINT, "not_found"
+            shown = ", ".join(sorted(clean_text(i, 60) for i in ids)[:8])
+            return Availability.warn(f"not in the server's model list ({shown}); it may still work")
+        return Availability.warn(
+            f"{self.http.title}: {NOT_LISTED}",
+            "if the call fails, the model is retired or not available to this key",
         )
 
     # -- turns -----------------------------------------------------------------------------------
@@ -197,6 +255,15 @@ class OpenAIProvider(CatalogProvider):
         """POST with model-specific advice added to "not found"."""
         try:
             return await self.http.request("POST", path, json=dict(body), on_chunk=on_chunk)
+        except ProviderError as exc:
+            if exc.kind == "not_found" and model.retired:
+                exc.hint = f"{model.id} was {model.retired}; " + RETIRED_HINT.split("; ", 1)[1]
+            raise
+
+    async def post_form(self, path: str, form: Form, model: ModelInfo) -> HttpResult:
+        """POST ``multipart/form-data`` (image edits), with the same advice as :meth:`post`."""
+        try:
+            return await self.http.request("POST", path, form=form)
         except ProviderError as exc:
             if exc.kind == "not_found" and model.retired:
                 exc.hint = f"{model.id} was {model.retired}; " + RETIRED_HINT.split("; ", 1)[1]
@@ -252,7 +319,7 @@ class OpenAIProvider(CatalogProvider):
         return translate(failure, ERROR_RULES if self.official else COMPATIBLE_RULES)
 
 
-def _rules(not_found_hint: str) -> tuple[ErrorRule, ...]:
+def _rules(not_found_hint: str, not_found_message: str = "{said}") -> tuple[ErrorRule, ...]:
     """What OpenAI's errors mean, in order; only the 404 hint differs for other servers."""
     refused = "a game event: edit the prompt or style and resume"
     return (
@@ -283,6 +350,7 @@ def _rules(not_found_hint: str) -> tuple[ErrorRule, ...]:
             codes=frozenset({"model_not_found"}),
             words=("model",),
             hint=not_found_hint,
+            message=not_found_message,
         ),
         ErrorRule(
             "auth",
@@ -314,5 +382,8 @@ def _rules(not_found_hint: str) -> tuple[ErrorRule, ...]:
     )
 
 
-ERROR_RULES = _rules(RETIRED_HINT)
+ERROR_RULES = _rules(
+    "pick another model (see `telestrations models --refresh`); " + RETIRED_HINT.split("; ", 1)[1],
+    "model retired or not available to this key: {said}",
+)
 COMPATIBLE_RULES = _rules("check the model name against the server's list (`GET /v1/models`)")

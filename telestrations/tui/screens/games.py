@@ -79,6 +79,7 @@ class PastGames(ModalScreen[Path | None]):
                         plain(g.name, "bold", oneline=True),
                         (f"  {plural(g.rounds, 'round')}{cost}{failed}\n  ", "$text-muted"),
                         plain(g.prompt, oneline=True, limit=100),
+                        plain(f"\n  {g.links}" if g.links else "", "$text-muted", oneline=False),
                     ),
                     id=str(g.path),
                 )

@@ -22,6 +22,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from telestrations.game import Game, Settings
+from telestrations.memory import memory_note
 from telestrations.providers.base import Availability, ModelKind
 from telestrations.runtime import Runtime
 from telestrations.session import Launch
@@ -72,6 +73,8 @@ class MainScreen(Screen[None]):
         self.control = GameControl(self, runtime, launch.settings)
         self.menu = menus.ModelMenu(self)
         self._bindings_signature: tuple[str, bool] | None = None
+        self._memory_noted: set[str] = set()
+        """Drawers already said to draw from text alone in memory play (said once each)."""
 
     @property
     def game(self) -> Game | None:
@@ -124,10 +127,14 @@ class MainScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.show_models()
+        menus.relabel(self, save=False)
         for line in self.control.provider_failures():
             self.notify(clean(line, oneline=True), severity="error", timeout=15, markup=False)
         if self.launch.notice:
             self.notify(clean(self.launch.notice), severity="warning", timeout=12, markup=False)
+        gone = self.control.shut_down_line()  # a saved choice or default never used silently
+        if gone is not None:
+            self.notify(clean(gone[1], oneline=True), severity="warning", timeout=15, markup=False)
         if self.launch.resume is not None:
             await self.open_game(self.launch.resume)
         else:
@@ -138,8 +145,10 @@ class MainScreen(Screen[None]):
         self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
 
     async def _background_checks(self) -> None:
-        await self.control.background_checks()
+        warnings = await self.control.background_checks()
         self.show_models()
+        for line in warnings:
+            self.notify(clean(line, oneline=True), severity="warning", timeout=12, markup=False)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -159,6 +168,8 @@ class MainScreen(Screen[None]):
         if field in _SETTING_FIELDS:
             change: dict[str, Any] = {_SETTING_FIELDS[field]: event.value}
             self.apply_settings(replace(self.settings, **change))
+            if field.startswith("guesser-"):
+                menus.relabel(self)
         elif field == "prompt":
             self.control.schedule_save()
 
@@ -190,6 +201,7 @@ class MainScreen(Screen[None]):
             return
         for field, name in _SETTING_FIELDS.items():
             self.controls.set_value(field, getattr(self.settings, name))
+        self.controls.show_preset(self.settings.preset)
         self.control.schedule_save()
         self.show_models()
         records = list(game_dir.records)
@@ -206,6 +218,9 @@ class MainScreen(Screen[None]):
         self._update_status()
 
     async def _start_new(self, prompt: str) -> bool:
+        picture = menus.start_picture(prompt)
+        if picture is not None:
+            return await self._start_from_picture(picture)
         game_dir = await self.control.create(prompt)
         if game_dir is None:
             return False
@@ -232,10 +247,28 @@ class MainScreen(Screen[None]):
             )
             self.prompt_field.focus()
             return
+        gone = self.control.shut_down_line()
+        if gone is not None:  # refuse, rather than pay for a call that cannot work
+            self.notify(clean(gone[1], oneline=True), severity="error", markup=False)
+            self.action_pick(gone[0])
+            return
         if not self.control.with_keys(self._start_from_prompt):
             return
         if await self._start_new(prompt):
             self._run()
+
+    async def _start_from_picture(self, path: Path) -> bool:
+        """A game whose first turn describes the picture at ``path`` (``@path`` typed as the
+        first prompt); the picture is checked and copied into the game first."""
+        game_dir = await self.control.create("", start_image=path)
+        if game_dir is None:
+            return False
+        records = list(game_dir.records)
+        await self.history.reset(self._spec(game_dir.path), records, game_dir.first_prompt)
+        await self._show_drift()  # keeping
+        self.history.focus()
+        self.control.schedule_save()
+        return True
 
     def action_pause(self) -> None:
         if self.game is None:
@@ -303,6 +336,9 @@ class MainScreen(Screen[None]):
 
     # -- models ----------------------------------------------------------------------------
 
+    def action_pick_preset(self) -> None:
+        menus.pick_preset(self)
+
     def action_pick(self, kind: ModelKind) -> None:
         self.menu.open(kind)
 
@@ -343,6 +379,9 @@ class MainScreen(Screen[None]):
         self.status_line.set_turn(None)
         record = message.record
         await self.history.add(record)
+        note = memory_note(record, self._memory_noted)
+        if note:
+            self.notify(note, severity="warning", markup=False)
         if record.ok and record.kind == "describe":
             await self._show_drift()  # keeping
         self._update_status()
@@ -439,6 +478,12 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         menus.export_current(self)
+
+    def action_branch(self) -> None:
+        menus.branch_here(self)
+
+    def action_toggle_memory(self) -> None:
+        menus.toggle_memory(self)
 
     def export_game(self, path: Path) -> None:
         """Export the game in ``path`` in a format the person picks (see :mod:`..menus`)."""

@@ -36,6 +36,14 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("d", "pick('drawer')", "Drawer", id="pick-drawer", tooltip="Choose the drawer"),
     Binding("g", "pick('guesser')", "Guesser", id="pick-guesser", tooltip="Choose the guesser"),
     Binding(
+        "t",
+        "pick_preset",
+        "Preset",
+        show=False,
+        id="pick-preset",
+        tooltip="Choose the guesser preset (faithful, funnier, scarier...)",
+    ),
+    Binding(
         "v",
         "view",
         "View",
@@ -84,5 +92,21 @@ MAIN_BINDINGS: list[BindingType] = [
         show=False,
         id="until-converged",
         tooltip="Stop when the chain converges or cycles (on/off)",
+    ),
+    Binding(
+        "b",
+        "branch",
+        "Branch",
+        show=False,
+        id="branch",
+        tooltip="Branch a new game from the selected round",
+    ),
+    Binding(
+        "m",
+        "toggle_memory",
+        "Memory",
+        show=False,
+        id="memory",
+        tooltip="Memory play: the drawer also gets the last picture",
     ),
 ]

@@ -6,6 +6,7 @@ person can pick one and fix it (the key dialog opens for a missing key).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -29,6 +30,8 @@ class PickerRow:
     provider_title: str
     model: ModelInfo
     availability: Availability
+    dated: str = ""
+    """"shuts down 2026-12-11" for a model ending soon (shut-down ones are not offered)."""
 
 
 def _prompt(row: PickerRow, current: str) -> Content:
@@ -45,7 +48,9 @@ def _prompt(row: PickerRow, current: str) -> Content:
         extra.append(f"${m.price:g}/call")
     if m.discovered:
         extra.append("found")
-    if m.retired:
+    if row.dated:
+        extra.append(row.dated)
+    elif m.retired:
         extra.append("retired")
     if extra:
         parts += ["  ", plain(" · ".join(extra), "$text-muted", oneline=True, limit=60)]
@@ -60,6 +65,8 @@ def _detail(row: PickerRow) -> Content:
     lines: list[Content] = [plain(m.label or m.id, "bold", oneline=True, limit=120)]
     facts = []
     facts.append(f"${m.price:g} per call" if m.price is not None else "price unknown")
+    if row.dated:
+        facts.append(f"{row.dated}, replaced by {m.successor}" if m.successor else row.dated)
     if m.retired:
         facts.append(f"retired: {m.retired}")
     if m.note:
@@ -118,13 +125,32 @@ class ModelPicker(ModalScreen[str | None]):
             id="picker.page-up",
             tooltip="Ten models up",
         ),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            priority=True,  # letters go to the filter field
+            id="picker.refresh",
+            tooltip="Ask the services for their model lists now",
+        ),
     ]
 
-    def __init__(self, kind: ModelKind, current: str, rows: list[PickerRow]) -> None:
+    def __init__(
+        self,
+        kind: ModelKind,
+        current: str,
+        rows: list[PickerRow],
+        *,
+        sources: str = "",
+        refresh: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.kind: ModelKind = kind
         self.current = current
         self.rows = rows
+        self.sources = sources
+        """Where the lists came from and their age ("openai: cached 3 h ago")."""
+        self._refresh = refresh
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="dialog"):
@@ -138,20 +164,34 @@ class ModelPicker(ModalScreen[str | None]):
                 Key("picker.choose", muted),
                 (" picks · ", muted),
                 Key("picker.close", muted),
-                (" closes", muted),
+                (" closes · ", muted),
+                Key("picker.refresh", muted),
+                (" refreshes the lists", muted),
                 id="picker-title",
             )
             yield PlainInput(placeholder="filter…", id="picker-filter")
             yield ModelOptions(id="picker-options")
             yield Static("", id="picker-detail")
+            yield Static(self._sources_text(), id="picker-sources")
+
+    def _sources_text(self) -> Content:
+        return plain(self.sources, "$text-muted", oneline=True, limit=200)
+
+    def action_refresh(self) -> None:
+        """Ask the services for their model lists now; the rows follow when they answer."""
+        if self._refresh is not None:
+            self._refresh()
 
     def on_mount(self) -> None:
         self._fill("")
         self.query_one("#picker-filter", Input).focus()
 
-    def update_rows(self, rows: list[PickerRow]) -> None:
+    def update_rows(self, rows: list[PickerRow], sources: str | None = None) -> None:
         """New availability or discovered models arrived from the background checks."""
         self.rows = rows
+        if sources is not None:
+            self.sources = sources
+            self.query_one("#picker-sources", Static).update(self._sources_text())
         self._fill(self.query_one("#picker-filter", Input).value)
 
     def _fill(self, needle: str) -> None:

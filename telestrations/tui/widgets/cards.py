@@ -34,7 +34,7 @@ from telestrations.tui.images import (
 )
 from telestrations.tui.text import plain
 from telestrations.tui.widgets.drift import card_marks
-from telestrations.turns import TurnRecord, money
+from telestrations.turns import START_PICTURE_MODEL, TurnRecord, money
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,14 @@ def round_text(entry: RoundEntry, state: str = "running") -> Content:
         (" drew  ", "bold"),
         (f"{_seconds_cost(entry.draw)}\n", "$text-muted"),
     ]
-    if entry.prompt:
+    if entry.draw.model == START_PICTURE_MODEL:  # round 0: nobody drew it
+        parts = [
+            (f"Round {entry.round}\n", "bold $text-muted"),
+            ("the picture the game started from\n", "bold $accent"),
+        ]
+    elif entry.draw.memory and entry.draw.memory.get("used"):
+        parts.append(("(from the previous picture)\n", "italic $text-muted"))
+    if entry.prompt and entry.draw.model != START_PICTURE_MODEL:
         parts += [plain(f"“{entry.prompt}”", "italic", oneline=True, limit=1000), "\n"]
     revised = entry.draw.extras.get("revised_prompt")
     if isinstance(revised, str) and revised.strip():
@@ -341,12 +348,24 @@ class RoundCard(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Thumb(self.index, self.spec, self.entry.image, self.room, self.guess)
-        yield Static(round_text(self.entry, self.state), classes="card-text")
+        yield Static(self._text(), classes="card-text")
+
+    def _text(self) -> Content:
+        """The booklet text, and on the selected card of a finished round what it can do."""
+        text = round_text(self.entry, self.state)
+        if not self.has_class("-selected") or self.entry.describe is None:
+            return text
+        muted = "$text-muted"
+        try:
+            keys = hint(self, Key("branch", muted), (" branch from here", muted))
+        except LookupError:  # shown outside the main screen: no such key
+            return text
+        return Content.assemble(text, "\n", keys)
 
     def refresh_entry(self) -> None:
-        """Re-render the text (the caption arrived)."""
+        """Re-render the text (the caption arrived, or the card was selected)."""
         for text in self.query(".card-text").results(Static):  # none before compose
-            text.update(round_text(self.entry, self.state))
+            text.update(self._text())
 
     def set_state(self, state: str) -> None:
         """The game's state changed: a card still waiting for its caption says so."""

@@ -92,7 +92,9 @@ class Controls(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         s = self._settings
-        yield self._input("prompt", self._prompt, "First prompt", "what the drawer draws first")
+        yield self._input(
+            "prompt", self._prompt, "First prompt", "what the drawer draws first, or @picture.png"
+        )
         yield ModelField("drawer", id="drawer")
         yield self._input("style", s.style, "Drawer style", 'sent as "{style}: {prompt}"')
         yield ModelField("guesser", id="guesser")
@@ -130,6 +132,15 @@ class Controls(VerticalScroll):
         field = self.query_one(f"#{field_id}", Input)
         with field.prevent(Input.Changed):
             field.value = value
+
+    def show_preset(self, name: str) -> None:
+        """The guesser preset under the guesser's texts (``custom`` when edited by hand), with
+        the key that opens the preset menu."""
+        field = self.query_one("#guesser-system", Input)
+        key = key_for(self, "pick-preset")
+        field.border_subtitle = Content.assemble(
+            "preset ", plain(name or "custom", "bold", oneline=True, limit=40), "  ", key
+        )
 
     def show_model(self, kind: ModelKind, model_id: str, availability: Availability) -> None:
         self.query_one(f"#{kind}", ModelField).show(model_id, availability)

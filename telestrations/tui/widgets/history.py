@@ -164,11 +164,11 @@ class History(VerticalScroll, can_focus=True):
         """The text a picture was drawn from: the first prompt or the previous caption. The
         drawer's input also carries the style ("{style}: {prompt}"); the booklet shows the
         prompt. When the journal does not say (no first prompt known), the whole input."""
-        before = self._rounds.get(draw.round - 1)
-        if draw.round <= 1:
-            prompt = self.first_prompt
-        elif before is not None and before.describe is not None:
+        before = self._rounds.get(draw.round - 1)  # round 0: a start picture's caption
+        if before is not None and before.describe is not None:
             prompt = before.describe.output
+        elif draw.round <= 1:
+            prompt = self.first_prompt
         else:
             prompt = ""
         if prompt and draw.input.endswith(prompt):
@@ -419,11 +419,16 @@ class History(VerticalScroll, can_focus=True):
 
     def _set_selected(self, index: int | None) -> None:
         if self.selected is not None and self.selected in self._cards:
-            self._cards[self.selected].remove_class("-selected")
+            old = self._cards[self.selected]
+            old.remove_class("-selected")
+            if isinstance(old, RoundCard):
+                old.refresh_entry()  # drops the "branch from here" hint
         self.selected = index
         if index is not None and index in self._cards:
             card = self._cards[index]
             card.add_class("-selected")
+            if isinstance(card, RoundCard):
+                card.refresh_entry()
             self._scroll_to_card(card, top=False)
 
     async def action_select(self, delta: int) -> None:
