@@ -232,9 +232,9 @@ class Plan:
             "prompts": self.prompts,
             "pairs": [{"drawer": p.drawer, "guesser": p.guesser} for p in self.pairs],
             "settings": {
-                "style": self.settings.style,
-                "guesser_system": self.settings.guesser_system,
-                "guesser_prompt": self.settings.guesser_prompt,
+                k: v
+                for k, v in session.settings_dict(self.settings).items()
+                if k not in ("drawer", "guesser", "pace")
             },
             "concurrency": self.concurrency,
             "per_provider": self.per_provider,

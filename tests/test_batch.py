@@ -338,6 +338,8 @@ def test_resume_refuses_a_new_plan(isolated_env: Path, tmp_path: Path) -> None:
     assert (tmp_path / "b" / "manifest.json").is_file()
     out = tele("batch", "--resume", str(tmp_path / "b"), "--rounds", "3")
     assert out.returncode == 2 and "--rounds cannot be used with --resume" in out.stderr
+    out = tele("batch", "--resume", str(tmp_path / "b"), "--preset", "funnier")
+    assert out.returncode == 2 and "--preset cannot be used with --resume" in out.stderr
     out = tele("batch", "--resume", "nothing-here")
     assert out.returncode == 2 and "no batch 'nothing-here'" in out.stderr
     out = tele("batch", str(path), "-o", str(tmp_path / "b"))
@@ -428,3 +430,19 @@ def test_summary_row_of_a_round() -> None:
         "caption": '\'=HYPERLINK("http://x")',
     }
     assert summary_row(chain, replace(describe, cost=0.01), draw)["cost"] == 0.05
+
+
+def test_preset_and_settings_are_kept_for_every_chain(isolated_env: Path, tmp_path: Path) -> None:
+    path = prompts_file(tmp_path, ["a red house"])
+    out = tele("batch", str(path), "--rounds", "1", "--preset", "funnier", "--style", "")
+    assert out.returncode == 0, out.stderr
+    manifest = json.loads((batch_folder(isolated_env) / "manifest.json").read_text())
+    assert manifest["settings"]["preset"] == "funnier" and manifest["settings"]["style"] == ""
+    g = game(isolated_env, manifest["chains"][0]["game"])
+    assert g.header["settings"]["preset"] == "funnier"
+    describe = next(r for r in g.records if r.kind == "describe")
+    assert (
+        describe.input
+        == manifest["settings"]["guesser_prompt"]
+        != "Describe what happens in this image in up to 10 words"
+    )

@@ -76,6 +76,11 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
                 ("--drawer", args.drawer),
                 ("--guesser", args.guesser),
                 ("-o", args.output),
+                ("--preset", getattr(args, "preset", None)),
+                ("--memory", getattr(args, "memory", None) or None),
+                ("--style", getattr(args, "style", None)),
+                ("--guesser-system", getattr(args, "guesser_system", None)),
+                ("--guesser-prompt", getattr(args, "guesser_prompt", None)),
             )
             if value is not None
         ]
@@ -107,7 +112,7 @@ def _plan(args: argparse.Namespace, runtime: Runtime) -> tuple[Path, Plan]:
     rounds = DEFAULT_ROUNDS if args.rounds is None else args.rounds
     if rounds < 1:
         raise CliError("--rounds must be 1 or more")
-    settings = choices_from(args).over(base)
+    settings = choices_from(args).over(base, runtime.config.preset_table())
     if not pairs or args.drawer is not None or args.guesser is not None:
         pairs.insert(0, Pair(settings.drawer, settings.guesser))
     pairs = list(dict.fromkeys(pairs))

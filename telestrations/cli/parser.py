@@ -238,6 +238,13 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     batch.add_argument(
         "--guesser-prompt", metavar="TEXT", default=_SUB, help="what the guesser is asked"
     )
+    _add_preset(batch, _SUB)
+    batch.add_argument(
+        "--memory",
+        action="store_true",
+        default=_SUB,
+        help="memory play: the drawer also gets the previous picture (image edits, img2img)",
+    )
     batch.add_argument(
         "--concurrency", type=int, metavar="K", help="model calls in flight at once (default 4)"
     )
