@@ -30,7 +30,7 @@ from telestrations.game import (
 from telestrations.presets import NAME as PRESET_NAME
 from telestrations.presets import Preset, UnknownPreset, find, label
 from telestrations.presets import table as presets_table
-from telestrations.providers.spec import ProviderSpec, SettingError, validate
+from telestrations.providers.spec import INSTANCE_NAME, ProviderSpec, SettingError, validate
 
 APP = "telestrations"
 IMAGE_MODES = ("auto", "sixel", "tgp", "halfcell", "unicode")
@@ -119,6 +119,8 @@ class Config:
     """``[providers.<name>]`` tables, handed to each provider as is."""
     keymap: Mapping[str, str] = field(default_factory=dict)
     """TUI binding id → keys, e.g. ``{"step" = "t"}``."""
+    instances: Mapping[str, ProviderSpec] = field(default_factory=dict)
+    """Named instances (``[providers.NAME] type = "openai"``) by name, as specs of their own."""
     presets: Mapping[str, Preset] = field(default_factory=dict)
     """``[presets.NAME]``: the user's guesser presets (built-ins: :mod:`telestrations.presets`)."""
 
@@ -235,6 +237,7 @@ def parse_config(
         for k, v in _table(path, data, "prices").items()
     }
     providers = {}
+    instances: dict[str, ProviderSpec] = {}
     for name, table in _table(path, data, "providers").items():
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: [providers.{name}] must be a table")
@@ -247,7 +250,9 @@ def parse_config(
                     f"{path}: providers.{name}.models[{i}] needs name and kind "
                     "('drawer' or 'guesser')"
                 )
-        _check_provider(path, str(name), table, specs)
+        instance = _check_provider(path, str(name), table, specs)
+        if instance is not None:
+            instances[str(name)] = instance
         providers[str(name)] = dict(table)
     keymap = _keymap(path, _table(path, data, "keymap"))
     raw_dir = data.get("data_dir")
@@ -261,6 +266,7 @@ def parse_config(
         prices=prices,
         providers=providers,
         keymap=keymap,
+        instances=instances,
         presets=presets,
     )
 
@@ -313,18 +319,54 @@ def _game_preset(
 
 def _check_provider(
     path: Path, name: str, table: Mapping[str, Any], specs: Mapping[str, ProviderSpec] | None
-) -> None:
+) -> ProviderSpec | None:
+    """Validate one ``[providers.NAME]`` table; the spec of a named instance it declares."""
     if specs is None:
         from telestrations.providers.registry import provider_specs
 
         specs = provider_specs()
+    if "type" in table:
+        return _instance_spec(path, name, table, specs)
     spec = specs.get(name)
     if spec is None:
-        return
+        return None
     try:
         validate(spec.settings, table)
     except SettingError as exc:
         raise ConfigError(f"{path}: [providers.{name}] {exc}") from None
+    return None
+
+
+def _instance_spec(
+    path: Path, name: str, table: Mapping[str, Any], specs: Mapping[str, ProviderSpec]
+) -> ProviderSpec:
+    """The spec of instance ``name`` of provider ``table["type"]``, validated: a known type
+    that can have instances, a name of its own, and a table its instance schema accepts."""
+    where = f"{path}: [providers.{name}]"
+    types = sorted(n for n, s in specs.items() if s.instances is not None)
+    kind = table["type"]
+    if name in specs:
+        raise ConfigError(
+            f"{where} {name} is a built-in provider; a named endpoint needs a name of its own, "
+            f"e.g. [providers.my-{name}]"
+        )
+    if not INSTANCE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where} a named endpoint's name must be lower-case letters, digits, - and _ "
+            "(up to 40, starting with a letter): it starts its model ids, NAME:model"
+        )
+    base = specs.get(kind) if isinstance(kind, str) else None
+    if base is None or base.instances is None:
+        what = "cannot be declared under another name" if base is not None else "is unknown"
+        raise ConfigError(
+            f"{where} type {kind!r} {what} (types: {', '.join(types) or 'none installed'})"
+        )
+    try:
+        spec = base.instance(name, table)
+        validate(spec.settings, table)
+    except SettingError as exc:
+        raise ConfigError(f"{where} {exc}") from None
+    return spec
 
 
 UI_RANGES = {"thumbnail_width": (8, 300), "max_cards": (4, 1000)}

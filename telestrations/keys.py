@@ -70,12 +70,13 @@ def keys_path(env: Mapping[str, str] | None = None) -> Path:
     return user_config_path("telestrations", appauthor=False) / "keys.json"
 
 
-def key_names() -> list[str]:
+def key_names(extra: Collection[str] = ()) -> list[str]:
     """Names a key can be stored under: every key a provider declares, plus the name of
-    every installed provider (a plugin that declares nothing may still read one)."""
+    every installed provider (a plugin that declares nothing may still read one), plus
+    ``extra`` (the named endpoints config declares)."""
     from importlib.metadata import entry_points
 
-    names = set(env_vars())
+    names = set(env_vars()) | set(extra)
     try:
         names.update(ep.name for ep in entry_points(group="telestrations.providers"))
     except Exception:  # broken metadata must not stop `keys`
@@ -193,10 +194,20 @@ class KeySource:
 class KeyRing:
     """Key lookup with the documented precedence: environment, then the keys file."""
 
-    def __init__(self, store: KeyStore, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: KeyStore,
+        env: Mapping[str, str] | None = None,
+        extra: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.store = store
         self.env = dict(os.environ if env is None else env)
         self._cache: dict[str, str] | None = None
+        self.extra = dict(extra or {})
+        """Key name → its environment variables, for keys config declares (named endpoints)."""
+
+    def _sources(self) -> Mapping[str, tuple[str, ...]]:
+        return {**env_sources(), **self.extra}
 
     def _file(self) -> dict[str, str]:
         if self._cache is None:
@@ -212,7 +223,7 @@ class KeyRing:
 
     def _env_var(self, name: str) -> str | None:
         """The first variable declared for ``name`` that is set (not blank) here."""
-        for var in env_sources().get(name, ()):
+        for var in self._sources().get(name, ()):
             if self.env.get(var, "").strip():
                 return var
         return None
@@ -226,7 +237,7 @@ class KeyRing:
 
     def sources(self) -> list[KeySource]:
         out = []
-        names = sorted(set(self._file()) | {n for n in env_sources() if self._env_var(n)})
+        names = sorted(set(self._file()) | {n for n in self._sources() if self._env_var(n)})
         for name in names:
             var = self._env_var(name)
             out.append(KeySource(name, f"env {var}" if var else "keys file"))
@@ -235,5 +246,5 @@ class KeyRing:
     def secrets(self) -> list[str]:
         """Every key value known, for redaction: fallback variables too, used or not."""
         values = set(self._file().values())
-        values |= {self.env[v] for vs in env_sources().values() for v in vs if self.env.get(v)}
+        values |= {self.env[v] for vs in self._sources().values() for v in vs if self.env.get(v)}
         return sorted(v for v in values if v)

@@ -37,7 +37,7 @@ from telestrations.providers.listings import (
 from telestrations.providers.registry import Registry, UnknownModel
 from telestrations.state import state_path
 from telestrations.store import Store
-from telestrations.text import MIN_SECRET, SECRETS, Secrets
+from telestrations.text import MIN_SECRET, SECRETS, Secrets, header_secrets
 
 LISTINGS_DIR = "listings"
 """Folder in the data dir where the services' model listings are cached."""
@@ -71,7 +71,7 @@ class Runtime:
         """Read config (raises ConfigError), then build every provider."""
         env = dict(os.environ if env is None else env)
         config = load_config(config_file, env)
-        keyring = KeyRing(KeyStore(keys_path(env)), env)
+        keyring = KeyRing(KeyStore(keys_path(env)), env, instance_keys(config))
         collect_secrets(SECRETS, keyring, env, config.providers)
 
         def get_key(name: str) -> str | None:
@@ -85,9 +85,10 @@ class Runtime:
                 get_key=get_key,
                 env=env,
                 prices=config.prices,
+                name=name if name in config.instances else "",
             )
 
-        registry = Registry.load(context_for, keyring.secrets)
+        registry = Registry.load(context_for, keyring.secrets, config.instances)
         root = data_dir(config, env, data_dir_flag)
         runtime = cls(config, keyring, registry, Store(root), root, env)
         runtime.load_listings()
@@ -186,6 +187,11 @@ class RegistryModels:
         return provider.guesser(model)
 
 
+def instance_keys(config: Config) -> dict[str, tuple[str, ...]]:
+    """Key name → environment variables of every named endpoint config declares."""
+    return {name: spec.key.envs for name, spec in config.instances.items() if spec.key is not None}
+
+
 def remember_key(secrets: Secrets, value: str | None) -> None:
     """A key, and for a ``user:password`` key (AUTOMATIC1111's --api-auth form) the password."""
     if not value:
@@ -201,11 +207,16 @@ def collect_secrets(
 ) -> None:
     """Every secret the process can know at start: the keys (environment and keys file), and
     the password of every URL with ``user:password@`` in the environment (``OLLAMA_HOST``,
-    ``OPENAI_BASE_URL``, a proxy) or in a ``[providers.X]`` table, with its derived forms."""
+    ``OPENAI_BASE_URL``, a proxy) or in a ``[providers.X]`` table, with its derived forms,
+    and the values of a table's extra ``headers`` that carry a credential."""
     for value in keyring.secrets():
         remember_key(secrets, value)
     for value in env.values():
         secrets.add_url(value)
+    for table in providers.values():
+        headers = table.get("headers") if isinstance(table, Mapping) else None
+        if isinstance(headers, Mapping):
+            secrets.add(*header_secrets(headers))
 
     def walk(value: Any) -> None:
         if isinstance(value, str):

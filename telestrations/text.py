@@ -112,6 +112,37 @@ def basic_auth(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode("utf-8", "surrogatepass")).decode()
 
 
+SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "session", "password")
+"""A header whose name holds one of these carries a secret (``Authorization``, ``X-Api-Key``)."""
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-.~+/=:]{20,}")
+
+
+def looks_like_token(value: str) -> bool:
+    """A value shaped like a credential: one long run of token characters mixing letters and
+    digits, not a URL or words (``HTTP-Referer: https://…``, ``X-Title: My game`` are not)."""
+    value = value.strip()
+    if not _TOKEN_LIKE.fullmatch(value) or "://" in value:
+        return False
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def header_secrets(headers: Mapping[str, Any]) -> list[str]:
+    """The secret values among extra HTTP headers from config: every value of a header named
+    like a credential, and any value that looks like a token, with a scheme's token part
+    (``Bearer abc…``) on its own, so each is redacted like a key."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        scheme, _, rest = value.strip().partition(" ")
+        named = any(word in str(name).lower() for word in SECRET_HEADER_WORDS)
+        if named or looks_like_token(value) or looks_like_token(rest):
+            found.append(value.strip())
+            if rest.strip() and scheme.lower() in ("bearer", "basic", "token"):
+                found.append(rest.strip())
+    return found
+
+
 def url_secrets(url: str) -> list[str]:
     """The secrets in a URL's ``user:password@`` part (with or without a scheme, as
     ``OLLAMA_HOST`` allows): the password, the userinfo, and the Basic auth token."""

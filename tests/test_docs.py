@@ -62,6 +62,27 @@ def model_examples(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def named_examples(text: str) -> list[tuple[str, str]]:
+    """The commented-out named endpoints (``# [providers.X]`` then ``# type = ...``)."""
+    found = re.findall(r"^# \[providers\.([\w-]+)\]\n((?:# \w+ = .*\n)+)", text, flags=re.M)
+    return [
+        (name, f"[providers.{name}]\n" + "".join(ln[2:] + "\n" for ln in body.splitlines()))
+        for name, body in found
+        if body.startswith("# type = ")
+    ]
+
+
+def test_example_named_endpoints_load(tmp_path: Path) -> None:
+    """Uncommented, the named endpoint examples are providers of their own."""
+    examples = named_examples(EXAMPLE.read_text("utf-8"))
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(block for _, block in examples))
+    runtime = Runtime.load(config_file=path)
+    assert runtime.registry.failures == []
+    assert {name for name, _ in examples} <= set(runtime.registry.providers)
+    assert set(runtime.config.instances) == {name for name, _ in examples}
+
+
 def run_cli(argv: list[str]) -> tuple[int, str]:
     """The command in a process of its own, as a person runs it (``main`` sets up logging
     for the whole process, which must not leak into other tests)."""
@@ -104,8 +125,11 @@ def test_example_provider_tables_name_registered_providers() -> None:
     factories, failures = discover_factories()
     assert failures == []
     tables = set(re.findall(r"^#? ?\[\[?providers\.([\w-]+)[\].]", text, flags=re.M))
-    assert tables == set(BUILTIN), "every built-in provider is documented, and only they"
-    assert tables <= set(factories)
+    named = {name for name, _ in named_examples(text)}
+    assert named, "named endpoints are documented by example"
+    assert tables - named == set(BUILTIN), "every built-in provider is documented, and only they"
+    assert not named & set(BUILTIN)
+    assert tables - named <= set(factories)
 
 
 def test_example_model_blocks_are_valid_config(
@@ -290,5 +314,5 @@ def test_readme_preset_table_matches_the_presets() -> None:
     for name, cells in rows.items():
         presets = [m for m in runtime.registry.providers[name].models() if not m.discovered]
         for kind, cell in (("drawer", cells[1]), ("guesser", cells[2])):
-            listed = set(re.findall(r"`([\w.-]+)`", cell))
+            listed = set(re.findall(r"`([\w./-]+)`", cell))  # OpenRouter ids hold a /
             assert listed == {m.name for m in presets if m.kind == kind}, (name, kind)

@@ -322,6 +322,20 @@ def cmd_show(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _config_instances(args: argparse.Namespace) -> tuple[dict[str, tuple[str, ...]], str]:
+    """The named endpoints config declares (key name → environment variables), and why they
+    are unknown when the config cannot be read (``keys`` works without a valid config)."""
+    from telestrations.config import ConfigError, load_config
+    from telestrations.runtime import instance_keys
+
+    config_file = getattr(args, "config", None)
+    try:
+        config = load_config(Path(config_file).expanduser() if config_file else None)
+    except ConfigError as exc:
+        return {}, str(exc)
+    return instance_keys(config), ""
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from telestrations.keys import KeyRing, key_names, normalise
 
@@ -330,15 +344,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
     if action == "path":
         print(clean_text(str(store.path), 0))
         return 0
+    instances, config_problem = _config_instances(args)
     if action == "list":
-        sources = KeyRing(store).sources()
+        sources = KeyRing(store, extra=instances).sources()
         if not sources:
             where = clean_text(str(store.path), 0)
             print(f"no keys (store one with `telestrations keys set openai`; file: {where})")
         for src in sources:
             print(f"{clean_text(src.name, 80):<14} {clean_text(src.source, 500)}")
         return 0
-    allowed = key_names()
+    allowed = key_names(instances)
     if action == "import":
         names, skipped = store.import_file(Path(args.file).expanduser(), allowed)
         shown = clean_text(f"imported {', '.join(names) or 'nothing'} into {store.path}", 0)
@@ -354,7 +369,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
     # set: from a hidden prompt on a terminal, else one line of stdin; never from argv
     name = normalise(args.name)
     if name not in allowed:
-        raise CliError(f"no provider named {args.name!r} takes a key (names: {', '.join(allowed)})")
+        problem = f"; the config could not be read: {config_problem}" if config_problem else ""
+        raise CliError(
+            f"no provider named {args.name!r} takes a key (names: {', '.join(allowed)}){problem}"
+        )
     if sys.stdin.isatty():
         value = getpass.getpass(f"{name} key (input hidden): ")
     else:

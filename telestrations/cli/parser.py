@@ -345,7 +345,9 @@ def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="manage API keys (stored owner-only, never printed)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True, help="one of:")
     kset = ksub.add_parser("set", help="store a key, read from a prompt or stdin (never argv)")
-    kset.add_argument("name", help=f"key name: {', '.join(KNOWN)}")
+    kset.add_argument(
+        "name", help=f"key name: {', '.join(KNOWN)}, or a named endpoint's NAME from config"
+    )
     ksub.add_parser("list", help="names of stored keys and where each comes from")
     ksub.add_parser("path", help="print the keys file path")
     kimp = ksub.add_parser("import", help="import the original's api-keys.json")

@@ -229,6 +229,9 @@ class ProviderContext:
     env: Mapping[str, str] = field(default_factory=dict)
     prices: Mapping[str, float] = field(default_factory=dict)
     """User price overrides by model id, USD per call."""
+    name: str = ""
+    """The name a named instance runs under (``[providers.NAME] type = "openai"``): its
+    model ids, key and table are NAME's; empty for a provider under its own name."""
 
 
 @runtime_checkable

@@ -80,6 +80,8 @@ class CatalogProvider:
     """That table, validated and typed: what the provider reads its settings from."""
 
     def __init__(self, ctx: ProviderContext) -> None:
+        if ctx.name:  # a named instance: its models are NAME:model
+            self.name = ctx.name
         self.ctx = ctx
         self.settings: Mapping[str, Any] = ctx.settings
         try:

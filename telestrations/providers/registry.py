@@ -343,10 +343,17 @@ class Registry:
 
     @classmethod
     def load(
-        cls, context_for: Callable[[str], ProviderContext], secrets: Secrets = lambda: ()
+        cls,
+        context_for: Callable[[str], ProviderContext],
+        secrets: Secrets = lambda: (),
+        instances: Mapping[str, ProviderSpec] | None = None,
     ) -> Registry:
-        """Build every discovered provider with the context ``context_for(name)`` gives it."""
+        """Build every discovered provider, and every named instance config declares
+        (``instances``, see :meth:`ProviderSpec.instance`), with the context
+        ``context_for(name)`` gives it."""
         factories, failures = discover_factories(secrets)
+        for name, spec in (instances or {}).items():
+            factories.setdefault(name, spec)  # config loading refuses a built-in's name
         providers: list[Provider] = []
         for name, factory in factories.items():
             try:

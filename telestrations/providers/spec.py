@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -70,6 +71,39 @@ class KeySpec:
 
 
 @dataclass(frozen=True)
+class InstanceFields:
+    """Fields of a table that declares a named instance of another provider
+    (``[providers.deepinfra] type = "openai"``); mixed into that provider's instance schema."""
+
+    type: str = setting("", "the provider this table is an instance of, e.g. openai")
+    api_key_env: str = setting("", "environment variable holding its key (default NAME_API_KEY)")
+
+
+@dataclass(frozen=True)
+class Instances:
+    """A provider's declaration that config may run it again under other names: one
+    ``[providers.NAME]`` table with ``type = "<provider>"`` per instance (any number)."""
+
+    settings: type
+    """The schema of such a table: a frozen dataclass that includes :class:`InstanceFields`."""
+    build: Callable[[ProviderContext], Provider]
+    """Builds one instance; its context's ``name`` is the instance's name."""
+
+
+INSTANCE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+"""What an instance's name may be: it starts model ids (``NAME:model``) and names its key."""
+
+
+def instance_key_env(name: str, table: Mapping[str, Any]) -> str:
+    """The environment variable of instance ``name``'s key: ``api_key_env``, else
+    ``NAME_API_KEY`` (``deep-infra`` → ``DEEP_INFRA_API_KEY``)."""
+    chosen = table.get("api_key_env")
+    if isinstance(chosen, str) and chosen.strip():
+        return chosen.strip()
+    return re.sub(r"[^A-Z0-9_]", "_", name.upper()) + "_API_KEY"
+
+
+@dataclass(frozen=True)
 class ProviderSpec:
     """A provider's declaration; calling it builds the provider (it is the entry point)."""
 
@@ -80,9 +114,30 @@ class ProviderSpec:
     key: KeySpec | None = None
     order: int = 100
     """Menu position: built-ins first, in a deliberate order; plugins after, by name."""
+    instances: Instances | None = None
+    """Set when config may declare more instances of this provider under other names."""
 
     def __call__(self, ctx: ProviderContext) -> Provider:
         return self.build(ctx)
+
+    def instance(self, name: str, table: Mapping[str, Any]) -> ProviderSpec:
+        """The spec of instance ``name`` declared by ``table`` (``type`` = this provider):
+        its own schema, and a key stored under ``name`` with its own environment variable."""
+        if self.instances is None:
+            raise SettingError(
+                "type", f"provider {self.name!r} cannot be declared under another name"
+            )
+        return ProviderSpec(
+            name,
+            self.instances.build,
+            self.instances.settings,
+            KeySpec(name, instance_key_env(name, table)),
+            order=INSTANCE_ORDER,
+        )
+
+
+INSTANCE_ORDER = 50
+"""Named instances sit after the built-ins and before plugins in menus."""
 
 
 class SettingError(ValueError):

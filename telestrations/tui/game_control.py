@@ -337,6 +337,8 @@ class GameControl:
             del value  # no frame that can fail later holds the key (crash reports list locals)
             self.checks.checked.clear()
             screen.show_models()
+            # The rebuilt provider may list its models only with a key (OpenRouter, Gemini).
+            screen.run_worker(self._rediscover(), group="checks", exit_on_error=False)
             name = clean(key_name, oneline=True, limit=40)
             screen.notify(f"Stored the {name} key ({shown}).", markup=False)
             if then is not None:
@@ -344,6 +346,10 @@ class GameControl:
 
         store_path = self.runtime.keyring.store.path
         screen.app.push_screen(KeyDialog(key_name, model_id, availability.reason, store_path), done)
+
+    async def _rediscover(self) -> None:
+        await self.checks.discover()
+        self.screen.show_models()
 
     def ask_key_after_auth_failure(self, model_id: str, kind: ModelKind) -> None:
         """A turn failed for its key: ask for it, if the model still has none."""

@@ -21,6 +21,7 @@ result URL is downloaded at once, since DALL·E's expire within the hour.
 from __future__ import annotations
 
 from telestrations.providers.openai.chat import OpenAIGuesser, _data_uri
+from telestrations.providers.openai.endpoint import EndpointSettings, OpenAIEndpoint
 from telestrations.providers.openai.images import OpenAIDrawer
 from telestrations.providers.openai.models import (
     DEFAULT_BASE_URL,
@@ -39,7 +40,7 @@ from telestrations.providers.openai.streaming import (
     is_event_stream,
     parse_stream,
 )
-from telestrations.providers.spec import KeySpec, ProviderSpec
+from telestrations.providers.spec import Instances, KeySpec, ProviderSpec
 
 provider = ProviderSpec(
     "openai",
@@ -47,8 +48,10 @@ provider = ProviderSpec(
     OpenAISettings,
     KeySpec("openai", "OPENAI_API_KEY"),
     order=1,
+    instances=Instances(EndpointSettings, OpenAIEndpoint),
 )
-"""Entry point for the ``telestrations.providers`` group."""
+"""Entry point for the ``telestrations.providers`` group; ``[providers.NAME] type = "openai"``
+tables in config are named endpoints (:mod:`.endpoint`)."""
 
 
 __all__ = [
@@ -56,8 +59,10 @@ __all__ = [
     "FAMILIES",
     "PRESETS",
     "TOKEN_FIELDS",
+    "EndpointSettings",
     "Family",
     "OpenAIDrawer",
+    "OpenAIEndpoint",
     "OpenAIGuesser",
     "OpenAIProvider",
     "TokenField",

@@ -55,7 +55,7 @@ from telestrations.providers.openai.models import (
     size_problem,
 )
 from telestrations.providers.openai.settings import OpenAISettings
-from telestrations.text import clean_text, redact
+from telestrations.text import clean_text, header_secrets, redact
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,14 @@ class OpenAIProvider(CatalogProvider):
     PRESETS = PRESETS
     ACCEPTS_ANY_MODEL = frozenset({"drawer", "guesser"})
 
+    BASE_URL_ENV: str | None = "OPENAI_BASE_URL"
+    """The environment variable that overrides ``base_url`` (none for named endpoints)."""
+
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
         conf = self.conf
-        self.base_url = str(
-            ctx.env.get("OPENAI_BASE_URL") or conf.base_url or DEFAULT_BASE_URL
-        ).rstrip("/")
+        env_url = ctx.env.get(self.BASE_URL_ENV) if self.BASE_URL_ENV else None
+        self.base_url = str(env_url or conf.base_url or DEFAULT_BASE_URL).rstrip("/")
         # ``compatible = false`` says "this URL is OpenAI itself" (a proxy or gateway in front
         # of it): a key is needed and today's API rules apply, as for api.openai.com.
         compatible = conf.compatible
@@ -86,7 +88,8 @@ class OpenAIProvider(CatalogProvider):
         self.official = host_is_openai if compatible is None else not compatible
         if not self.official:  # the presets' shutdown dates are OpenAI's, not this server's
             self._models = [replace(m, shutdown="", successor="") for m in self._models]
-        self.key = ctx.get_key("openai") or ""
+        self.key = ctx.get_key(self.name) or ""  # a named endpoint's key is stored under NAME
+        self.key_hint = KEY_HINT
         self.token_field: TokenField = conf.token_field or (
             "max_completion_tokens" if self.official else "max_tokens"
         )
@@ -97,20 +100,30 @@ class OpenAIProvider(CatalogProvider):
             headers["OpenAI-Organization"] = conf.organization
         if conf.project:
             headers["OpenAI-Project"] = conf.project
+        extra = self.extra_headers()
+        headers.update(extra)  # the user's extra headers (e.g. attribution) win
         self.http = HttpClient(
-            "OpenAI"
-            if self.official
-            else f"the OpenAI-compatible server at {shown_url(self.base_url)}",
+            self.server_title(),
             self.http_settings,
             headers=headers,
-            secrets=(self.key,) if self.key else (),
+            secrets=((self.key,) if self.key else ()) + tuple(header_secrets(extra)),
             error_mapper=self._map_failure,
         )
         overridden = {m for m in ctx.prices}
         for entry in conf.models:
             if isinstance(entry, Mapping) and entry.get("price") is not None:
-                overridden.add(f"openai:{entry.get('name')}")
+                overridden.add(f"{self.name}:{entry.get('name')}")
         self._price_overrides = frozenset(overridden)
+
+    def extra_headers(self) -> dict[str, str]:
+        """Headers sent besides auth: the ``headers`` setting."""
+        return dict(self.conf.headers)
+
+    def server_title(self) -> str:
+        """Who answers, as messages name it."""
+        if self.official:
+            return "OpenAI"
+        return f"the OpenAI-compatible server at {shown_url(self.base_url)}"
 
     # -- catalogue -------------------------------------------------------------------------------
     def token_field_for(self, model: ModelInfo) -> TokenField:
@@ -144,7 +157,7 @@ class OpenAIProvider(CatalogProvider):
     # -- availability ----------------------------------------------------------------------------
     def availability(self, model: ModelInfo) -> Availability:
         if not self.key and self.official:
-            return Availability.no("no OpenAI key", KEY_HINT, "auth")
+            return Availability.no("no OpenAI key", self.key_hint, "auth")
         if model.kind == "drawer":
             try:
                 family_of(model.name, model.options, official=self.official)
@@ -176,7 +189,7 @@ class OpenAIProvider(CatalogProvider):
         other unknown one a guesser; on OpenAI other unknown ids (embeddings, audio) are left
         out."""
         if self.official and not self.key:  # no call that can only say 401; a cache stays
-            raise ProviderError("auth", "no OpenAI key", hint=KEY_HINT)
+            raise ProviderError("auth", "no OpenAI key", hint=self.key_hint)
         found = self._listed_models(await self.listing())
         self.remember_discovered(found)
         return found
@@ -307,11 +320,12 @@ class OpenAIProvider(CatalogProvider):
             said = failure.text or "HTTP 401"
             if self.key:  # one was sent and refused: a typo, a revoked or another org's key
                 hint = (
-                    f"check the key (revoked, mistyped or from another project?), then {KEY_HINT}"
+                    "check the key (revoked, mistyped or from another project?), "
+                    f"then {self.key_hint}"
                 )
                 what = "rejected the key"
             else:
-                hint = f"this server wants a key: {KEY_HINT}"
+                hint = f"this server wants a key: {self.key_hint}"
                 what = "needs a key"
             return ProviderError(
                 "auth", f"{self.http.title} {what}: {said}", hint=hint, status=failure.status
