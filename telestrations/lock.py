@@ -83,6 +83,6 @@ def remove_stale_temps(folder: Path) -> None:
 def command_line() -> str:
     """``telestrations run`` or ``telestrations`` (the app): which program holds the game.
     Only the subcommand, never the arguments (a prompt or URL is not for other eyes)."""
-    commands = {"run", "draw", "describe", "models", "games", "export", "keys"}
+    commands = {"run", "batch", "draw", "describe", "models", "games", "export", "keys"}
     sub = next((a for a in sys.argv[1:] if a in commands), "")
     return f"telestrations {sub}".strip()

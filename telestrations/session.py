@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from telestrations.embeddings import Embedder
-from telestrations.game import Game, Limits, Settings
+from telestrations.game import Game, Limits, Models, Settings
 from telestrations.presets import Preset, UnknownPreset, apply, find, label
 from telestrations.providers.base import Availability, ModelInfo, ModelKind
 from telestrations.providers.listings import (
@@ -217,11 +217,13 @@ def make_game(
     limits: Limits | None = None,
     *,
     embedder: Embedder | None = None,
+    models: Models | None = None,
 ) -> Game:
-    """An engine on ``game_dir``: it continues (resumes) from the journal's next turn."""
+    """An engine on ``game_dir``: it continues (resumes) from the journal's next turn.
+    ``models``: the runtime's, unless given (a batch's, which share concurrency limits)."""
     return Game(
         game_dir,
-        runtime.models(),
+        runtime.models() if models is None else models,
         settings,
         runtime.config.game.limits() if limits is None else limits,
         price_of=runtime.price_of,

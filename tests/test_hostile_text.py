@@ -298,6 +298,9 @@ def test_argument_errors_echo_hostile_values_harmlessly(isolated_env: Path) -> N
         ["run", "--resume", HOSTILE],
         ["export", HOSTILE],
         ["show", HOSTILE],
+        ["batch", HOSTILE],
+        ["batch", "--resume", HOSTILE],
+        ["batch", "prompts.txt", "--pair", HOSTILE],
         ["describe", HOSTILE],
         ["keys", "delete", HOSTILE],
         ["keys", "set", HOSTILE],
@@ -354,7 +357,7 @@ def test_cli_module_has_every_command_in_the_hostile_tests() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) == {
-        *("run", "draw", "describe", "models", "games", "export", "show", "keys")
+        *("run", "batch", "draw", "describe", "models", "games", "export", "show", "keys")
     }
 
 

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telestrations.cli.batch import cmd_batch
 from telestrations.cli.commands import (
     EXIT_FAILED,
     EXIT_PIPE,
@@ -79,6 +80,7 @@ def _main(args: argparse.Namespace) -> int:
             return cmd_tui(args, runtime)
         handler = {
             "run": cmd_run,
+            "batch": cmd_batch,
             "draw": cmd_draw,
             "describe": cmd_describe,
             "models": cmd_models,

@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_run(sub)
+    _add_batch(sub)
     _add_one_shots(sub)
     _add_keys(sub)
     return parser
@@ -204,6 +205,67 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print one line at the end: rounds, spend, folder",
     )
     out.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
+
+
+def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    batch = sub.add_parser(
+        "batch",
+        help="many chains at once from a file of prompts: games, a summary CSV, drift figures",
+        description=(
+            "Play one chain per prompt (and per pair) concurrently, each a normal game, with a "
+            "progress line on stderr and a summary CSV. Ctrl-C stops cleanly; --resume finishes "
+            "what is missing without repeating a finished round."
+        ),
+    )
+    _add_common(batch, sub=True)
+    _add_no_check(batch)
+    batch.add_argument(
+        "prompts", nargs="?", help="file of prompts, one per line (# comments; - = stdin)"
+    )
+    batch.add_argument("--rounds", type=int, help="rounds per chain (default 10)")
+    batch.add_argument("--drawer", metavar="ID", default=_SUB, help="drawer of the first pair")
+    batch.add_argument("--guesser", metavar="ID", default=_SUB, help="guesser of the first pair")
+    batch.add_argument(
+        "--pair",
+        action="append",
+        metavar="DRAWER,GUESSER",
+        help="a model pair to play every prompt with (repeatable)",
+    )
+    batch.add_argument("--style", default=_SUB, help='drawer style ("" = none)')
+    batch.add_argument(
+        "--guesser-system", metavar="TEXT", default=_SUB, help="guesser system prompt"
+    )
+    batch.add_argument(
+        "--guesser-prompt", metavar="TEXT", default=_SUB, help="what the guesser is asked"
+    )
+    _add_preset(batch, _SUB)
+    batch.add_argument(
+        "--memory",
+        action="store_true",
+        default=_SUB,
+        help="memory play: the drawer also gets the previous picture (image edits, img2img)",
+    )
+    batch.add_argument(
+        "--concurrency", type=int, metavar="K", help="model calls in flight at once (default 4)"
+    )
+    batch.add_argument(
+        "--per-provider",
+        action="append",
+        metavar="NAME=N",
+        help="at most N calls at once to provider NAME, e.g. openai=2 (repeatable)",
+    )
+    batch.add_argument(
+        "--budget", type=float, metavar="USD", help="no new call past this spend for the batch"
+    )
+    batch.add_argument(
+        "--resume", metavar="BATCH", default=_SUB, help="finish a batch (name, path or 'last')"
+    )
+    batch.add_argument(
+        "-o", "--output", metavar="DIR", help="batch folder (default DATA_DIR/batches/NAME)"
+    )
+    batch.add_argument(
+        "--json", action="store_true", help="one JSON object per finished round on stdout"
+    )
 
 
 def _add_one_shots(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
