@@ -185,7 +185,7 @@ async def test_a_fast_games_turns_reach_the_history_in_batches_in_journal_order(
 
         screen._refresh_layout = counted  # type: ignore[method-assign]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 8)
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 24)
         m.action_pause()
         await wait_for(pilot, lambda: not m.running)
         await settle(pilot)
@@ -196,5 +196,6 @@ async def test_a_fast_games_turns_reach_the_history_in_batches_in_journal_order(
         assert rounds == sorted(rounds) == [r.round for r in game.records if r.kind == "draw"]
         assert h.hi == len(h.entries) and h.following  # the newest card is mounted, in view
         assert h.scroll_y >= h.max_scroll_y - 1
-    # One turn at a time costs ~2.5 passes a round here (card, picture, caption, markers).
-    assert passes < 1.6 * game.rounds_done, (passes, game.rounds_done)
+    # One turn at a time costs ~2.5 passes a round here (card, picture, caption, markers);
+    # batched, 1.25-1.5 (loaded machine). 24 rounds, so the fixed passes weigh little.
+    assert passes < 2.0 * game.rounds_done, (passes, game.rounds_done)
