@@ -352,10 +352,7 @@ class A1111Provider(CatalogProvider):
 
     # -- turns -----------------------------------------------------------------------------------
     def drawer(self, model: ModelInfo) -> Drawer:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return A1111Drawer(self, model)
+        return A1111Drawer(self, self.usable(model))
 
     async def call(self, method: str, path: str, **kw: Any) -> Any:
         """One request; "nothing listening" gets A1111's own advice."""

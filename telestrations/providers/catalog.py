@@ -142,6 +142,14 @@ class CatalogProvider:
     def availability(self, model: ModelInfo) -> Availability:
         return Availability.yes()
 
+    def usable(self, model: ModelInfo) -> ModelInfo:
+        """``model``, or the :class:`ProviderError` saying why it cannot be used now: what
+        every ``drawer``/``guesser`` checks before it makes a client."""
+        avail = self.availability(model)
+        if not avail.ok:
+            raise avail.error()
+        return model
+
     async def check(self, model: ModelInfo) -> Availability:
         return self.availability(model)
 

@@ -341,10 +341,7 @@ class ComfyUIProvider(CatalogProvider):
 
     # -- turns -----------------------------------------------------------------------------------
     def drawer(self, model: ModelInfo) -> Drawer:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return ComfyDrawer(self, model)
+        return ComfyDrawer(self, self.usable(model))
 
     def _reachable(self, exc: ProviderError) -> ProviderError:
         if exc.kind == "unreachable" and exc.status is None:

@@ -344,16 +344,10 @@ class GeminiProvider(CatalogProvider):
 
     # -- turns -----------------------------------------------------------------------------------
     def drawer(self, model: ModelInfo) -> Drawer:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return GeminiDrawer(self, model)
+        return GeminiDrawer(self, self.usable(model))
 
     def guesser(self, model: ModelInfo) -> Guesser:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return GeminiGuesser(self, model)
+        return GeminiGuesser(self, self.usable(model))
 
     async def aclose(self) -> None:
         await self.http.aclose()

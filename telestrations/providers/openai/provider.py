@@ -246,16 +246,10 @@ class OpenAIProvider(CatalogProvider):
 
     # -- turns -----------------------------------------------------------------------------------
     def drawer(self, model: ModelInfo) -> Drawer:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return OpenAIDrawer(self, model)
+        return OpenAIDrawer(self, self.usable(model))
 
     def guesser(self, model: ModelInfo) -> Guesser:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return OpenAIGuesser(self, model)
+        return OpenAIGuesser(self, self.usable(model))
 
     async def post(
         self,

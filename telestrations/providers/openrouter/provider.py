@@ -336,16 +336,10 @@ class OpenRouterProvider(OpenAIProvider):
 
     # -- turns -----------------------------------------------------------------------------------
     def drawer(self, model: ModelInfo) -> Drawer:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return OpenRouterDrawer(self, model)
+        return OpenRouterDrawer(self, self.usable(model))
 
     def guesser(self, model: ModelInfo) -> Guesser:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return OpenRouterGuesser(self, model)
+        return OpenRouterGuesser(self, self.usable(model))
 
     # -- errors ----------------------------------------------------------------------------------
     def _map_failure(self, failure: HttpFailure) -> ProviderError | None:

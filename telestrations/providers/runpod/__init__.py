@@ -180,10 +180,7 @@ class RunPodProvider(CatalogProvider):
         return None
 
     def drawer(self, model: ModelInfo) -> Drawer:
-        avail = self.availability(model)
-        if not avail.ok:
-            raise avail.error()
-        return RunPodDrawer(self, model)
+        return RunPodDrawer(self, self.usable(model))
 
     def keep(self, task: asyncio.Future[None]) -> None:
         """Hold a clean-up task (a late /cancel) until it ends; aclose() waits for it."""
