@@ -116,7 +116,8 @@ class History(VerticalScroll, can_focus=True):
         """Journalled turns waiting for the next batch (:data:`BATCH_EVERY`)."""
         self._batch_timer: Timer | None = None
         self._showing = asyncio.Lock()
-        """Held turns are shown by one caller at a time, so always in journal order."""
+        """Cards are mounted and unmounted by one caller at a time: held turns in journal
+        order, and a page or a new game never interleaved with a batch (duplicate ids)."""
 
     def on_mount(self) -> None:
         self.border_title = "Rounds"
@@ -141,20 +142,25 @@ class History(VerticalScroll, can_focus=True):
         self.spec = spec
         self.first_prompt = first_prompt
         self.room = self._measure() or Room(self.room.cols, self.room.rows, spec.cells)
-        self.aspect = await self._shape_of(records)
-        await self._unmount(list(self._cards))
-        self.entries, self._rounds, self._seen, self._early = [], {}, set(), {}
-        self._held = []
+        self._held = []  # the last game's turns not shown yet are not this game's
         if self._batch_timer is not None:
             self._batch_timer.stop()
             self._batch_timer = None
-        self.selected = None
-        for record in records:
-            self._add_entry(record)
-        start = max(0, len(self.entries) - self.max_cards)
-        self.lo = self.hi = start
-        await self._mount_range(start, len(self.entries), before="#newer")
-        self.hi = len(self.entries)
+        aspect = await self._shape_of(records)
+        # A batch of the last game may be mounting right now (a branch or an open while a
+        # game runs): it finishes first, or its cards would take this game's ids.
+        async with self._showing:
+            self.aspect = aspect
+            self._held = []
+            await self._unmount(list(self._cards))
+            self.entries, self._rounds, self._seen, self._early = [], {}, set(), {}
+            self.selected = None
+            for record in records:
+                self._add_entry(record)
+            start = max(0, len(self.entries) - self.max_cards)
+            self.lo = self.hi = start
+            await self._mount_range(start, len(self.entries), before="#newer")
+            self.hi = len(self.entries)
         self.following = True
         self._update_more()
         self.scroll_end(animate=False)
@@ -433,15 +439,18 @@ class History(VerticalScroll, can_focus=True):
             return False
         self._busy = True
         try:
-            anchor = self._cards.get(self.lo)
-            start = max(0, self.lo - self.page)
-            await self._mount_range(start, self.lo, before=anchor or "#newer")
-            self.lo = start
-            if self.hi - self.lo > self.max_cards:
-                drop = list(range(self.lo + self.max_cards, self.hi))
-                self.hi = self.lo + self.max_cards
-                await self._unmount(drop)
-            self._update_more()
+            async with self._showing:
+                if self.lo == 0:  # a new game came in meanwhile
+                    return False
+                anchor = self._cards.get(self.lo)
+                start = max(0, self.lo - self.page)
+                await self._mount_range(start, self.lo, before=anchor or "#newer")
+                self.lo = start
+                if self.hi - self.lo > self.max_cards:
+                    drop = list(range(self.lo + self.max_cards, self.hi))
+                    self.hi = self.lo + self.max_cards
+                    await self._unmount(drop)
+                self._update_more()
             if anchor is not None:
                 self.call_after_refresh(self._scroll_to_card, anchor)
             return True
@@ -454,15 +463,18 @@ class History(VerticalScroll, can_focus=True):
             return False
         self._busy = True
         try:
-            anchor = self._cards.get(self.hi - 1)
-            stop = min(len(self.entries), self.hi + self.page)
-            await self._mount_range(self.hi, stop, before="#newer")
-            self.hi = stop
-            if self.hi - self.lo > self.max_cards:
-                drop = list(range(self.lo, self.hi - self.max_cards))
-                self.lo = self.hi - self.max_cards
-                await self._unmount(drop)
-            self._update_more()
+            async with self._showing:
+                if self.hi >= len(self.entries):
+                    return False
+                anchor = self._cards.get(self.hi - 1)
+                stop = min(len(self.entries), self.hi + self.page)
+                await self._mount_range(self.hi, stop, before="#newer")
+                self.hi = stop
+                if self.hi - self.lo > self.max_cards:
+                    drop = list(range(self.lo, self.hi - self.max_cards))
+                    self.lo = self.hi - self.max_cards
+                    await self._unmount(drop)
+                self._update_more()
             if anchor is not None:
                 self.call_after_refresh(self._scroll_to_card, anchor)
             return True
@@ -471,13 +483,14 @@ class History(VerticalScroll, can_focus=True):
 
     async def _window_at(self, start: int) -> None:
         """Replace the window with ``max_cards`` entries from ``start``."""
-        start = max(0, min(start, len(self.entries) - self.max_cards))
-        await self._unmount(list(self._cards))
-        self.lo = self.hi = start
-        stop = min(len(self.entries), start + self.max_cards)
-        await self._mount_range(start, stop, before="#newer")
-        self.hi = stop
-        self._update_more()
+        async with self._showing:
+            start = max(0, min(start, len(self.entries) - self.max_cards))
+            await self._unmount(list(self._cards))
+            self.lo = self.hi = start
+            stop = min(len(self.entries), start + self.max_cards)
+            await self._mount_range(start, stop, before="#newer")
+            self.hi = stop
+            self._update_more()
 
     def watch_virtual_size(self) -> None:
         # A card grew or shrank after it was shown (its picture arrived for a new room, a
