@@ -294,6 +294,8 @@ class History(VerticalScroll, can_focus=True):
             await self._mount_range(index, index + 1, before="#newer")
             self.hi = index + 1
             keep = min(self.max_cards, self._tail_cards())
+            if self.selected is not None and self.selected >= self.lo:
+                keep = max(keep, self.hi - self.selected)  # never the selected card
             if self.hi - self.lo > keep:
                 drop = list(range(self.lo, self.hi - keep))
                 self.lo = self.hi - keep
@@ -535,6 +537,8 @@ class History(VerticalScroll, can_focus=True):
             if isinstance(old, RoundCard):
                 old.refresh_entry()  # drops the "branch from here" hint
         self.selected = index
+        if index is not None:  # the person is looking at this card: it stays where it is
+            self.following = False
         if index is not None and index in self._cards:
             card = self._cards[index]
             card.add_class("-selected")
