@@ -303,7 +303,7 @@ async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
             while main_screen.game is None or main_screen.game.rounds_done < target:
                 if main_screen.game is not None and main_screen.game.state in ("paused", "stopped"):
                     raise SystemExit(f"the game stopped: {main_screen.game.reason}")
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)
 
         meter.start()
         await pilot.press("enter")

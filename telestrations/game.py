@@ -100,6 +100,9 @@ class Game:
         self._subscribers: list[Subscriber] = []
         self._pause_requested = False
         self._runner: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The loop the game plays on: :meth:`pause` and :meth:`stop` may come from another
+        thread (the TUI plays on a loop of its own), and reach it through this."""
         self._busy = False
         self._wake = asyncio.Event()
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
@@ -192,6 +195,7 @@ class Game:
         if self._busy:
             raise GameError("the game is already running")
         self._runner = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
         self._pause_requested = False
         self._busy = True
         try:
@@ -244,6 +248,7 @@ class Game:
         """Run in a task of its own (headless use); ``await game.wait()`` for it."""
         task = asyncio.ensure_future(self.run())
         self._runner = task
+        self._loop = task.get_loop()
         return task
 
     resume = start
@@ -259,7 +264,7 @@ class Game:
         """Pause after the turn in flight (its result is kept); immediate when idle."""
         if self.state == "running":
             self._pause_requested = True
-            self._wake.set()
+            self._on_loop(self._wake.set)
         elif self.state == "idle":
             self._set_state("paused", "paused")
 
@@ -269,7 +274,23 @@ class Game:
         self._pause_requested = False
         self._set_state("stopped", reason)
         if runner is not None and not runner.done():
-            runner.cancel()
+            self._on_loop(runner.cancel)
+
+    def _on_loop(self, fn: Callable[[], object]) -> None:
+        """Call ``fn`` now when on the game's loop, else have that loop call it (asyncio
+        objects are not thread-safe)."""
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or loop is here or loop.is_closed():
+            fn()
+            return
+        try:
+            loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # closed meanwhile: nothing is waiting there any more
+            pass
 
     async def step(self) -> TurnRecord:
         """Play exactly one turn (from idle or paused), then stay paused."""
@@ -279,6 +300,7 @@ class Game:
             raise GameError("a turn is already running")
         self._busy = True
         self._runner = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
         try:
             self._set_state("running", "one step")
             record = await self._play_turn()

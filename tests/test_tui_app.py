@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from telestrations.tui.widgets.history import History
 
 from .test_tui_support import (
     MARKUP_CAPTION,
+    Gate,
     main_screen,
     make_app,
     make_runtime,
@@ -69,7 +69,7 @@ async def test_enter_starts_shows_cards_and_everything_is_on_disk(isolated_env: 
 
 async def test_pause_keeps_the_image_in_flight_then_enter_resumes(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
@@ -92,7 +92,7 @@ async def test_pause_keeps_the_image_in_flight_then_enter_resumes(isolated_env: 
 
 async def test_enter_twice_while_pausing_keeps_playing(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
@@ -122,7 +122,7 @@ async def test_step_plays_exactly_one_turn(isolated_env: Path) -> None:
 
 async def test_stop_cancels_the_turn_in_flight_and_enter_continues(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
@@ -141,7 +141,7 @@ async def test_stop_cancels_the_turn_in_flight_and_enter_continues(isolated_env:
 
 async def test_changing_the_guesser_mid_game_takes_effect_next_turn(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
@@ -180,7 +180,7 @@ async def test_drawer_menu_via_keyboard_lists_models_grouped(isolated_env: Path)
 
 async def test_new_game_asks_first_when_running(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
@@ -303,7 +303,7 @@ async def test_resume_rebuilds_history_and_continues(isolated_env: Path) -> None
 
 async def test_quit_cancels_and_writes_state(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
@@ -470,12 +470,20 @@ async def test_history_stops_following_when_scrolled_up(isolated_env: Path) -> N
         h = m.history
         await wait_for(pilot, lambda: m.game is not None and h.max_scroll_y > 10)
         h.scroll_to(y=0, animate=False)
-        await pilot.pause(0.2)  # older cards may page in above, the view kept on its card
+        # Older cards may page in above, the view kept on its card: the game plays on beside
+        # the UI, so wait until that paging (and its scroll back to the card) is over.
+        seen: list[float] = []
+
+        def settled() -> bool:
+            seen.append(h.scroll_y)
+            return not h._busy and not h._programmatic and seen[-5:] == [h.scroll_y] * 5
+
+        await wait_for(pilot, settled)
         assert not h.following
         top, card = h.scroll_y, app.screen.get_widget_at(*h.region.offset)[0]
         rounds = m.game.rounds_done
         await wait_for(pilot, lambda: m.game.rounds_done >= rounds + 3)
-        assert h.scroll_y == top < h.max_scroll_y - 1  # the view stayed where the user put it
+        assert h.scroll_y == top and not h.following  # the view stayed where the user put it
         assert app.screen.get_widget_at(*h.region.offset)[0] is card
         await pilot.press("enter")
         await wait_for(pilot, lambda: not m.running)
@@ -522,7 +530,7 @@ async def test_past_games_list_opens_a_game(isolated_env: Path) -> None:
 
 async def test_streamed_caption_grows_on_its_card_then_is_replaced(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.talk_gate = asyncio.Event()
+    fake.talk_gate = Gate()
     app = make_app(runtime, guesser="fake:talker")
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)

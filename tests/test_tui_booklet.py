@@ -6,7 +6,6 @@ cells, where the text goes, and that each card shows the text its picture was dr
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 
@@ -17,7 +16,15 @@ from textual.widgets import Static
 from telestrations.tui.widgets.cards import PictureBox, Room, RoundCard
 from telestrations.tui.widgets.history import History
 
-from .test_tui_support import main_screen, make_app, make_runtime, png_bytes, settle, wait_for
+from .test_tui_support import (
+    Gate,
+    main_screen,
+    make_app,
+    make_runtime,
+    png_bytes,
+    settle,
+    wait_for,
+)
 
 PROMPT = "a red house under a yellow sun"
 
@@ -117,7 +124,7 @@ async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
     isolated_env: Path,
 ) -> None:
     runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=(120, 36)) as pilot:
         m = main_screen(app)
@@ -132,7 +139,7 @@ async def test_a_card_waiting_for_its_caption_says_paused_while_paused(
         assert card.entry.describe is None and "waiting for the guesser" not in _text(card)
         # Resume: the guesser answers, and the next drawing waits at a new gate, so the card
         # stays mounted (while following, only ~3 pane heights of cards are kept).
-        fake.gate = asyncio.Event()
+        fake.gate = Gate()
         await pilot.press("enter")
         await wait_for(pilot, lambda: card.entry.describe is not None)
         await wait_for(pilot, lambda: "fake:eye saw" in _text(card))

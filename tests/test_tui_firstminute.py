@@ -4,7 +4,6 @@ one without asking, and a bad ``[keymap]`` or ``[ui]`` value is refused before t
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from telestrations.tui.screens.games import PastGames
 from telestrations.tui.screens.main import MainScreen
 from telestrations.tui.widgets.footer import PinnedFooter
 
-from .test_tui_support import main_screen, make_app, make_runtime, wait_for
+from .test_tui_support import Gate, main_screen, make_app, make_runtime, wait_for
 
 NARROW = (80, 24)
 
@@ -55,7 +54,7 @@ async def test_help_and_quit_are_named_from_the_first_screen_at_80_columns(
     isolated_env: Path,
 ) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=NARROW) as pilot:
         m = main_screen(app)
@@ -78,7 +77,7 @@ async def test_help_and_quit_are_named_from_the_first_screen_at_80_columns(
 
 async def test_opening_a_past_game_while_one_runs_asks_first(isolated_env: Path) -> None:
     runtime, fake = make_runtime(isolated_env)
-    fake.gate = asyncio.Event()
+    fake.gate = Gate()
     app = make_app(runtime)
     async with app.run_test(size=(120, 36)) as pilot:
         m = main_screen(app)

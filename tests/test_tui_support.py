@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,37 @@ def png_bytes(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return buf.getvalue()
+
+
+class Gate:
+    """An ``asyncio.Event`` that a loop in any thread may wait on and any thread may set: the
+    app plays its game on a loop of its own (``tui/engine_loop.py``), while the test sets the
+    gate from the app's."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        with self._lock:
+            self._set = True
+            waiters, self._waiters = self._waiters, []
+        for loop, fut in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed
+                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+
+    async def wait(self) -> None:
+        with self._lock:
+            if self._set:
+                return
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((loop, fut))
+        await fut
 
 
 class Painter:
@@ -124,13 +156,13 @@ class FakeProvider(CatalogProvider):
         super().__init__(ctx or ProviderContext())
         self.draws: list[str] = []
         self.describes: list[tuple[str, str, str]] = []
-        self.gate: asyncio.Event | None = None
+        self.gate: Gate | None = None
         self.delay = 0.05  # like a fast local model: the UI is not flooded with rounds
         self.cancelled = 0
         self.failures_left = 1
         self.image: bytes | None = None
-        self.draw_started = asyncio.Event()
-        self.talk_gate: asyncio.Event | None = None
+        self.draw_started = Gate()
+        self.talk_gate: Gate | None = None
 
     def drawer(self, model: ModelInfo) -> Painter:
         return Painter(self)

@@ -143,7 +143,10 @@ class TelestrationsApp(App[int]):
             await self.main.stop_and_wait()
             await self.main.save_state()
         try:
-            await self.runtime.aclose()
+            if self.main is not None:
+                await self.main.control.close()  # the engine's loop and its connections too
+            else:
+                await self.runtime.aclose()
         except Exception:  # closing connections must not turn a quit into a crash
             log.debug("closing providers failed", exc_info=True)
         self.exit(0)

@@ -2,10 +2,13 @@
 the screen's widgets so that :class:`~telestrations.tui.screens.main.MainScreen` only lays
 out and routes.
 
-The engine runs in a Textual worker (exclusive, group ``game``): pause lets the worker end by
-itself after the turn in flight, resume starts it again, stop cancels it (the cancellation
-reaches the provider's HTTP call). Engine events become messages (:mod:`.messages`) tagged
-with a serial, so late events of a game no longer shown are dropped. The use cases
+The engine plays on a loop of its own in a thread (:mod:`.engine_loop`), so the UI's layout
+and repaint passes never hold up the next request; a Textual worker (exclusive, group
+``game``) waits for it: pause lets the game end by itself after the turn in flight, resume
+starts it again, stop cancels the worker, which cancels the game on its loop (the
+cancellation reaches the provider's HTTP call) and waits for it to end. Engine events become
+messages (:mod:`.messages`, posted thread-safely, in order) tagged with a serial, so late
+events of a game no longer shown are dropped. The use cases
 themselves (creating, opening, checking) are :mod:`telestrations.session`'s.
 """
 
@@ -32,6 +35,7 @@ from telestrations.providers.registry import split_id
 from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
 from telestrations.store import GameDir, GameLocked
+from telestrations.tui.engine_loop import EngineLoop
 from telestrations.tui.messages import to_message
 from telestrations.tui.screens.dialogs import KeyDialog
 from telestrations.tui.text import clean
@@ -67,6 +71,8 @@ class GameControl:
         self.settings = settings
         self.game: Game | None = None
         self.worker: Worker[object] | None = None
+        self.engine = EngineLoop()
+        """Where the game plays: a loop of its own, started with the first game."""
         self.serial = 0
         """Tags the messages of the game shown; bumped to drop a previous game's events."""
         self.resume_pending = False
@@ -219,7 +225,7 @@ class GameControl:
         assert game is not None
         self.resume_pending = False
         self.worker = self.screen.run_worker(
-            game.step() if step else game.run(),
+            self.engine.run(game.step if step else game.run),
             name="step" if step else "game",
             group="game",
             exclusive=True,
@@ -249,6 +255,17 @@ class GameControl:
                 await worker.wait()
             except Exception:  # WorkerCancelled / WorkerFailed: the outcome is on disk already
                 pass
+
+    async def close(self) -> None:
+        """After the last game: close every provider's connections (the engine loop's on
+        that loop, as its provider clean-ups need), then end the engine's thread."""
+        try:
+            if self.engine.started:
+                await self.engine.run(self.runtime.aclose)
+            else:
+                await self.runtime.aclose()
+        finally:
+            self.engine.close()
 
     def worker_ended(self, state: WorkerState) -> None:
         """After the game worker ended: continue if Resume was pressed while pausing."""

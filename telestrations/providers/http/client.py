@@ -52,6 +52,8 @@ RETRY_STATUSES = frozenset({408, 409, 429, 524})
 NEVER_RETRY = frozenset({400, 401, 403, 404})
 """Not even when the server says ``x-should-retry: true``: they cannot get better."""
 USER_AGENT = f"telestrations/{__version__}"
+CLOSE_WAIT = 5.0
+"""Seconds :meth:`HttpClient.aclose` waits for another loop to close its pool."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,9 @@ class HttpClient:
         self._mapper = error_mapper
         self._retry_hint = retry_hint
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[asyncio.AbstractEventLoop | None, httpx.AsyncClient] = {}
+        """One pool per event loop: a connection belongs to the loop that opened it, and the
+        TUI plays its game on a loop of its own while menus check models on the app's."""
         found = [s for s in secrets if s]
         for name, value in self._headers.items():
             if any(word in name.lower() for word in _SENSITIVE) and value:
@@ -201,14 +205,19 @@ class HttpClient:
     # -- plumbing ----------------------------------------------------------------------------
     @property
     def client(self) -> httpx.AsyncClient:
-        """The pooled ``httpx.AsyncClient``, made on first use."""
-        if self._client is None or self._client.is_closed:
-            self._client = httpx.AsyncClient(
+        """The running loop's pooled ``httpx.AsyncClient``, made on first use."""
+        loop = _running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            for old in [k for k in self._clients if k is not None and k.is_closed()]:
+                del self._clients[old]  # a finished loop's pool: its sockets went with it
+            client = httpx.AsyncClient(
                 headers={"User-Agent": USER_AGENT},
                 transport=self._transport,
                 follow_redirects=False,
             )
-        return self._client
+            self._clients[loop] = client
+        return client
 
     def url_for(self, url: str) -> str:
         """``url`` when absolute, else joined onto the base URL with exactly one slash."""
@@ -313,10 +322,22 @@ class HttpClient:
         return result.body
 
     async def aclose(self) -> None:
-        """Close the pool (a later call opens a new one)."""
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        """Close every pool, each on its own loop (a later call opens a new one); the pool
+        of a loop that has ended went with it."""
+        clients, self._clients = self._clients, {}
+        here = _running_loop()
+        for loop, client in clients.items():
+            if loop is None or loop is here:
+                await client.aclose()
+                continue
+            if not loop.is_running():  # a loop that ended (or never ran here): nothing to do
+                continue
+            try:  # another thread's loop (the TUI's engine): it closes its own connections
+                closing = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+            except RuntimeError:  # closed meanwhile
+                continue
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(closing), CLOSE_WAIT)
 
     # -- the retry loop --------------------------------------------------------------------------
     async def _send(
@@ -537,6 +558,13 @@ class HttpClient:
             connect_timeout=self.settings.connect_timeout,
             redactor=self._redact,
         )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # built outside a loop (a test's setup): the pool of "no loop"
+        return None
 
 
 def _origin(url: str) -> tuple[str, str]:

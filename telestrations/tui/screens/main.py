@@ -145,6 +145,11 @@ class MainScreen(Screen[None]):
             self._update_status()
         self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
 
+    def on_unmount(self) -> None:
+        # The app ended some other way than quit (a crash, a test's end): the game's loop
+        # still ends, keeping the turn being written.
+        self.control.engine.close()
+
     async def _background_checks(self) -> None:
         warnings = await self.control.background_checks()
         self.show_models()
