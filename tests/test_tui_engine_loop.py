@@ -1,0 +1,154 @@
+"""The game plays on a loop of its own (tui/engine_loop.py): the UI's work never holds up the
+next request, events still reach the UI in journal order and after the disk, controls cross
+the thread boundary, and quitting ends the thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from telestrations.providers.http import HttpClient, HttpSettings
+from telestrations.tui.engine_loop import EngineLoop
+from telestrations.tui.widgets.cards import RoundEntry
+from tests.fakes.server import FakeAPI, Reply, Request, json_reply
+
+from .test_tui_support import Gate, main_screen, make_app, make_runtime, wait_for
+
+SIZE = (120, 40)
+
+
+def journal_seqs(path: Path) -> list[int]:
+    lines = (path / "journal.jsonl").read_text().splitlines()
+    return [json.loads(line)["seq"] for line in lines if json.loads(line)["type"] == "turn"]
+
+
+async def test_the_game_plays_on_while_the_ui_loop_is_blocked(isolated_env: Path) -> None:
+    """A compositor pass, a slow handler: whatever holds the app's loop, the next request
+    still goes out. On the app's loop (as before) no turn could start until it was free."""
+    runtime, fake = make_runtime(isolated_env)
+    fake.delay = 0.01
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
+        assert m.game is not None
+        engine = m.control.engine.thread
+        assert engine is not None and engine is not threading.current_thread()
+        shown = len(m.history.entries)
+        calls = len(fake.draws) + len(fake.describes)
+        deadline = time.monotonic() + 10.0
+        while len(fake.draws) + len(fake.describes) < calls + 4:  # the app's loop is held
+            assert time.monotonic() < deadline, "no turn was played while the UI was busy"
+            time.sleep(0.05)  # noqa: ASYNC251 (blocking the loop on purpose)
+        assert len(m.history.entries) == shown  # the UI did not run meanwhile
+        await pilot.press("enter")  # pause: the turn in flight finishes, then the game waits
+        await wait_for(pilot, lambda: m.game.state == "paused" and not m.running)
+        # Every turn played reached the UI, once each, in the journal's order.
+        seqs = journal_seqs(m.game.dir.path)
+        await wait_for(pilot, lambda: m.history._seen == set(seqs) and not m.history._held)
+        entries = [e for e in m.history.entries if isinstance(e, RoundEntry)]
+        assert [e.draw.seq for e in entries] == sorted(e.draw.seq for e in entries)
+        assert [r.seq for r in m.game.records] == seqs == list(range(1, len(seqs) + 1))
+        draws = len(fake.draws)
+        await pilot.pause(0.3)
+        assert len(fake.draws) == draws  # the pause reached the other thread's loop
+
+
+async def test_stop_crosses_over_and_quit_ends_the_engine_thread(isolated_env: Path) -> None:
+    runtime, fake = make_runtime(isolated_env)
+    fake.gate = Gate()  # the first drawing never comes back by itself
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: fake.draw_started.is_set())
+        engine = m.control.engine.thread
+        assert engine is not None and engine.is_alive()
+        await pilot.press("x")  # stop: the cancel reaches the draw on the engine's loop
+        await wait_for(pilot, lambda: not m.running and fake.cancelled == 1)
+        assert m.game is not None and m.game.state == "stopped" and m.game.records == []
+        await pilot.press("enter")  # continue from disk: the same thread plays again
+        await wait_for(pilot, lambda: len(fake.draws) == 2 and m.running)
+        assert m.control.engine.thread is engine
+        started = time.monotonic()
+        await pilot.press("q")  # while the second drawing waits at the gate
+        await wait_for(pilot, lambda: not app.is_running)
+        assert time.monotonic() - started < 5.0
+    assert fake.cancelled == 2
+    engine.join(5.0)
+    assert not engine.is_alive()
+
+
+async def test_engine_loop_returns_raises_and_cancels() -> None:
+    engine = EngineLoop("test-engine")
+    try:
+        here = threading.get_ident()
+
+        async def where() -> int:
+            return threading.get_ident()
+
+        assert await engine.run(where) != here
+
+        async def fails() -> None:
+            raise ValueError("from the engine")
+
+        with pytest.raises(ValueError, match="from the engine"):
+            await engine.run(fails)
+
+        ended = threading.Event()
+        started = threading.Event()
+
+        async def forever() -> None:
+            started.set()
+            try:
+                await asyncio.sleep(60)
+            finally:
+                await asyncio.sleep(0.05)  # clean-up that takes a moment, as a save does
+                ended.set()
+
+        task = asyncio.ensure_future(engine.run(forever))
+        assert await asyncio.to_thread(started.wait, 5.0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert ended.is_set()  # the wait lasted until the coroutine had really ended
+
+        task = asyncio.ensure_future(engine.run(forever))
+        await asyncio.sleep(0)
+        task.cancel()  # before it could start there: no hang
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5.0)
+    finally:
+        thread = engine.thread
+        engine.close()
+    assert thread is not None and not thread.is_alive()
+
+
+class Slow(FakeAPI):
+    def handle(self, req: Request) -> Reply:
+        return json_reply(200, {"path": req.path})
+
+
+async def test_one_http_client_serves_two_loops_and_closes_both() -> None:
+    api = Slow().start()
+    engine = EngineLoop("test-engine")
+    try:
+        http = HttpClient("T", HttpSettings(base_url=api.url, read_timeout=5.0))
+        here: Any = await http.json("GET", "/here")
+        there: Any = await engine.run(lambda: http.json("GET", "/there"))
+        again: Any = await http.json("GET", "/again")  # the app's pool still works
+        assert [here["path"], there["path"], again["path"]] == ["/here", "/there", "/again"]
+        pools = list(http._clients.values())
+        assert len(pools) == 2 and not any(p.is_closed for p in pools)
+        await http.aclose()  # from the app's loop: the engine's pool is closed on its loop
+        assert all(p.is_closed for p in pools)
+    finally:
+        engine.close()
+        api.stop()
