@@ -15,6 +15,7 @@ import pytest
 
 from telestrations.providers.http import HttpClient, HttpSettings
 from telestrations.tui.engine_loop import EngineLoop
+from telestrations.tui.frame_gate import FrameGate
 from telestrations.tui.widgets.cards import RoundEntry
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
 
@@ -152,3 +153,40 @@ async def test_one_http_client_serves_two_loops_and_closes_both() -> None:
     finally:
         engine.close()
         api.stop()
+
+
+async def test_a_fast_game_paints_a_few_times_a_second_and_keys_still_act(
+    isolated_env: Path,
+) -> None:
+    """Turns quicker than FAST_TURN hold the screen to FrameGate.RATE updates a second (one
+    pass for all the changes in between); a key is acted on at once; a pause lets the screen
+    update freely again."""
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
+    fake.delay = 0.01
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        screen = app.screen
+        passes: list[float] = []  # screen updates painted
+        paint = screen._compositor_refresh
+
+        def counted() -> None:
+            passes.append(time.monotonic())
+            paint()
+
+        screen._compositor_refresh = counted  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.frames is not None and m.frames.on)
+        assert m.game is not None
+        start, rounds = time.monotonic(), m.game.rounds_done
+        await pilot.pause(2.5)
+        took, played = time.monotonic() - start, m.game.rounds_done - rounds
+        during = [t for t in passes if start <= t <= start + took]
+        assert played >= 3  # a fast game: several rounds a second, each several changes
+        # Unheld, this paints 10-15 times a second here; held, once per window (rarely twice).
+        assert len(during) <= 1.5 * FrameGate.RATE * took + 2, (len(during), played, took)
+        await pilot.press("up")  # a key while the screen is held: its action runs now
+        assert m.history.selected is not None
+        await pilot.press("enter")  # pause
+        await wait_for(pilot, lambda: not m.running and m.frames is not None and not m.frames.on)
+        assert app._batch_count == 0  # updates flow freely again

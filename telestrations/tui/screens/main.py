@@ -29,6 +29,7 @@ from telestrations.session import Launch
 from telestrations.store import GameDir
 from telestrations.tui import menus
 from telestrations.tui.bindings import key_for
+from telestrations.tui.frame_gate import FrameGate
 from telestrations.tui.game_control import GameControl, Then
 from telestrations.tui.messages import (
     CaptionSoFar,
@@ -75,6 +76,8 @@ class MainScreen(Screen[None]):
         self._bindings_signature: tuple[str, bool] | None = None
         self._memory_noted: set[str] = set()
         """Drawers already said to draw from text alone in memory play (said once each)."""
+        self.frames: FrameGate | None = None
+        """Holds screen updates to a few a second while turns come fast."""
 
     @property
     def game(self) -> Game | None:
@@ -146,9 +149,21 @@ class MainScreen(Screen[None]):
         self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
 
     def on_unmount(self) -> None:
+        self._frames(False)
         # The app ended some other way than quit (a crash, a test's end): the game's loop
         # still ends, keeping the turn being written.
         self.control.engine.close()
+
+    FAST_TURN = 0.5
+    """Seconds: turns quicker than this hold the screen to :attr:`FrameGate.RATE` updates a
+    second (:mod:`..frame_gate`); a slower turn, a pause or a stop lets them through again."""
+
+    def _frames(self, on: bool) -> None:
+        if self.frames is None:
+            if not on:
+                return
+            self.frames = FrameGate(self.app)
+        self.frames.set(on)
 
     async def _background_checks(self) -> None:
         warnings = await self.control.background_checks()
@@ -384,6 +399,7 @@ class MainScreen(Screen[None]):
         if message.game_serial != self.control.serial:
             return
         record = message.record
+        self._frames(self.running and record.ok and record.duration < self.FAST_TURN)
         self.status_line.turn_done(record.round, record.kind)
         await self.history.add(record)
         note = memory_note(record, self._memory_noted)
@@ -400,6 +416,7 @@ class MainScreen(Screen[None]):
         if message.game_serial != self.control.serial:
             return
         if message.state != "running":
+            self._frames(False)
             self.status_line.set_turn(None)
         self._update_status()
 
@@ -415,6 +432,7 @@ class MainScreen(Screen[None]):
                 markup=False,
             )
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._frames(False)
             self.status_line.set_turn(None)
             self.call_later(self._catch_up)
             self.control.worker_ended(event.state)

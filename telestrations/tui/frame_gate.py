@@ -1,0 +1,64 @@
+"""At most a few screen updates a second while a fast game plays.
+
+At ``pace = 0`` against quick models a round takes a tenth of a second, and each one changes
+the screen several times (a card mounted, scrolled into view, its picture, its caption): each
+change was its own layout-and-repaint pass of the whole history, tens of milliseconds of the
+interpreter that the game's thread then waits for. While the gate is on, updates are held
+(``App`` batches, as ``batch_update`` does) and let through :data:`FrameGate.RATE` times a
+second, so all the changes in between cost one pass. Keys and messages are still handled at
+once; only painting waits, at most one period. Off as soon as turns are slow or the game
+stops.
+"""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.timer import Timer
+
+
+class FrameGate:
+    """Holds the app's screen updates between short open windows."""
+
+    RATE = 5.0
+    """Screen updates a second while on."""
+    OPEN = 0.025
+    """Seconds each window stays open: one update pass starts in it."""
+
+    def __init__(self, app: App[object]) -> None:
+        self.app = app
+        self._held = False
+        self._timer: Timer | None = None
+        self._closer: Timer | None = None
+
+    @property
+    def on(self) -> bool:
+        return self._timer is not None
+
+    def set(self, on: bool) -> None:
+        if on and self._timer is None:
+            self._timer = self.app.set_interval(1.0 / self.RATE, self._open, name="frame-gate")
+            self._close()
+        elif not on and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+            if self._closer is not None:
+                self._closer.stop()
+                self._closer = None
+            self._release()
+
+    def _open(self) -> None:
+        self._release()
+        if self._closer is not None:
+            self._closer.stop()
+        self._closer = self.app.set_timer(self.OPEN, self._close, name="frame-gate-close")
+
+    def _close(self) -> None:
+        self._closer = None
+        if not self._held and self._timer is not None:
+            self._held = True
+            self.app._begin_batch()
+
+    def _release(self) -> None:
+        if self._held:
+            self._held = False
+            self.app._end_batch()
