@@ -12,6 +12,8 @@ stops.
 
 from __future__ import annotations
 
+import time
+
 from textual.app import App
 from textual.timer import Timer
 
@@ -22,13 +24,19 @@ class FrameGate:
     RATE = 5.0
     """Screen updates a second while on."""
     OPEN = 0.025
-    """Seconds each window stays open: one update pass starts in it."""
+    """Seconds each window stays open at least: one update pass starts in it."""
+    SETTLE = 0.06
+    """Seconds a window may stay open longer while the update it let through asks for
+    another layout or scroll (a card mounted, then scrolled into view): the screen is not held
+    half-way between the two (a plain repaint, a spinner's tick, can wait)."""
+    STEP = 0.01
 
     def __init__(self, app: App[object]) -> None:
         self.app = app
         self._held = False
         self._timer: Timer | None = None
         self._closer: Timer | None = None
+        self._opened = 0.0
 
     @property
     def on(self) -> bool:
@@ -50,15 +58,34 @@ class FrameGate:
         self._release()
         if self._closer is not None:
             self._closer.stop()
+        self._opened = time.monotonic()
         self._closer = self.app.set_timer(self.OPEN, self._close, name="frame-gate-close")
 
     def _close(self) -> None:
         self._closer = None
-        if not self._held and self._timer is not None:
-            self._held = True
-            self.app._begin_batch()
+        if self._held or self._timer is None:
+            return
+        if _pending(self.app) and time.monotonic() - self._opened < self.OPEN + self.SETTLE:
+            self._closer = self.app.set_timer(self.STEP, self._close, name="frame-gate-close")
+            return
+        self._held = True
+        self.app._begin_batch()
 
     def _release(self) -> None:
         if self._held:
             self._held = False
             self.app._end_batch()
+
+
+def _pending(app: App[object]) -> bool:
+    """The screen has a layout or scroll to make, or callbacks waiting for the one it made
+    (which may ask for the next: the newest card scrolled into view)."""
+    try:
+        screen = app.screen
+    except Exception:  # no screen (the app is ending)
+        return False
+    return bool(
+        getattr(screen, "_layout_required", False)
+        or getattr(screen, "_scroll_required", False)
+        or getattr(screen, "_callbacks", None)
+    )
