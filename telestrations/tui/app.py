@@ -34,6 +34,7 @@ from telestrations.tui.bindings import (
     palette_entries,
     rows_from,
 )
+from telestrations.tui.collector import QuietCollector
 from telestrations.tui.images import open_in_system_viewer, usable_mode
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.export import ExportDialog
@@ -100,6 +101,7 @@ class TelestrationsApp(App[int]):
         self.main: MainScreen | None = None
         self._quitting = False
         self._no_control_codes = NoControlCodes()
+        self._collector = QuietCollector()
         keymap = dict(runtime.config.keymap)
         if keymap:
             self.set_keymap(expand_keymap(keymap, (c.BINDINGS for c in binding_classes())))
@@ -126,6 +128,11 @@ class TelestrationsApp(App[int]):
         self.main = MainScreen(self.runtime, self.launch)
         self.push_screen(self.main)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        # Once the first screen is up: no full collection walks what the app started with.
+        self.call_after_refresh(self._collector.start)
+
+    def on_unmount(self) -> None:
+        self._collector.stop()
 
     def _theme_changed(self, _theme: object) -> None:
         """A theme picked in the palette is remembered, like models and prompts."""
