@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import gc
 import io
+import sys
 from pathlib import Path
 
 from PIL import Image
+from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Region
+from textual.strip import Strip
 
-from telestrations.tui.collector import YOUNG_THRESHOLD
+from telestrations.tui.collector import MIDDLE_THRESHOLD, YOUNG_THRESHOLD
+from telestrations.tui.textual_fixes import fix_strip_divide_cycle
 from telestrations.tui.widgets.cards import CellPicture, RoundCard
 
 from .test_tui_support import main_screen, make_app, make_runtime, settle, wait_for
@@ -71,10 +76,51 @@ async def test_the_app_freezes_what_it_starts_with_and_puts_the_collector_back(
     app = make_app(runtime)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: gc.get_freeze_count() > 0)
-        assert gc.get_threshold() == (YOUNG_THRESHOLD, before[1], before[2])
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, before[2])
         frozen = gc.get_freeze_count()
         await pilot.press("enter")  # a game's objects are not frozen: they come and go
         await wait_for(pilot, lambda: main_screen(app).game is not None)
         assert gc.get_freeze_count() <= frozen  # fewer as frozen ones are freed; none added
     assert gc.get_freeze_count() == 0  # what the app held can be collected again
     assert gc.get_threshold() == before
+
+
+def test_a_strip_shown_whole_is_freed_without_the_cycle_collector() -> None:
+    fix_strip_divide_cycle()
+    segment = Segment("▀" * 5, Style(color="red", bgcolor="blue"))
+    alone = sys.getrefcount(segment)
+    gc.disable()  # only reference counting may free it
+    try:
+        strip = Strip([segment], 5)
+        assert [s.text for s in strip.divide([5])] == ["▀" * 5]  # what the compositor asks
+        assert [s.text for s in strip.divide([2, 5])] == ["▀▀", "▀▀▀"]  # real cuts: as before
+        del strip
+        assert sys.getrefcount(segment) == alone
+    finally:
+        gc.enable()
+
+
+async def test_a_removed_card_frees_its_picture_without_the_cycle_collector(
+    isolated_env: Path,
+) -> None:
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
+    fake.image = noisy_png((512, 512))
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 36)) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
+        m.action_pause()
+        await wait_for(pilot, lambda: not m.running)
+        await settle(pilot)
+        card = m.history.query(RoundCard).first()
+        segment = card.query_one(CellPicture).strips[0]._segments[0]
+        assert sys.getrefcount(segment) > 3  # in the picture's lines, and on screen
+        gc.disable()
+        try:
+            await card.remove()
+            del card
+            await pilot.pause()
+            assert sys.getrefcount(segment) == 2  # only ours (and getrefcount's argument)
+        finally:
+            gc.enable()

@@ -45,7 +45,7 @@ from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
-from telestrations.tui.textual_fixes import fix_styles_cache_leak
+from telestrations.tui.textual_fixes import fix_strip_divide_cycle, fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
 
@@ -95,6 +95,7 @@ class TelestrationsApp(App[int]):
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
         fix_styles_cache_leak()
+        fix_strip_divide_cycle()
         super().__init__()
         self.runtime = runtime
         self.launch = launch

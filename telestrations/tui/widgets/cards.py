@@ -35,6 +35,7 @@ from telestrations.tui.images import (
     thumbnail_size,
 )
 from telestrations.tui.text import NoControlCodes, plain
+from telestrations.tui.textual_fixes import drop_render_caches
 from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import START_PICTURE_MODEL, TurnRecord, money
 
@@ -240,6 +241,10 @@ class CellPicture(Static):
             return filters
         return [f for f in filters if not isinstance(f, _COPY_ONLY_FILTERS)]
 
+    def on_unmount(self) -> None:
+        self.strips = []  # freed now, not by a full collection of the removed card
+        drop_render_caches(self)
+
     def render_line(self, y: int) -> Strip:
         if not self.strips:
             return super().render_line(y)
@@ -371,6 +376,9 @@ class Thumb(Widget):
     def on_click(self) -> None:
         self.post_message(self.Clicked(self.index))
 
+    def on_unmount(self) -> None:
+        drop_render_caches(self)
+
 
 class RoundCard(Horizontal):
     """A round: the picture, and beside it (or under it, in a narrow pane) its booklet text."""
@@ -397,6 +405,9 @@ class RoundCard(Horizontal):
     def compose(self) -> ComposeResult:
         yield Thumb(self.index, self.spec, self.entry.image, self.room, self.guess)
         yield Static(self._text(), classes="card-text")
+
+    def on_unmount(self) -> None:
+        drop_render_caches(self)  # its blank lines, cut around the picture and the text
 
     def _text(self) -> Content:
         """The booklet text, and on the selected card of a finished round what it can do."""
