@@ -41,6 +41,7 @@ from telestrations.providers.http.errors import (
     parse_failure,
     transport_error,
 )
+from telestrations.providers.http.pool import default_transport
 from telestrations.providers.http.settings import HttpSettings
 from telestrations.text import SECRETS, clean_text, redact, url_secrets
 
@@ -212,7 +213,7 @@ class HttpClient:
         if self._client is None or self._client.is_closed:
             self._client = httpx.AsyncClient(
                 headers={"User-Agent": USER_AGENT},
-                transport=self._transport,
+                transport=self._transport or default_transport(),
                 follow_redirects=False,
             )
         return self._client
