@@ -7,12 +7,16 @@ would feel as a frozen UI.
 
     /work/venv/bin/python bench/loop_lag.py               # 5 rounds
     /work/venv/bin/python bench/loop_lag.py --rounds 10
+
+The last lines also give the longest callback in CPU time of the loop's thread and the cycle
+collector's pauses: on a loaded machine the wall-clock stall is mostly other processes' turn.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import os
 import statistics
@@ -75,6 +79,48 @@ class Big(CatalogProvider):
         return Caption("a noisy grey gradient")
 
 
+class CallbackClock:
+    """The CPU time of each event-loop callback while running, and the cycle collector's
+    pauses by generation: the wall-clock stall includes whatever else the machine runs,
+    this is the loop's own share of it (compare runs by this on a loaded machine)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        self._run = asyncio.events.Handle._run
+
+    def __enter__(self) -> CallbackClock:
+        run, clock = self._run, self
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            start = time.thread_time()
+            try:
+                run(handle)
+            finally:
+                clock.longest = max(clock.longest, time.thread_time() - start)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        gc.callbacks.append(self._collecting)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+        gc.callbacks.remove(self._collecting)
+
+    def _collecting(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.pauses[info["generation"]].append(time.thread_time() - self._started)
+
+    def report(self) -> str:
+        gens = "  ".join(
+            f"gen{g} {len(p)}× max {max(p, default=0) * 1000:.1f}" for g, p in self.pauses.items()
+        )
+        return f"longest loop callback {self.longest * 1000:.1f} ms CPU; collections: {gens} ms"
+
+
 class Ticker:
     """Wakes every ``period`` seconds and records how late each wake-up was."""
 
@@ -112,11 +158,12 @@ async def main(rounds: int) -> None:
         busy = Ticker()
         task = asyncio.create_task(busy.run())
         t0 = time.monotonic()
-        await pilot.press("enter")
-        # Polling (not an event) on purpose: the bench must not add subscribers of its own.
-        while main_screen.game is None or main_screen.game.rounds_done < rounds:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # let the last thumbnail land
+        with CallbackClock() as clock:
+            await pilot.press("enter")
+            # Polling (not an event) on purpose: the bench must not add subscribers of its own.
+            while main_screen.game is None or main_screen.game.rounds_done < rounds:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # let the last thumbnail land
         task.cancel()
         elapsed = time.monotonic() - t0
         await pilot.press("q")
@@ -128,7 +175,8 @@ async def main(rounds: int) -> None:
             f"median {statistics.median(lat) * 1000:4.1f} ms  ({len(lat)} ticks)",
             flush=True,
         )
-    print(f"{rounds} rounds took {elapsed:.1f} s", flush=True)
+    print(f"{rounds} rounds took {elapsed:.1f} s; {clock.report()}", flush=True)
+    print("load average " + " ".join(f"{v:.2f}" for v in os.getloadavg()), flush=True)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,12 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+OPEN_CHAINS = 256
+"""Chains played at once (each holds its game's lock and journal open). Every chain of a
+batch up to this size is in play from the start, so the gate's "most turns left first" evens
+them all out and they end together. Opened in waves of ``2 × concurrency`` instead, the last
+few chains opened when the others were done and ran alone: 100 chains × 10 rounds at 16
+slots ended with 4 chains on 4 slots for ~2 s (wall/ideal 1.3 under load)."""
 SUMMARY = "summary.csv"
 CHAINS = "chains.csv"
 ROW_FIELDS = (
@@ -753,7 +759,7 @@ class Batch:
                 chain.status, chain.error = "pending", ""
         await self.save_manifest()
         todo = [c for c in plan.chains if c.status != "done"]
-        opened = asyncio.Semaphore(max(2 * plan.concurrency, plan.concurrency + 16))
+        opened = asyncio.Semaphore(max(OPEN_CHAINS, 2 * plan.concurrency))
         self._tasks = [asyncio.ensure_future(self._chain(c, opened)) for c in todo]
         if self._interrupted:  # Ctrl-C before the chains began
             self._cancel_all()

@@ -116,6 +116,9 @@ class Game:
         on disk and announced (:meth:`_settle`)."""
         self.save_error = ""
         """Why the turn in :attr:`unsaved` could not be written."""
+        self._drawn: tuple[str, Picture] | None = None
+        """The last picture this game drew, by file name: a describe after a step (a batch
+        plays turn by turn) sends it from memory instead of reading it back in a thread."""
 
     # -- observation -----------------------------------------------------------------------
 
@@ -418,6 +421,8 @@ class Game:
                     and pending[0].output == nxt.image
                 ):
                     source = pending[1]  # just drawn: no need to read it back
+                elif self._drawn is not None and self._drawn[0] == nxt.image:
+                    source = self._drawn[1]  # drawn here and kept: the same bytes as on disk
                 else:
                     source = await asyncio.to_thread(self._load_picture, nxt.image, nxt.round)
 
@@ -441,6 +446,7 @@ class Game:
         if picture is not None:
             picture = replace(picture, extras=self.secrets.redact_json(dict(picture.extras)))
             name = f"r{nxt.round:04d}-draw{picture.suffix}"
+            self._drawn = (name, picture)
             record = self._redacted(
                 base,
                 image=name,

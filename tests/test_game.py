@@ -417,3 +417,34 @@ async def test_a_turn_that_cannot_be_saved_pauses_and_resume_saves_it_without_re
     draws = [r for r in game.records if r.kind == "draw"]
     assert len(models.drawers["d"].texts) == len(draws)  # one drawing per kept draw turn
     assert isinstance(events[-1], StateChanged) and events[-1].state == "paused"
+
+
+async def test_a_stepped_describe_sends_the_drawn_picture_from_memory(
+    tmp_path: Path, models: Models
+) -> None:
+    """Turn by turn (a batch, the step key) the describe gets the very Picture the drawer
+    returned (its base64 rides along), not one read back from disk; another game opening the
+    folder reads it from disk."""
+    seen: list[Picture] = []
+
+    class Keeping(Guesser):
+        async def describe(self, picture: Picture, system: str, prompt: str) -> Caption:
+            seen.append(picture)
+            return await super().describe(picture, system, prompt)
+
+    models.guessers["g"] = Keeping("g")
+    drawn = Picture(png("blue"), "png", 16, 16, {}, None, b64="kept-with-the-picture")
+    models.drawers["d"].draw = lambda text: asyncio.sleep(0, drawn)  # type: ignore[method-assign]
+    game = new_game(tmp_path / "one", models)
+    await game.step()
+    await game.step()
+    assert game.dir.has_image("r0001-draw.png") and [r.kind for r in game.records] == [
+        "draw",
+        "describe",
+    ]
+    assert seen[-1].b64 == "kept-with-the-picture" and seen[-1].data == drawn.data
+    other = new_game(tmp_path / "two", models)
+    await other.step()
+    again = Game(GameDir.open(other.dir.path), models, other.settings)  # type: ignore[arg-type]
+    await again.step()  # the describe of a picture another process drew
+    assert seen[-1].b64 is None and seen[-1].data == drawn.data  # read back from the folder

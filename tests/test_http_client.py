@@ -652,3 +652,42 @@ def test_error_rules_match_status_codes_words_and_params() -> None:
     assert rejects_field(refused, "stream")
     assert not rejects_field(refused, "max_tokens")
     assert not rejects_field(ProviderError("server", "unknown stream", status=500), "stream")
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """The pool's idle check goes through our cached-socket streams (providers/http/pool.py):
+    a keep-alive connection the server closed is dropped before the next request, which then
+    succeeds at once on a new connection (no retries allowed here)."""
+    from telestrations.providers.http.pool import _Backend, default_transport
+
+    connections: list[int] = []
+    requests = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        connections.append(1)
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"GET /ping ")
+        requests += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: 11\r\n\r\n" + b'{"ok": true}'[:11])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()  # keep-alive was promised: the client finds out only by looking
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = default_transport()
+    assert isinstance(transport._pool._network_backend, _Backend)  # type: ignore[attr-defined]
+    c = HttpClient("Closer", HttpSettings(base_url=f"http://127.0.0.1:{port}", max_retries=0))
+    try:
+        first = await c.request("GET", "/ping")
+        await asyncio.sleep(0.2)  # the server has closed its end by now
+        second = await c.request("GET", "/ping")
+    finally:
+        await c.aclose()
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
+    assert first.status == second.status == 200
+    assert requests == 2 and len(connections) == 2

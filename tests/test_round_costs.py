@@ -16,7 +16,13 @@ from PIL import Image
 
 from telestrations.game import CaptionReady, Event, Game, Limits, PictureReady, Settings
 from telestrations.providers.base import ProviderContext, ProviderError
-from telestrations.providers.http import HttpResult, json_body, picture_from_bytes
+from telestrations.providers.http import (
+    HttpResult,
+    json_body,
+    picture_from_base64,
+    picture_from_bytes,
+)
+from telestrations.providers.http.bodies import JsonSafe
 from telestrations.providers.openai import OpenAIProvider, provider
 from telestrations.store import Store
 from tests.fakes.openai_api import CHAT, GPT_IMAGE, FakeOpenAI
@@ -102,6 +108,42 @@ async def test_the_drawers_base64_goes_to_the_guesser_as_it_came(fake: FakeOpenA
     url = next(p["image_url"]["url"] for p in parts if p["type"] == "image_url")
     assert url == f"data:image/png;base64,{b64}"
     assert chat.header("Content-Type") == "application/json"
+    assert f'"url":"data:image/png;base64,{b64}"'.encode() in chat.body  # byte for byte
+
+
+def test_json_body_splices_trusted_and_checked_strings_in_order() -> None:
+    one = JsonSafe(base64.b64encode(random.randbytes(90_000)).decode())
+    two = "data:image/png;base64," + base64.b64encode(random.randbytes(120_000)).decode()
+    body = {"a": [one, {"b": two}], "c": "x", "d": JsonSafe(one), "e": "\\u" * 40_000}
+    sent = json_body(body)
+    httpx_way = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert sent == httpx_way.encode() and json.loads(sent) == body
+
+
+async def test_a_picture_from_base64_is_decoded_and_checked_in_one_go() -> None:
+    png = noisy_png(120)
+    b64 = base64.b64encode(png).decode()
+    pic = await picture_from_base64(b64, max_pixels=10**6, cost=0.5)
+    assert pic.data == png and pic.b64 == b64 and isinstance(pic.b64, JsonSafe)
+    assert (pic.format, pic.width, pic.height, pic.cost) == ("png", 120, 120, 0.5)
+    uri = await picture_from_base64(f"data:image/png;base64,{b64}", max_pixels=10**6)
+    assert uri.data == png and uri.b64 is None  # not plain base64: not sent on as it is
+    broken = bytearray(png)
+    broken[broken.index(b"IDAT") + 50] ^= 0xFF
+    big = Image.new("1", (4000, 4000))
+    buf = io.BytesIO()
+    big.save(buf, "PNG")
+    bad = {
+        "crc": base64.b64encode(bytes(broken)).decode(),
+        "cut": b64[: len(b64) // 2],
+        "bomb": base64.b64encode(buf.getvalue()).decode(),
+        "text": base64.b64encode(b"<html>nope</html>").decode(),
+        "garbage": "not base64 at all!",
+    }
+    for name, value in bad.items():
+        with pytest.raises(ProviderError) as info:
+            await picture_from_base64(value, max_pixels=10**6)
+        assert info.value.kind == "bad_response", name
 
 
 async def test_a_picture_without_its_base64_is_encoded_as_before() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import itertools
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from telestrations.runtime import Runtime
 from telestrations.store import GameDir
 from telestrations.terminal import CleanStream
 from telestrations.text import (
+    _EDGE_TRIM,
     EDGE_PREFIX,
     Secrets,
     basic_auth,
@@ -719,3 +721,91 @@ async def test_the_tui_never_shows_a_key(isolated_env: Path) -> None:
     grep.text("journal", journal)
     assert "***" in journal and "bad key ***" in journal
     assert grep.found == []
+
+
+# -- the short-text fast path and streamed captions -----------------------------------------------
+
+
+def _cut_variants(secret: str) -> list[str]:
+    """Texts holding a secret (or a piece of one) in every place the redactor looks."""
+    texts = []
+    for form in (secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode()):
+        for k in range(1, len(form) + 1):
+            head, tail = form[:k], form[-k:]
+            texts += [f"a cat {head}", f"{tail} on a mat", f"x {head}… y", f"x …{tail} y"]
+            texts += [f"mid {head} mid", f'{{"m": "{head}', f"{head}.", f"({tail}"]
+    return [*texts, "", "a", "a cat on a mat", "sk-", "…", secret * 2]
+
+
+@pytest.mark.parametrize("secret", [OPENAI_KEY, "pw-0123456", "abcd", "Bearer xyz-0123"])
+def test_the_fast_path_agrees_with_the_full_search(secret: str) -> None:
+    """A short text goes through a gram check first; the same text after a long filler (the
+    full search, with an ellipsis so the edges are where they were) must end the same way."""
+    s = Secrets([secret, OLLAMA_PASSWORD])
+    filler = "~" * 5000  # longer than GRAM_SCAN: no fast path; "~" is in no form
+    for text in _cut_variants(secret):
+        if text[:1] and text[:1] in _EDGE_TRIM:
+            continue  # its start edge is after what it starts with: not the filler's
+        fast = s.redact(text)
+        slow = s.redact(f"{filler}…{text}")
+        assert slow.startswith(filler + "…") and fast == slow[len(filler) + 1 :], text
+    assert s.redact("a small house with a tree under a round sun") == (
+        "a small house with a tree under a round sun"
+    )
+
+
+async def test_a_key_split_across_streamed_chunks_never_shows(tmp_path: Path) -> None:
+    """A guesser streams a caption with the key cut into pieces at every chunk boundary: no
+    partial caption event, record or journal line holds the key or a long piece of it."""
+    from telestrations.game import CaptionGrowing, Limits
+    from telestrations.providers.base import Drawer, Guesser
+    from telestrations.store import Store
+    from tests.test_openai_provider import make
+
+    api = FakeOpenAI(key=OPENAI_KEY, models=GPT_IMAGE + CHAT).start()
+    try:
+        provider = make(api, key=OPENAI_KEY)  # the key is in the process's redactor now
+        caption = f"a house and {OPENAI_KEY} under a sun and {OPENAI_KEY}"
+        cuts = [0, 3, 9, 14, 20, 27, 33, 40, 44, 51, 57, 62, 70, len(caption)]
+        head = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return f"data: {json.dumps({**head, 'choices': [choice]})}\n\n".encode()
+
+        pieces = [event({"role": "assistant", "content": ""})]
+        pieces += [event({"content": caption[a:b]}) for a, b in itertools.pairwise(cuts)]
+        pieces += [event({}, "stop"), b"data: [DONE]\n\n"]
+        api.script.append(api.handle)  # the drawing, as usual
+        sse = {"Content-Type": "text/event-stream"}
+        api.script.append(Reply(200, b"", sse, pieces=pieces, chunk_delay=0.01))
+
+        class Models:
+            def drawer(self, model_id: str) -> Drawer:
+                info = provider.model(model_id.split(":", 1)[1], "drawer")
+                assert info is not None
+                return provider.drawer(info)
+
+            def guesser(self, model_id: str) -> Guesser:
+                info = provider.model(model_id.split(":", 1)[1], "guesser")
+                assert info is not None
+                return provider.guesser(info)
+
+        game_dir = Store(tmp_path).new_game("a red house", {})
+        settings = Settings(drawer="openai:gpt-image-1", guesser="openai:gpt-4o-mini", pace=0)
+        game = Game(game_dir, Models(), settings, Limits(rounds=1))
+        growing: list[str] = []
+        game.subscribe(lambda e: growing.append(e.text) if isinstance(e, CaptionGrowing) else None)
+        game.start()
+        await game.wait()
+        await provider.aclose()
+    finally:
+        api.stop()
+    assert game.rounds_done == 1, game.reason
+    assert len(growing) >= 6 and "a house and sk" in growing, growing  # chunk by chunk
+    described = [r for r in game_dir.records if r.kind == "describe"]
+    assert described and described[0].output.startswith("a house and ***")
+    journal = game_dir.journal.read_text(encoding="utf-8")
+    for where, text in [*(("partial", t) for t in growing), ("journal", journal)]:
+        for needle in (OPENAI_KEY, OPENAI_KEY[:EDGE_PREFIX], OPENAI_KEY[-12:]):
+            assert needle not in text, (where, text)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
@@ -48,6 +49,28 @@ async def test_typing_on_the_first_screen_replaces_the_default_prompt(isolated_e
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game is not None)
         assert m.game is not None and m.game.dir.first_prompt == "a blue cat"
+
+
+async def test_keys_typed_in_one_burst_act_in_order(isolated_env: Path) -> None:
+    """Ctrl+U, a prompt and editing keys arriving together (a paste, tmux send-keys, a loaded
+    machine): the field's own keys must not run after the text typed behind them."""
+    runtime, _ = make_runtime(isolated_env)
+    app = make_app(runtime, prompt="a red house under a yellow sun")
+    async with app.run_test(size=NARROW) as pilot:
+        m = main_screen(app)
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app.focused.id == "prompt"
+        typed = [("space", " ") if c == " " else (c, c) for c in "a green tree beside a blue lake"]
+        burst = [("ctrl+u", None), *typed, ("left", None), ("left", None), ("backspace", None)]
+        burst += [("ctrl+e", None), ("!", "!")]
+        for key, char in burst:  # all queued before the app handles the first one
+            app.post_message(events.Key(key, char))
+        # Ctrl+U cleared the default first; Backspace took the "a" of "lake" (two keys left
+        # of the end); Ctrl+E went back to the end for the "!"
+        want = "a green tree beside a blue lke!"
+        await wait_for(pilot, lambda: m.controls.value("prompt") == want)
+        await pilot.pause()
+        assert m.controls.value("prompt") == want
 
 
 async def test_help_and_quit_are_named_from_the_first_screen_at_80_columns(

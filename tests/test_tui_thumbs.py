@@ -1,8 +1,10 @@
 """A thumbnail whose room changes while it is being put on screen still ends up showing it.
 
 The pane measures its room once it is laid out, which on a slow machine can be while the first
-thumbnail's worker is swapping the placeholder for the picture; the new room cancels that
-worker. A room that gives the same box (one row more, say) must not leave the box empty.
+thumbnail's worker is swapping the placeholder for the picture (textual-image widgets, which
+take their picture when they are made); the new room cancels that worker. A room that gives
+the same box (one row more, say) must not leave the box empty. Half-cell pictures are never
+swapped: the picture widget is there from the start and takes its lines with a repaint.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ async def test_a_new_room_while_the_picture_is_being_mounted_still_shows_it(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "001.png").write_bytes(png_bytes("red", (480, 480)))
-    spec = ThumbSpec(tmp_path, "halfcell", 120)
+    spec = ThumbSpec(tmp_path, "unicode", 120)
     assert FIRST.fit(1.0) == TALLER.fit(1.0)
     app = OneThumb(spec)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -46,10 +48,33 @@ async def test_a_new_room_while_the_picture_is_being_mounted_still_shows_it(
         while placeholder.display:  # until the worker starts removing it for the picture
             assert time.monotonic() < deadline, "the placeholder was never replaced"
             await asyncio.sleep(0)
-        assert not thumb.query(CellPicture)  # between removing the placeholder and mounting
+        assert not thumb.query(".thumb-image")  # between removing the placeholder and mounting
         thumb.set_room(TALLER)  # cancels that worker where it waits
         await settle(pilot)
         assert picture_in_place(thumb)
-        picture = thumb.query_one(CellPicture)
+        picture = thumb.query_one(".thumb-image")
+        assert tuple(picture.size) == (thumb.box.cols, thumb.box.rows)
+
+
+async def test_a_half_cell_picture_is_in_place_from_the_start_and_a_new_room_repaints_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "001.png").write_bytes(png_bytes("red", (480, 480)))
+    spec = ThumbSpec(tmp_path, "halfcell", 120)
+    app = OneThumb(spec)
+    async with app.run_test(size=(120, 36)) as pilot:
+        thumb = app.query_one(Thumb)
+        picture = thumb.query_one(CellPicture)  # before its lines exist: saying "loading…"
+        assert not thumb.query(".thumb-placeholder")
+        thumb.set_room(TALLER)  # while the first lines may still be being made
+        await settle(pilot)
+        assert picture_in_place(thumb)
+        assert thumb.query_one(CellPicture) is picture  # never swapped for another widget
         assert len(picture.strips) == thumb.box.rows
         assert tuple(picture.size) == (thumb.box.cols, thumb.box.rows)
+        smaller = Room(40, 16)
+        thumb.set_room(smaller)
+        await settle(pilot)
+        assert thumb.query_one(CellPicture) is picture
+        assert len(picture.strips) == thumb.box.rows == smaller.fit(1.0).rows
+        assert tuple(picture.size) == (smaller.fit(1.0).cols, smaller.fit(1.0).rows)

@@ -34,9 +34,8 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     auth_headers,
-    decode_base64_image,
     http_settings,
-    picture_from_bytes,
+    picture_from_base64,
     shown_url,
     split_user,
 )
@@ -145,15 +144,14 @@ class A1111Drawer:
                 "AUTOMATIC1111 answered without an image",
                 hint="send_images may be off, or an extension swallowed the result",
             )
-        raw = decode_base64_image(images[0])
         extras = info_extras(data.get("info"))
         wanted = body.get("override_settings", {}).get("sd_model_checkpoint")
         used = extras.get("checkpoint")
         if wanted and used and not _same_checkpoint(str(wanted), str(used)):
             log.warning("AUTOMATIC1111 drew with %s instead of %s", used, wanted)
             extras["checkpoint_requested"] = str(wanted)
-        return await picture_from_bytes(
-            raw,
+        return await picture_from_base64(  # decoded and checked off the loop
+            images[0],
             max_pixels=self.provider.http_settings.max_pixels,
             extras=extras,
             cost=self.model.price if self.model.price is not None else 0.0,

@@ -34,6 +34,7 @@ from telestrations.tui.bindings import (
     palette_entries,
     rows_from,
 )
+from telestrations.tui.collector import QuietCollector
 from telestrations.tui.images import open_in_system_viewer, usable_mode
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.export import ExportDialog
@@ -44,7 +45,7 @@ from telestrations.tui.screens.picker import ModelPicker
 from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
-from telestrations.tui.textual_fixes import fix_styles_cache_leak
+from telestrations.tui.textual_fixes import fix_strip_divide_cycle, fix_styles_cache_leak
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
 
@@ -94,12 +95,14 @@ class TelestrationsApp(App[int]):
 
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
         fix_styles_cache_leak()
+        fix_strip_divide_cycle()
         super().__init__()
         self.runtime = runtime
         self.launch = launch
         self.main: MainScreen | None = None
         self._quitting = False
         self._no_control_codes = NoControlCodes()
+        self._collector = QuietCollector()
         keymap = dict(runtime.config.keymap)
         if keymap:
             self.set_keymap(expand_keymap(keymap, (c.BINDINGS for c in binding_classes())))
@@ -126,6 +129,11 @@ class TelestrationsApp(App[int]):
         self.main = MainScreen(self.runtime, self.launch)
         self.push_screen(self.main)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        # Once the first screen is up: no full collection walks what the app started with.
+        self.call_after_refresh(self._collector.start)
+
+    def on_unmount(self) -> None:
+        self._collector.stop()
 
     def _theme_changed(self, _theme: object) -> None:
         """A theme picked in the palette is remembered, like models and prompts."""

@@ -226,12 +226,14 @@ def halfcell_strips(image: PILImage.Image) -> list[Strip]:
 
     textual-image's half-cell widget builds a style per cell at every render, on the event
     loop: ~30 ms for an 88×44 picture. Here a run of equal cells is one segment and equal
-    colour pairs share one style, so a drawing on white paper is a few hundred segments.
+    colour pairs share one style (and equal colours one ``Color``), so a drawing on white
+    paper is a few hundred segments and few objects for the cycle collector to walk.
     """
     rgb = image.convert("RGB")
     width, height = rgb.size
     pixels = rgb.get_flattened_data()
     styles: dict[tuple[object, object], Style] = {}
+    colors: dict[object, Color] = {}  # one Color per RGB, shared by every style that uses it
     strips = []
     for y in range(0, height, 2):
         top = pixels[y * width : (y + 1) * width]
@@ -245,10 +247,10 @@ def halfcell_strips(image: PILImage.Image) -> list[Strip]:
             style = styles.get(pair)
             if style is None:
                 up, down = pair
-                style = styles[pair] = Style(
-                    color=Color.from_rgb(*up),  # type: ignore[misc]
-                    bgcolor=Color.from_rgb(*down),  # type: ignore[misc]
-                )
+                for value in pair:
+                    if value not in colors:
+                        colors[value] = Color.from_rgb(*value)  # type: ignore[misc]
+                style = styles[pair] = Style(color=colors[up], bgcolor=colors[down])
             segments.append(Segment("▀" * (x - run_start), style))
             run_start = x
         strips.append(Strip(segments, width))

@@ -21,7 +21,15 @@ from textual.widgets import Input
 
 from telestrations.text import clean
 
-__all__ = ["NoControlCodes", "PlainInput", "clean", "one_line", "plain", "plain_segments"]
+__all__ = [
+    "InOrderInput",
+    "NoControlCodes",
+    "PlainInput",
+    "clean",
+    "one_line",
+    "plain",
+    "plain_segments",
+]
 
 
 def plain(text: str, style: str = "", *, oneline: bool = False, limit: int = 2000) -> Content:
@@ -38,7 +46,27 @@ def one_line(text: str) -> str:
     return clean(" ".join(text.splitlines()), limit=0)
 
 
-class PlainInput(Input):
+class InOrderInput(Input):
+    """An :class:`Input` whose own keys (Ctrl+U, Backspace, arrows…) act in the order typed.
+
+    Textual runs a widget's non-priority bindings only once the key has bubbled from the
+    widget up to the app, one message queue at a time, while the printable keys behind it are
+    inserted straight from the widget's queue. Typed fast (a paste, tmux ``send-keys``, a
+    loaded machine), Ctrl+U followed by a prompt deleted the prompt it came before. Here the
+    field's own bindings run as its keys arrive, in order; other keys go on as before."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        chain = self.screen._binding_chain  # the field's bindings with the user's keymap
+        if chain and chain[0][0] is self:
+            for binding in chain[0][1].key_to_bindings.get(event.key, ()):
+                if not binding.priority and await self.app.run_action(binding.action, self):
+                    event.stop()
+                    event.prevent_default()
+                    return
+        await super()._on_key(event)
+
+
+class PlainInput(InOrderInput):
     """An :class:`Input` whose value is always :func:`one_line` text, however it got there:
     the constructor (a prompt from ``--prompt``, the state file or a past game), code setting
     ``value``, typing or a paste. A newline would break the field's border, an escape sequence

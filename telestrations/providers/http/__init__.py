@@ -37,6 +37,7 @@ from telestrations.providers.http.errors import (
 from telestrations.providers.http.images import (
     decode_base64_image,
     decode_base64_text,
+    picture_from_base64,
     picture_from_bytes,
 )
 from telestrations.providers.http.settings import HttpSettings, http_settings
@@ -69,6 +70,7 @@ __all__ = [
     "http_settings",
     "json_body",
     "loads_lifted",
+    "picture_from_base64",
     "picture_from_bytes",
     "rejects_field",
     "shown_url",

@@ -17,6 +17,16 @@ from typing import Any
 
 SPLICE_MIN = 64 * 1024
 """Strings shorter than this go through ``json`` as usual."""
+
+
+class JsonSafe(str):
+    """Text already known to need no JSON escaping (base64 that a strict decode accepted, a
+    data URI made of it): :func:`json_body` splices it in without scanning 1-2 MB for quotes
+    and control characters (~2 ms). Only make one from such text."""
+
+    __slots__ = ()
+
+
 _NEEDS_ESCAPE = bytes(range(32)) + b'"\\'
 _COLON_QUOTE = re.compile(rb'\s*:\s*"')
 
@@ -30,7 +40,7 @@ def json_body(value: Any) -> bytes:
     def swap(v: Any) -> Any:
         if isinstance(v, str) and len(v) >= SPLICE_MIN and v.isascii():
             raw = v.encode("ascii")
-            if len(raw.translate(None, _NEEDS_ESCAPE)) == len(raw):
+            if isinstance(v, JsonSafe) or len(raw.translate(None, _NEEDS_ESCAPE)) == len(raw):
                 big.append(raw)
                 return f"{marker}{len(big) - 1}"
             return v
@@ -43,9 +53,16 @@ def json_body(value: Any) -> bytes:
     swapped = swap(value)
     text = jsonlib.dumps(swapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     out = text.encode("utf-8")
-    for i, raw in enumerate(big):
-        out = out.replace(f'"{marker}{i}"'.encode(), b'"' + raw + b'"', 1)
-    return out
+    if not big:
+        return out
+    parts: list[bytes] = []  # joined once: each big string is copied once, not per replace
+    for i, raw in enumerate(big):  # json.dumps keeps the order they were swapped in
+        head, found, out = out.partition(f'"{marker}{i}"'.encode())
+        if not found:  # cannot happen; never send a body with a marker in it
+            return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        parts += [head, b'"', raw, b'"']
+    parts.append(out)
+    return b"".join(parts)
 
 
 def loads_lifted(body: bytes, key: str) -> Any:

@@ -15,7 +15,7 @@ from telestrations.providers.base import (
 )
 from telestrations.providers.http import (
     Form,
-    decode_base64_text,
+    picture_from_base64,
     picture_from_bytes,
 )
 from telestrations.providers.openai.models import (
@@ -148,8 +148,9 @@ class OpenAIDrawer:
         if not isinstance(item, dict):
             raise ProviderError("bad_response", "the images answer has no image in `data`")
         b64: str | None = None
+        raw = b""
         if isinstance(item.get("b64_json"), str) and item["b64_json"]:
-            raw, b64 = decode_base64_text(item["b64_json"])
+            b64 = item["b64_json"]  # decoded and checked in one worker thread, below
         elif isinstance(item.get("url"), str) and item["url"]:
             raw = await self.provider.http.download(item["url"])
         else:
@@ -170,10 +171,7 @@ class OpenAIDrawer:
         if table is None:
             table = image_price(self.model.name, size, quality)
         cost = self.provider.cost_of(self.model, table)
-        return await picture_from_bytes(
-            raw,
-            max_pixels=self.provider.http_settings.max_pixels,
-            extras=extras,
-            cost=cost,
-            b64=b64,
-        )
+        max_pixels = self.provider.http_settings.max_pixels
+        if b64 is not None:
+            return await picture_from_base64(b64, max_pixels=max_pixels, extras=extras, cost=cost)
+        return await picture_from_bytes(raw, max_pixels=max_pixels, extras=extras, cost=cost)

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from telestrations.tui.bindings import Key, KeyHint, key_for
-from telestrations.tui.text import clean, plain
+from telestrations.tui.text import InOrderInput, clean, plain
 
 
 class KeyDialog(ModalScreen[str | None]):
@@ -56,7 +56,7 @@ class KeyDialog(ModalScreen[str | None]):
                 )
             )
             name = clean(self.key_name, oneline=True, limit=40)
-            field = Input(password=True, placeholder=f"{name} key", id="key-input")
+            field = InOrderInput(password=True, placeholder=f"{name} key", id="key-input")
             field.border_title = plain(f"{name} key")
             yield field
             muted = "$text-muted"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PIL import Image as PILImage
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -32,7 +34,8 @@ from telestrations.tui.images import (
     picture_size,
     thumbnail_size,
 )
-from telestrations.tui.text import plain
+from telestrations.tui.text import NoControlCodes, plain
+from telestrations.tui.textual_fixes import drop_render_caches
 from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import START_PICTURE_MODEL, TurnRecord, money
 
@@ -201,18 +204,58 @@ def error_text(record: TurnRecord, keys: Content | None = None) -> Content:
     return Content.assemble(*parts)
 
 
-class CellPicture(Widget):
-    """A picture in half-block cells, from lines made in a thread: painting it costs the
-    event loop nothing but handing them out."""
+class CellPicture(Static):
+    """A picture in half-block cells, from lines made in a thread.
 
-    def __init__(self, strips: list[Strip], *, classes: str = "") -> None:
-        super().__init__(classes=classes)
+    It is in place from the start, saying "loading…" (or why the picture cannot be shown),
+    and takes its lines with :meth:`show`: a repaint of the same box, never a layout of the
+    screen. Textual's line filters that only copy segments are skipped for the picture
+    (every cell is a true colour, the text only ``▀``), so the lines on screen are the ones
+    made in the thread, not a copy of each per frame or per card.
+    """
+
+    DEFAULT_CSS = """
+    CellPicture {
+        color: $text-muted;
+        content-align: center middle;
+    }
+    """
+
+    def __init__(self, strips: list[Strip] | None = None, *, classes: str = "") -> None:
+        super().__init__(plain("loading…"), classes=classes)
+        self.strips: list[Strip] = strips or []
+
+    def show(self, strips: list[Strip]) -> None:
+        """Paint these lines instead of whatever was shown (same box: no layout)."""
         self.strips = strips
+        self.refresh()
+
+    def say(self, note: Content) -> None:
+        """Show ``note`` instead of a picture (it could not be made)."""
+        self.strips = []
+        self.update(note, layout=False)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = super().get_line_filters()
+        if not self.strips:
+            return filters
+        return [f for f in filters if not isinstance(f, _COPY_ONLY_FILTERS)]
+
+    def on_unmount(self) -> None:
+        self.strips = []  # freed now, not by a full collection of the removed card
+        drop_render_caches(self)
 
     def render_line(self, y: int) -> Strip:
+        if not self.strips:
+            return super().render_line(y)
         if 0 <= y < len(self.strips):
             return self.strips[y].adjust_cell_length(self.size.width)
         return Strip.blank(self.size.width)
+
+
+_COPY_ONLY_FILTERS = (ANSIToTruecolor, NoControlCodes)
+"""Filters that leave a half-cell picture's segments as they are (true colours only, no
+control characters) but would rebuild every segment of it to say so."""
 
 
 class Thumb(Widget):
@@ -255,7 +298,12 @@ class Thumb(Widget):
             self.parent.set_class(box.stacked, "-stacked")
 
     def compose(self) -> ComposeResult:
-        yield Static("loading…", classes="thumb-placeholder")
+        if self.spec.mode == "halfcell":  # in place from the start: the lines come later
+            picture = CellPicture(classes="thumb-image")
+            picture.styles.width, picture.styles.height = self.box.cols, self.box.rows
+            yield picture
+        else:  # textual-image widgets take their picture when they are made
+            yield Static("loading…", classes="thumb-placeholder")
 
     def on_mount(self) -> None:
         self._reload()
@@ -285,10 +333,11 @@ class Thumb(Widget):
             picture = await asyncio.to_thread(self._make, pixels)
         except (OSError, ValueError) as exc:
             log.warning("thumbnail for %s failed: %s", self.image_name, exc)
+            note = plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
             for placeholder in self.query(".thumb-placeholder").results(Static):
-                placeholder.update(
-                    plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
-                )
+                placeholder.update(note)
+            for cells in self.query(CellPicture):
+                cells.say(note)
             return
         if not self.is_attached:  # the card was removed while the thread worked
             return
@@ -297,10 +346,9 @@ class Thumb(Widget):
         old = self.query(".thumb-image")
         if old:
             widget = old.first()
-            widget.styles.width, widget.styles.height = box.cols, box.rows
+            widget.styles.width, widget.styles.height = box.cols, box.rows  # no-op if the same
             if isinstance(widget, CellPicture) and isinstance(picture, list):
-                widget.strips = picture
-                widget.refresh()
+                widget.show(picture)  # a repaint of its box: no layout, no remount
                 self.shown = pixels
                 return
         # ``shown`` only once the picture is in place: a new room cancels this worker at any
@@ -328,6 +376,9 @@ class Thumb(Widget):
     def on_click(self) -> None:
         self.post_message(self.Clicked(self.index))
 
+    def on_unmount(self) -> None:
+        drop_render_caches(self)
+
 
 class RoundCard(Horizontal):
     """A round: the picture, and beside it (or under it, in a narrow pane) its booklet text."""
@@ -354,6 +405,9 @@ class RoundCard(Horizontal):
     def compose(self) -> ComposeResult:
         yield Thumb(self.index, self.spec, self.entry.image, self.room, self.guess)
         yield Static(self._text(), classes="card-text")
+
+    def on_unmount(self) -> None:
+        drop_render_caches(self)  # its blank lines, cut around the picture and the text
 
     def _text(self) -> Content:
         """The booklet text, and on the selected card of a finished round what it can do."""
