@@ -417,3 +417,39 @@ async def test_a_turn_that_cannot_be_saved_pauses_and_resume_saves_it_without_re
     draws = [r for r in game.records if r.kind == "draw"]
     assert len(models.drawers["d"].texts) == len(draws)  # one drawing per kept draw turn
     assert isinstance(events[-1], StateChanged) and events[-1].state == "paused"
+
+
+class DeafDrawer(Drawer):
+    """Answers even when cancelled, as ``asyncio.wait_for`` does on Python 3.11 when the
+    awaited call finishes in the same loop pass as the cancel (a websocket frame arriving as
+    the stop lands): the cancellation is swallowed and the picture returned."""
+
+    async def draw(self, text: str) -> Picture:
+        self.texts.append(text)
+        self.started.set()
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            if self.cancelled:
+                raise  # deaf once: a second cancel (the test's clean-up) ends it
+            self.cancelled = True
+        return Picture(png(), "png", 16, 16, {"seen": text}, self.cost)
+
+
+@pytest.mark.parametrize("how", ["run", "step"])
+async def test_a_stop_ends_the_game_even_when_a_provider_swallows_the_cancel(
+    tmp_path: Path, models: Models, how: str
+) -> None:
+    deaf = models.drawers["d"] = DeafDrawer(delay=30)
+    game = new_game(tmp_path, models)
+    task = game.start() if how == "run" else asyncio.ensure_future(game.step())
+    await asyncio.wait_for(deaf.started.wait(), 30)
+    game.stop()
+    await asyncio.wait({task}, timeout=30)
+    if not task.done():  # played on after the stop: end it for the clean-up, then fail
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        pytest.fail(f"the game played on after the stop: {len(deaf.texts)} draws")
+    assert deaf.cancelled and game.state == "stopped"
+    assert len(deaf.texts) == 1  # no turn after the stop
+    assert [(r.round, r.kind) for r in game.records] == [(1, "draw")]  # the answer is kept
