@@ -347,11 +347,11 @@ async def test_pause_during_pace_wait_is_immediate(tmp_path: Path, models: Model
     drawn = asyncio.Event()
     game.subscribe(lambda e: drawn.set() if isinstance(e, PictureReady) else None)
     game.start()
-    await asyncio.wait_for(drawn.wait(), 2)
+    await asyncio.wait_for(drawn.wait(), 30)
     t0 = asyncio.get_running_loop().time()
     game.pause()
-    await asyncio.wait_for(game.wait(), 2)
-    assert asyncio.get_running_loop().time() - t0 < 1
+    await asyncio.wait_for(game.wait(), 30)
+    assert asyncio.get_running_loop().time() - t0 < 5  # not the 30 s pace
     assert game.state == "paused" and len(game.records) == 1
 
 

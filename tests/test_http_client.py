@@ -423,12 +423,12 @@ async def test_cancellation_reaches_the_server() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - cancelled_at < 0.5
-    for _ in range(100):
+    assert time.monotonic() - cancelled_at < 5  # not the 30 s read timeout
+    for _ in range(500):
         if closed_at:
             break
         await asyncio.sleep(0.01)
-    assert closed_at and closed_at[0] - cancelled_at < 1.0
+    assert closed_at and closed_at[0] - cancelled_at < 5
     await c.aclose()
     server.close()
     await server.wait_closed()
@@ -462,7 +462,7 @@ async def test_cancellation_interrupts_backoff(api: EchoAPI) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 5  # not the 30 s backoff
     assert len(api.requests) == 1
     await c.aclose()
 

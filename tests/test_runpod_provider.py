@@ -561,7 +561,7 @@ async def test_stop_during_runsync_cancels_the_job_once_its_id_arrives(
     fake: FakeRunPod, runpod: RunPodProvider
 ) -> None:
     fake.plan = ["IN_PROGRESS"] * 10_000
-    fake.sync_hold = 0.6  # runsync is still holding the request when the stop comes
+    fake.sync_hold = 1.5  # runsync is still holding the request when the stop comes
     task = asyncio.create_task(draw(runpod, "sdxl"))
     for _ in range(300):
         if fake.jobs:
@@ -571,7 +571,9 @@ async def test_stop_during_runsync_cancels_the_job_once_its_id_arrives(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert asyncio.get_running_loop().time() - t0 < 0.3  # the stop itself is immediate
+    # the stop itself is immediate, not held until runsync answers (1.5 s): half of that
+    # leaves a loaded machine room either side (0.3 s against 0.6 s did not)
+    assert asyncio.get_running_loop().time() - t0 < 0.75
     (job_id,) = fake.jobs
     for _ in range(300):
         if fake.cancelled:
