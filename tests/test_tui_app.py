@@ -469,8 +469,13 @@ async def test_history_stops_following_when_scrolled_up(isolated_env: Path) -> N
         await pilot.press("enter")
         h = m.history
         await wait_for(pilot, lambda: m.game is not None and h.max_scroll_y > 10)
+        lo = h.lo
         h.scroll_to(y=0, animate=False)
-        await pilot.pause(0.2)  # older cards may page in above, the view kept on its card
+        # Older cards page in above and the view is put back on the card it showed: wait for
+        # that (a fixed 0.2 s was too short on a loaded machine, and the view moved after
+        # its position was taken).
+        await wait_for(pilot, lambda: lo == 0 or (h.lo < lo and h.scroll_y > 0))
+        await pilot.pause(0.1)
         assert not h.following
         top, card = h.scroll_y, app.screen.get_widget_at(*h.region.offset)[0]
         rounds = m.game.rounds_done
