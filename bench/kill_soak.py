@@ -2,7 +2,11 @@
 
 Each cycle starts ``telestrations run`` (the first with ``--prompt``, then ``--resume last``)
 on the offline doodle pair, kills it after a random delay (so kills land in start-up, in a
-drawing, in a describe and in the middle of writing a turn), then checks the game on disk:
+drawing, in a describe and in the middle of writing a turn), then checks the game on disk.
+Every other cycle counts its delay from the process's first printed turn rather than from
+its start, so the game plays between kills however long start-up takes on a slow or loaded
+machine (counted from the start only, every kill could land in start-up there).
+Then it checks:
 
 - every turn on disk before the kill is still there, unchanged (no finished turn lost);
 - every turn the process printed (``--json``) is on disk (nothing shown but not kept);
@@ -27,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from telestrations.store import GameDir, Store
 
@@ -83,6 +88,17 @@ def _check(folder: Path, before: list[Key], printed: list[Key], fig: Figures) ->
     return ok
 
 
+def _first_turn(out: IO[str], proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait (bounded) until ``proc`` has printed a whole turn line to ``out``, or has ended.
+    Read with ``pread``: the child writes through the same file offset, which a seek moves."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        lines = os.pread(out.fileno(), 1 << 20, 0).split(b"\n")[:-1]  # whole lines only
+        if any(b'"type": "turn"' in line for line in lines):
+            return
+        time.sleep(0.02)
+
+
 def soak(
     data_dir: Path, kills: int, seed: int, max_delay: float, python: str = sys.executable
 ) -> Figures:
@@ -93,7 +109,7 @@ def soak(
     store = Store(data_dir)
     folder: Path | None = None
     before: list[Key] = []
-    for _ in range(kills):
+    for cycle in range(kills):
         if folder is None:
             args = ["run", "--prompt", "two cats under the moon", "--rounds", "0"]
         else:
@@ -105,7 +121,10 @@ def soak(
                 stderr=subprocess.DEVNULL,
                 env=env,
             )
-            time.sleep(rng.uniform(0.2, max_delay))
+            delay = rng.uniform(0.2, max_delay)
+            if cycle % 2 == 1:
+                _first_turn(out, proc)
+            time.sleep(delay)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
             out.seek(0)

@@ -99,6 +99,7 @@ class Game:
         """The turn in flight, if any."""
         self._subscribers: list[Subscriber] = []
         self._pause_requested = False
+        self._stopping = False
         self._runner: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         """The loop the game plays on: :meth:`pause` and :meth:`stop` may come from another
@@ -204,6 +205,7 @@ class Game:
         try:
             self._set_state("running")
             while True:
+                self._heed_stop()
                 if self._pause_requested:
                     await self._settle()
                     self._set_state("paused", "paused")
@@ -215,6 +217,7 @@ class Game:
                     self._set_state(state, reason)
                     return
                 record = await self._play_turn()
+                self._heed_stop()
                 if not record.ok:
                     assert record.error is not None
                     self._set_state("paused", f"{record.error.kind}: {record.error.message}")
@@ -275,6 +278,7 @@ class Game:
         """Cancel the turn in flight (nothing half-done is kept) and end the game."""
         runner = self._runner
         self._pause_requested = False
+        self._stopping = True
         self._set_state("stopped", reason)
         if runner is not None and not runner.done():
             self._on_loop(runner.cancel)
@@ -295,6 +299,14 @@ class Game:
         except RuntimeError:  # closed meanwhile: nothing is waiting there any more
             pass
 
+    def _heed_stop(self) -> None:
+        """End the turn loop as a cancel would once ``stop()`` was called, even if the cancel
+        never arrived: a provider can swallow it (on Python 3.11 ``asyncio.wait_for`` returns
+        the answer when it and the cancel land in one loop pass), and the game then played on
+        while saying "stopped"."""
+        if self._stopping:
+            raise asyncio.CancelledError
+
     async def step(self) -> TurnRecord:
         """Play exactly one turn (from idle or paused), then stay paused."""
         if self.state == "stopped":
@@ -307,6 +319,7 @@ class Game:
         try:
             self._set_state("running", "one step")
             record = await self._play_turn()
+            self._heed_stop()
             await self._settle()
         except SaveFailed as exc:
             self._set_state("paused", str(exc))

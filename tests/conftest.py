@@ -44,3 +44,32 @@ def forget_secrets() -> Iterator[None]:
     SECRETS.clear()
     yield
     SECRETS.clear()
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """The loggers ``setup_logging`` configures are as they were before the test.
+
+    A test that calls ``cli.main()`` in-process configures logging as a process would: its
+    own handler on ``telestrations`` (and httpx), ``propagate = False``. Left like that, every
+    later test's ``caplog`` sees nothing, so a test checking a log line failed or passed
+    depending on which tests ran before it (in reverse file order, three did)."""
+    import logging
+
+    names = ("telestrations", "httpx", "httpcore")
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.propagate, logger.level, logger.disabled)
+    yield
+    for name, (handlers, propagate, level, disabled) in saved.items():
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if handler not in handlers:
+                logger.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in logger.handlers:
+                logger.addHandler(handler)
+        logger.propagate, logger.disabled = propagate, disabled
+        logger.setLevel(level)

@@ -71,13 +71,23 @@ def json_reply(status: int, obj: Any, **headers: str) -> Reply:
     return Reply(status, obj, {"Content-Type": "application/json", **headers})
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog for many clients at once. Python's default of 5 overflows when a
+    batch opens a dozen connections while a loaded machine has not yet scheduled the accept
+    thread: Linux then drops the SYN and the client resends it only after 1 s, 3 s, ...,
+    which turns into read timeouts and retries no test meant to provoke."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class FakeAPI:
     """Base of every fake; subclasses implement :meth:`handle`."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.script: deque[Reply | Callable[[Request], Reply]] = deque()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- to override -------------------------------------------------------
@@ -196,8 +206,7 @@ class FakeAPI:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         # A short poll keeps stop() fast (shutdown waits up to one poll interval; default 0.5 s).
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

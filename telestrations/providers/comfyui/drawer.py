@@ -190,7 +190,8 @@ class ComfyDrawer:
         finally:
             if ws is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.close(), 2.0)
+                    async with asyncio.timeout(2.0):
+                        await ws.close()
         image = self._pick_image(graph, history.get("outputs") or run.outputs)
         data = await p.view(image)
         extras["prompt_id"] = run.prompt_id
@@ -240,7 +241,10 @@ class ComfyDrawer:
             if left <= 0:
                 raise self._timeout()
             try:
-                frame = await asyncio.wait_for(ws.recv(), min(left, SILENCE))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns a frame that
+                # arrives in the same loop pass as a stop's cancel, and the cancel is lost.
+                async with asyncio.timeout(min(left, SILENCE)):
+                    frame = await ws.recv()
             except TimeoutError:
                 if time.monotonic() >= deadline:
                     raise self._timeout() from None
