@@ -138,3 +138,50 @@ def test_clean_text() -> None:
     assert clean_text(raw) == "red and more evil [bold]x[/]"
     assert clean_text("word " * 200, 20) == "word word word word…"
     assert len(clean_text("x" * 1000, 50)) == 50
+
+
+def test_fast_strict_decode_never_accepts_more_than_binascii_strict() -> None:
+    """The SIMD decode stands in for ``binascii.a2b_base64(strict_mode=True)``: on every text
+    it accepts, the bytes are the same, and it accepts nothing strict mode refuses (what it
+    refuses beyond that goes to the lenient path, which accepts unpadded and URL-safe)."""
+    import binascii
+    import random
+
+    from telestrations.providers.http.b64 import decode_strict, encode
+
+    def strict(text: str) -> bytes | None:
+        try:
+            return binascii.a2b_base64(text, strict_mode=True)
+        except (binascii.Error, ValueError):
+            return None
+
+    def fast(text: str) -> bytes | None:
+        try:
+            return decode_strict(text)
+        except (binascii.Error, ValueError):
+            return None
+
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n -_!\x00é"
+    agreed = 0
+    for n in range(20_000):
+        if n % 2:
+            data = rng.randbytes(rng.randint(0, 12))
+            text = str(encode(data))
+            assert text == base64.b64encode(data).decode()
+            if text and rng.random() < 0.5:  # one character changed
+                i = rng.randrange(len(text))
+                text = text[:i] + rng.choice(alphabet) + text[i + 1 :]
+            if text and rng.random() < 0.2:
+                text = text[: rng.randrange(len(text))]
+            if rng.random() < 0.2:
+                text += rng.choice(["=", "==", "\n", "A"])
+        else:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+        got, want = fast(text), strict(text)
+        if got is not None:
+            assert got == want, text
+            agreed += 1
+    assert agreed > 5_000  # most valid texts took the fast path
+    big = rng.randbytes(1_500_000)
+    assert decode_strict(base64.b64encode(big).decode()) == big

@@ -11,7 +11,6 @@ discovered from ``GET /sdapi/v1/sd-models``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -34,6 +33,7 @@ from telestrations.providers.http import (
     HttpClient,
     HttpFailure,
     auth_headers,
+    b64,
     http_settings,
     picture_from_base64,
     shown_url,
@@ -118,7 +118,7 @@ class A1111Drawer:
         options = self.model.options
         strength = options.get("denoising_strength", self.provider.conf.denoising_strength)
         extra = {
-            "init_images": [base64.b64encode(reference.data).decode("ascii")],
+            "init_images": [b64.encode(reference.data)],
             "denoising_strength": strength,
         }
         async with self.provider.http.deadline("draw", self.provider.name):

@@ -3,7 +3,6 @@ refusals, and the streamed events; and the picture as the request carries it."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
@@ -11,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from telestrations.providers.base import Picture, ProviderError
-from telestrations.providers.http import SseDecoder, StreamWatcher, decode_base64_image
+from telestrations.providers.http import SseDecoder, StreamWatcher, b64, decode_base64_image
 from telestrations.providers.pixels import decode_reduced
 from telestrations.text import clean_text
 
@@ -136,4 +135,4 @@ def inline_image(picture: Picture) -> dict[str, str]:
         buf = io.BytesIO()
         im.convert("RGBA").save(buf, "PNG")
         data, mime = buf.getvalue(), "image/png"
-    return {"mimeType": mime, "data": base64.b64encode(data).decode("ascii")}
+    return {"mimeType": mime, "data": b64.encode(data)}

@@ -4,7 +4,6 @@ so a hostile or broken image is refused before it can cost memory or reach a ter
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import contextlib
 import io
@@ -15,6 +14,7 @@ from typing import Any
 from PIL import Image
 
 from telestrations.providers.base import Picture, ProviderError, sniff_format
+from telestrations.providers.http.b64 import decode_strict
 from telestrations.providers.http.bodies import JsonSafe
 from telestrations.providers.pixels import check_rows, check_webp
 from telestrations.text import clean_text
@@ -35,7 +35,7 @@ def decode_base64_text(value: str) -> tuple[bytes, str | None]:
         raise ProviderError("bad_response", "image data is not a string")
     if value and value.isascii():  # the common case, in one C pass instead of five
         with contextlib.suppress(binascii.Error, ValueError):
-            return binascii.a2b_base64(value, strict_mode=True), JsonSafe(value)
+            return decode_strict(value), JsonSafe(value)
     return _decode_base64_slow(value), None
 
 
@@ -51,7 +51,7 @@ def _decode_base64_slow(value: str) -> bytes:
         raise ProviderError("bad_response", "image data is not valid base64")
     text += "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(text, validate=True)
+        return decode_strict(text)
     except (binascii.Error, ValueError):
         raise ProviderError("bad_response", "image data is not valid base64") from None
 

@@ -7,12 +7,23 @@ raw socket. With a batch's 16-20 pooled connections that was ~24 asks and ~0.3 m
 call, the largest single cost per call. :class:`_Backend` hands httpcore the same anyio
 streams, except that the raw socket is looked up once per connection. Nothing else changes:
 reads, writes, TLS, timeouts and the readability test itself are httpcore's and anyio's.
+
+Two more costs of the round's critical path are cut here, per connection:
+
+- A request head goes out with the start of its body (:meth:`_Stream.write`). httpcore
+  writes the head and the body separately; on loopback or a LAN each write wakes the
+  server, which reads and parses the head, then waits again for the body: two wake-ups per
+  call (~0.7-1.3 ms each on a busy 2-core machine) where one does.
+- The asyncio transport reads up to :data:`TRANSPORT_READ` bytes per readiness event instead
+  of 256 KiB, so a 2 MB image answer already waiting in the socket is taken in one or two
+  loop passes rather than eight (~0.8 ms a drawing).
 """
 
 # ruff: noqa: ASYNC109  (httpcore's stream and backend interface takes these timeouts)
 
 from __future__ import annotations
 
+import re
 import ssl
 import typing
 
@@ -20,21 +31,75 @@ import httpcore
 import httpx
 from httpcore._utils import is_socket_readable
 
+TRANSPORT_READ = 1024 * 1024
+"""Bytes the asyncio transport under a connection takes per read (asyncio's own is 256 KiB)."""
+
+FIRST_PIECE = 64 * 1024
+"""How much of a body goes out in the same write as the head; the rest follows as it is."""
+
+_HEAD = re.compile(rb"^[A-Z]+ [^\r\n]* HTTP/1\.1\r\n")
+_BODY_FOLLOWS = re.compile(
+    rb"\r\n(?:content-length:[ \t]*0*[1-9][0-9]*|transfer-encoding:[^\r\n]*chunked)[ \t]*\r\n",
+    re.IGNORECASE,
+)
+
+
+def _announces_body(buffer: bytes) -> bool:
+    """``buffer`` is a whole HTTP/1.1 request head (as h11 writes it) saying a body follows."""
+    return (
+        buffer.endswith(b"\r\n\r\n")
+        and _HEAD.match(buffer) is not None
+        and _BODY_FOLLOWS.search(buffer) is not None
+    )
+
+
+def _widen_reads(stream: httpcore.AsyncNetworkStream) -> None:
+    """Let the asyncio transport under an anyio stream read :data:`TRANSPORT_READ` at once.
+
+    asyncio's selector transport reads ``self.max_size`` per readiness event, a class
+    attribute; set on the instance it changes this connection only. Other layouts (another
+    backend, a future anyio) are left alone."""
+    transport: typing.Any = getattr(getattr(stream, "_stream", None), "_transport", None)
+    size = getattr(transport, "max_size", None)
+    if isinstance(size, int) and size < TRANSPORT_READ:
+        transport.max_size = TRANSPORT_READ
+
 
 class _Stream(httpcore.AsyncNetworkStream):
-    """An anyio stream whose raw socket is remembered for the pool's readability checks."""
+    """An anyio stream whose raw socket is remembered for the pool's readability checks, and
+    whose request heads wait for the start of their body (one write, one wake-up)."""
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._socket = inner.get_extra_info("socket")
+        self._head: bytes | None = None
+        _widen_reads(inner)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._head is not None:  # never read an answer before the request went out
+            head, self._head = self._head, None
+            await self._inner.write(head, timeout)
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        head, self._head = self._head, None
+        if head is None:
+            if _announces_body(buffer):
+                self._head = buffer  # sent with the body's first bytes, next
+                return
+            await self._inner.write(buffer, timeout)
+            return
+        if not buffer:
+            await self._inner.write(head, timeout)
+        elif len(buffer) <= FIRST_PIECE:
+            await self._inner.write(head + buffer, timeout)
+        else:  # the head and a first piece together; the rest without copying it
+            view = memoryview(buffer)
+            await self._inner.write(head + bytes(view[:FIRST_PIECE]), timeout)
+            await self._inner.write(view[FIRST_PIECE:], timeout)  # type: ignore[arg-type]
 
     async def aclose(self) -> None:
+        self._head = None
         await self._inner.aclose()
 
     async def start_tls(

@@ -16,7 +16,6 @@ at the same level because it is the more specific instruction.
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import json
 import logging
@@ -41,6 +40,7 @@ from telestrations.providers.http import (
     HttpResult,
     StreamWatcher,
     auth_headers,
+    b64,
     http_settings,
     shown_url,
 )
@@ -191,7 +191,7 @@ def _encode_image(picture: Picture) -> str:
         alpha = "A" in im.getbands() or "transparency" in im.info
         im.convert("RGBA" if alpha else "RGB").save(buf, "PNG")
         data = buf.getvalue()
-    return base64.b64encode(data).decode("ascii")
+    return b64.encode(data)
 
 
 # -- the guesser and the provider ---------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import logging
 import re
@@ -17,7 +16,7 @@ from telestrations.providers.base import (
     ProviderError,
     report_partial,
 )
-from telestrations.providers.http import rejects_field
+from telestrations.providers.http import b64, rejects_field
 from telestrations.providers.http.bodies import JsonSafe
 from telestrations.providers.openai.models import (
     DEFAULT_DETAIL,
@@ -60,7 +59,7 @@ def _data_uri(picture: Picture) -> str:
         buf = io.BytesIO()
         im.convert("RGBA").save(buf, "PNG")
         data, mime = buf.getvalue(), "image/png"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return JsonSafe(f"data:{mime};base64,{b64.encode(data)}")
 
 
 class OpenAIGuesser:
