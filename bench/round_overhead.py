@@ -267,7 +267,7 @@ async def headless(server: Server, rounds: int) -> dict[str, float]:
             out.write(json_line(event.record.to_json()) + "\n")
             out.flush()
 
-    game.subscribe(on_event)
+    game.subscribe(on_event, partials=False)  # as `run` does: it prints finished turns
     meter = Meter(server)
     meter.start()
     game.start()

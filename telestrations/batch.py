@@ -859,7 +859,7 @@ class Batch:
         await self.save_manifest()
         assert self.slots is not None
         game = session.make_game(self.runtime, game_dir, settings, Limits(), models=self.slots)
-        game.subscribe(lambda event: self._on_event(chain, game, event))
+        game.subscribe(lambda event: self._on_event(chain, game, event), partials=False)
         try:
             await self._turns(chain, game, settings)
         finally:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -51,6 +52,9 @@ __all__ += events.__all__
 __all__ += rules.__all__
 
 log = logging.getLogger(__name__)
+
+Finish = Callable[[TurnRecord], Awaitable[TurnRecord]]
+"""Completes a finished turn's record before it is written (a caption's drift)."""
 
 
 class SaveFailed(Exception):
@@ -98,6 +102,7 @@ class Game:
         self.current: TurnStarted | None = None
         """The turn in flight, if any."""
         self._subscribers: list[Subscriber] = []
+        self._no_partials: set[Subscriber] = set()
         self._pause_requested = False
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
@@ -167,13 +172,34 @@ class Game:
         """A finished turn that could not be written (held in memory until a resume)."""
         return self._unsaved[0] if self._unsaved is not None else None
 
-    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
-        """Call ``fn`` with every event; returns a function that unsubscribes."""
+    def subscribe(self, fn: Subscriber, *, partials: bool = True) -> Callable[[], None]:
+        """Call ``fn`` with every event; returns a function that unsubscribes.
+
+        ``partials=False``: not the caption as it streams (:class:`CaptionGrowing`). When no
+        subscriber wants it, a streaming guesser is not even watched (a front end that prints
+        finished turns only saves parsing every event, ~1 ms a caption, on the critical path).
+        """
         self._subscribers.append(fn)
-        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+        if not partials:
+            self._no_partials.add(fn)
+
+        def unsubscribe() -> None:
+            if fn in self._subscribers:
+                self._subscribers.remove(fn)
+            if fn not in self._subscribers:
+                self._no_partials.discard(fn)
+
+        return unsubscribe
+
+    @property
+    def _partials_wanted(self) -> bool:
+        return any(fn not in self._no_partials for fn in self._subscribers)
 
     def _emit(self, event: Event) -> None:
+        partial = isinstance(event, CaptionGrowing)
         for fn in list(self._subscribers):
+            if partial and fn in self._no_partials:
+                continue
             try:
                 fn(event)
             except Exception:  # a broken subscriber must not break the game
@@ -321,6 +347,9 @@ class Game:
             record = await self._play_turn()
             self._heed_stop()
             await self._settle()
+            kept = self.records
+            if kept and kept[-1].seq == record.seq:
+                record = kept[-1]  # as written: a caption's drift is measured beside the call
         except SaveFailed as exc:
             self._set_state("paused", str(exc))
             return exc.record
@@ -442,7 +471,10 @@ class Game:
                 def growing(so_far: str, rnd: int = nxt.round, who: str = model) -> None:
                     self._emit(CaptionGrowing(rnd, who, self.secrets.redact(so_far)))
 
-                with partial_captions(growing), progress_reports(progressed):
+                listening = (
+                    partial_captions(growing) if self._partials_wanted else contextlib.nullcontext()
+                )
+                with listening, progress_reports(progressed):
                     caption = await self.models.guesser(model).describe(source, system, text)
         except ProviderError as exc:
             return await self._fail(base, exc, t0)
@@ -477,9 +509,6 @@ class Game:
             assert caption is not None
             text_out = self.secrets.redact(caption.text).strip()
             known = list(self._known())  # a snapshot: a write beside this call may append
-            sims, conv = await asyncio.to_thread(self._drift, known, nxt.round, text_out)
-            if self.embedder is not None and nxt.round >= 1:  # round 0 is the origin itself
-                sims.update(await self._semantic(nxt.text, text_out))
             record = self._redacted(
                 base,
                 output=text_out,
@@ -487,11 +516,24 @@ class Game:
                 finished=finished,
                 duration=duration,
                 cost=caption.cost,
-                similarity=sims,
-                converged=None if conv is None else conv.to_json(),
             )
-            await self._keep_later(record, None, CaptionReady(record))
+            measure = functools.partial(self._measured, known, nxt.round, nxt.text)
+            if self.limits.until_converged:  # the next turn depends on it: measure first
+                record = await measure(record)
+                await self._keep_later(record, None, CaptionReady(record))
+            else:  # beside the next request, before the caption is written or shown
+                await self._keep_later(record, None, CaptionReady(record), measure)
         return record
+
+    async def _measured(
+        self, known: list[TurnRecord], round_no: int, drawn: str, record: TurnRecord
+    ) -> TurnRecord:
+        """``record`` with its drift (and embedding similarities, if set) and convergence."""
+        sims, conv = await asyncio.to_thread(self._drift, known, round_no, record.output)
+        if self.embedder is not None and round_no >= 1:  # round 0 is the origin itself
+            sims.update(await self._semantic(drawn, record.output))
+        converged = None if conv is None else conv.to_json()
+        return self._redacted(record, similarity=sims, converged=converged)
 
     async def _semantic(self, drawn: str, caption: str) -> dict[str, float]:
         """Embedding similarities of ``caption`` to the first prompt and to the text drawn
@@ -569,25 +611,55 @@ class Game:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self._settle()
 
-    async def _keep_later(self, record: TurnRecord, picture: Picture | None, event: Event) -> None:
+    async def _keep_later(
+        self,
+        record: TurnRecord,
+        picture: Picture | None,
+        event: Event,
+        finish: Finish | None = None,
+    ) -> None:
         """Start writing the turn (after the one before it) and return: the next request
         need not wait for the disk. :meth:`_settle` waits for it before anything that depends
-        on it being kept: the next record, a pause, a stop."""
+        on it being kept: the next record, a pause, a stop. ``finish`` completes the record
+        first (a caption's drift), beside the next request too."""
         try:
             await self._settle()
         except SaveFailed:
+            if finish is not None:
+                record = await self._finished(record, finish)
+                event = CaptionReady(record)  # only a caption is finished later
             self._follow = (record, picture, event)
             raise
-        task = asyncio.ensure_future(self._keep(record, picture, event, settled=True))
+        keep = self._keep(record, picture, event, settled=True, finish=finish)
+        task = asyncio.ensure_future(keep)
         self._pending = (record, picture, task)
 
+    async def _finished(self, record: TurnRecord, finish: Finish) -> TurnRecord:
+        """``finish(record)``; the record as it is if that fails (a figure is not worth a turn)."""
+        try:
+            return await finish(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("measuring turn %s failed; it is kept without", record.seq)
+            return record
+
     async def _keep(
-        self, record: TurnRecord, picture: Picture | None, event: Event, *, settled: bool = False
+        self,
+        record: TurnRecord,
+        picture: Picture | None,
+        event: Event,
+        *,
+        settled: bool = False,
+        finish: Finish | None = None,
     ) -> None:
         """Write the turn, then tell subscribers; a write that fails keeps it for resume.
 
         A stop that lands during the write still lets it finish; if it reached the journal,
         subscribers hear of it before the stop goes on, so the UI matches the journal."""
+        if finish is not None:
+            record = await self._finished(record, finish)
+            event = CaptionReady(record)  # only a caption is finished later
         if not settled:
             try:
                 await self._settle()  # the turn this one follows is on disk first

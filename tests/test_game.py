@@ -26,6 +26,7 @@ from telestrations.game import (
 )
 from telestrations.providers.base import Caption, Picture, ProviderError, report_partial
 from telestrations.store import GameDir, Store
+from telestrations.turns import TurnRecord
 
 
 def png(color: str = "red", size: tuple[int, int] = (16, 16)) -> bytes:
@@ -314,6 +315,31 @@ async def test_similarity_recorded_on_describe(tmp_path: Path, models: Models) -
     assert sim is not None and set(sim) == {"to_first_prompt", "to_previous"}
     assert 0.0 <= sim["to_first_prompt"] <= 1.0
     assert sim["to_previous"] == sim["to_first_prompt"]  # round 1 drew the first prompt
+
+
+async def test_drift_measured_beside_the_next_call_reaches_every_copy(
+    tmp_path: Path, models: Models
+) -> None:
+    """Without ``until_converged`` a caption's drift is measured beside the next request,
+    yet the event, the journal line and ``step()``'s answer all carry it."""
+    game = new_game(tmp_path, models, rounds=3)
+    ready: list[TurnRecord] = []
+    game.subscribe(lambda e: ready.append(e.record) if isinstance(e, CaptionReady) else None)
+    game.start()
+    await game.wait()
+    assert game.rounds_done == 3 and len(ready) == 3
+    on_disk = [r for r in GameDir.open(game.dir.path).records if r.kind == "describe"]
+    for shown, kept in zip(ready, on_disk, strict=True):
+        assert shown.similarity is not None and set(shown.similarity) == {
+            "to_first_prompt",
+            "to_previous",
+        }
+        assert kept.similarity == shown.similarity
+    stepped = new_game(tmp_path / "stepped", models)
+    await stepped.step()
+    answer = await stepped.step()
+    assert answer.kind == "describe" and answer.similarity == stepped.records[-1].similarity
+    assert answer.similarity is not None
 
 
 async def test_broken_subscriber_does_not_break_the_game(tmp_path: Path, models: Models) -> None:

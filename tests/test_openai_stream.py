@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from telestrations.providers.openai import (
     chat_watcher,
     parse_stream,
 )
-from tests.fakes.openai_api import CHAT, REFUSAL, FakeOpenAI
+from tests.fakes.openai_api import CHAT, GPT_IMAGE, REFUSAL, FakeOpenAI
 from tests.fakes.server import json_reply
 from tests.test_openai_provider import KEY, PROMPT, SYSTEM, make, picture, posted
 
@@ -300,3 +301,66 @@ def test_parse_stream_reports_errors_and_garbage() -> None:
         parse_stream(b"data: {oops\n\n", "X")
     with pytest.raises(ProviderError, match="empty answer stream"):
         parse_stream(b": just a comment\n\n", "X")
+
+
+async def test_nobody_listening_means_the_stream_is_not_watched(tmp_path: Path) -> None:
+    """A game whose only subscriber prints finished turns (``telestrations run``) does not
+    parse the caption's events as they arrive; one that shows them (the app) does. Either way
+    the request streams and the caption is the whole answer."""
+    from telestrations.game import CaptionGrowing, CaptionReady, Game, Limits, Settings
+    from telestrations.providers.base import Drawer, Guesser
+    from telestrations.providers.http.streaming import StreamWatcher
+    from telestrations.store import Store
+
+    fake = FakeOpenAI(key=KEY, models=GPT_IMAGE + CHAT).start()
+    fake.token_delay = 0.01
+    WHOLE = "A 1024x1024 png drawing of a purple circle"  # the fake describes what it got
+    provider = make(fake)
+    calls = 0
+    original = StreamWatcher.__call__
+
+    def counted(self: StreamWatcher, chunk: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        original(self, chunk)
+
+    class Models:
+        def drawer(self, model_id: str) -> Drawer:
+            info = provider.model(model_id.split(":", 1)[1], "drawer")
+            assert info is not None
+            return provider.drawer(info)
+
+        def guesser(self, model_id: str) -> Guesser:
+            info = provider.model(model_id.split(":", 1)[1], "guesser")
+            assert info is not None
+            return provider.guesser(info)
+
+    async def play(partials: bool) -> tuple[list[object], int]:
+        nonlocal calls
+        calls = 0
+        game_dir = Store(tmp_path / str(partials)).new_game("a red house", {})
+        settings = Settings(drawer="openai:gpt-image-1", guesser="openai:gpt-4o-mini", pace=0)
+        game = Game(game_dir, Models(), settings, Limits(rounds=1))
+        events: list[object] = []
+        game.subscribe(events.append, partials=partials)
+        game.start()
+        await game.wait()
+        assert game.rounds_done == 1, game.reason
+        return events, calls
+
+    StreamWatcher.__call__ = counted  # type: ignore[method-assign]
+    try:
+        quiet, quiet_calls = await play(False)
+        shown, shown_calls = await play(True)
+    finally:
+        StreamWatcher.__call__ = original  # type: ignore[method-assign]
+        await provider.aclose()
+        fake.stop()
+    for events in (quiet, shown):
+        ready = [e for e in events if isinstance(e, CaptionReady)]
+        assert [e.record.output for e in ready] == [WHOLE]
+    assert not any(isinstance(e, CaptionGrowing) for e in quiet) and quiet_calls == 0
+    grown = [e.text for e in shown if isinstance(e, CaptionGrowing)]
+    assert shown_calls > 1 and grown[-1] == WHOLE
+    streamed = [json.loads(r.body) for r in fake.requests if r.path == "/v1/chat/completions"]
+    assert len(streamed) == 2 and all(b["stream"] is True for b in streamed)

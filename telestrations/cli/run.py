@@ -163,7 +163,7 @@ async def _run_game(
         if isinstance(event, TurnProgress):
             log.info("round %d %s: %s", event.round, event.model, event.progress.text)
 
-    game.subscribe(on_event)
+    game.subscribe(on_event, partials=False)  # prints finished turns only
     loop = asyncio.get_running_loop()
 
     def on_signal(code: int, name: str) -> None:

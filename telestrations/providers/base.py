@@ -300,6 +300,12 @@ def report_partial(text: str) -> None:
         listener(text)
 
 
+def partials_wanted() -> bool:
+    """Whether anyone listens to :func:`report_partial` here: a guesser need not watch its
+    stream (decode and parse every event as it arrives) for nobody."""
+    return _partial_caption.get() is not None
+
+
 @contextmanager
 def partial_captions(listener: Callable[[str], None]) -> Iterator[None]:
     """Route :func:`report_partial` calls made inside this block (same task) to ``listener``."""

@@ -19,6 +19,7 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    partials_wanted,
     report_partial,
 )
 from telestrations.providers.catalog import CatalogProvider
@@ -160,7 +161,7 @@ class GeminiGuesser:
                 self.provider.path(self.model, "streamGenerateContent"),
                 params={"alt": "sse"},
                 json=body,
-                on_chunk=caption_watcher(report_partial),
+                on_chunk=caption_watcher(report_partial) if partials_wanted() else None,
             )
             events = await asyncio.to_thread(parse_events, result.body)
             return self._caption(events)

@@ -31,6 +31,7 @@ from telestrations.providers.base import (
     Picture,
     ProviderContext,
     ProviderError,
+    partials_wanted,
     report_partial,
 )
 from telestrations.providers.catalog import CatalogProvider
@@ -238,9 +239,8 @@ class OllamaGuesser:
     async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         image_b64 = await asyncio.to_thread(_encode_image, picture)
         body = self.request_body(image_b64, system, prompt)
-        watch = (
-            StreamWatcher(report_partial, _content_of, framing="ndjson") if body["stream"] else None
-        )
+        streams = body["stream"] and partials_wanted()
+        watch = StreamWatcher(report_partial, _content_of, framing="ndjson") if streams else None
         result = await self.provider.call("POST", "/api/chat", json=body, on_chunk=watch)
         text, final = await asyncio.to_thread(parse_reply, result.body)
         text = text.strip()

@@ -14,6 +14,7 @@ from telestrations.providers.base import (
     ModelInfo,
     Picture,
     ProviderError,
+    partials_wanted,
     report_partial,
 )
 from telestrations.providers.http import b64, rejects_field
@@ -121,7 +122,8 @@ class OpenAIGuesser:
             uri = await asyncio.to_thread(_data_uri, picture)
         body = self.request_body(uri, system, prompt)
         for attempt in range(3):  # at most one fix of the token field and one of streaming
-            watch = chat_watcher(report_partial) if body.get("stream") is True else None
+            streams = body.get("stream") is True and partials_wanted()
+            watch = chat_watcher(report_partial) if streams else None
             try:
                 result = await self.provider.post(
                     "/chat/completions", body, self.model, on_chunk=watch
