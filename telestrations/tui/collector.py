@@ -60,8 +60,8 @@ class QuietCollector:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """No collection inside this block; one that falls due in it runs in the next
-        callback of the event loop (only while started, and only if the collector is on)."""
+        """No collection inside this block; one that falls due in it runs in a callback of its
+        own right after (only while started, and only if the collector is on)."""
         if self._saved is None or not gc.isenabled():
             yield
             return
@@ -71,7 +71,9 @@ class QuietCollector:
         finally:
             if gc.get_count()[0] > YOUNG_THRESHOLD:
                 try:
-                    asyncio.get_running_loop().call_soon(self._collect_due)
+                    # A timer, not call_soon: timers and keys that fell due during the update
+                    # run first (expired timers run in the order they were due).
+                    asyncio.get_running_loop().call_later(0, self._collect_due)
                 except RuntimeError:  # no loop: let the collector start it itself
                     gc.enable()
             else:

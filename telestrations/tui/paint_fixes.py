@@ -18,9 +18,6 @@ history's cards rendered far more than the update could show:
   painted again (the controls, the footer, every card), once per new card (mounted, then
   scrolled into view). :func:`fix_first_scroll_repaint` compares it with the full map
   instead, so only what moved is painted.
-* **Widgets behind others.** The compositor paints front to back and the first strip of a
-  cut wins, so a widget whose visible part lies inside the visible part of one widget in front
-  of it (a picture's box behind the picture) is rendered and then thrown away. It is skipped.
 * **Containers' own lines.** A container (a card, the history pane, the screen) draws
   nothing but its background, border and padding, so every row between its top and bottom
   edges is the same line; Textual's styles cache still builds each one (border styles,
@@ -95,14 +92,10 @@ def fix_partial_renders() -> bool:
         self: Compositor, crop: Region | None = None
     ) -> Iterable[tuple[Region, Region, list[Strip]]]:
         dirty: list[Region] | None = getattr(self, _DIRTY, None)
-        front: list[Region] = []  # what is already painted, front to back
         for widget, (region, clip) in self.visible_widgets.items():
             shown = region.intersection(clip)
             if not shown or (crop is not None and not crop.overlaps(shown)):
                 continue
-            if any(cover.contains_region(shown) for cover in front):
-                continue  # hidden behind one widget in front: its strips would be discarded
-            front.append(shown)
             if dirty is not None:
                 touched = [d for d in dirty if d.overlaps(shown)]
                 if not touched:
@@ -280,15 +273,20 @@ def fix_blank_container_lines() -> bool:
         padding: Any,
         *args: Any,
     ) -> Strip:
-        band: dict[bool, Strip] | None = getattr(self, _BAND, None)
+        band: dict[object, Any] | None = getattr(self, _BAND, None)
         if band is None:
             return render_line(self, styles, y, size, content_size, padding, *args)
-        key = _band_row(styles, y, size.height, content_size.height, padding)
-        if key is None:  # a border, outline or padding row: drawn as usual
+        rows = band.get(_ROWS)
+        if rows is None:  # the edges are the same for every row of this render
+            rows = band[_ROWS] = _middle_rows(styles, size.height, content_size.height, padding)
+        first, stop, content_stop = rows
+        if not first <= y < stop:  # a border, outline or padding row: drawn as usual
             return render_line(self, styles, y, size, content_size, padding, *args)
+        key = y < content_stop  # rows in the content are alike, and so are rows below it
         line = band.get(key)
         if line is None:
             line = band[key] = render_line(self, styles, y, size, content_size, padding, *args)
+        assert isinstance(line, Strip)
         return line
 
     setattr(patched_render, _PATCHED, True)
@@ -308,17 +306,22 @@ def _is_blank_container(node: object) -> bool:
     return bool(node.styles.keyline[0] == "none")
 
 
-def _band_row(styles: Any, y: int, height: int, content_height: int, padding: Any) -> bool | None:
-    """For a middle row: whether it is inside the content (such rows are all alike, and so are
-    the rows below the content); ``None`` for a row drawn differently (an edge)."""
-    (top, _), (_r, _rc), (bottom, _), (_l, _lc) = styles.border
-    (o_top, _), (_or, _orc), (o_bottom, _), (_ol, _olc) = styles.outline
-    if y == 0 and (top or o_top):
-        return None
-    if y == height - 1 and (bottom or o_bottom):
-        return None
+_ROWS = "rows"
+
+
+def _middle_rows(
+    styles: Any, height: int, content_height: int, padding: Any
+) -> tuple[int, int, int]:
+    """The first middle row, one past the last, and one past the last row of content: rows
+    outside ``first:stop`` are a border, an outline or padding, drawn as usual."""
+    (top, _), _right, (bottom, _), _left = styles.border
+    (o_top, _), _o_right, (o_bottom, _), _o_left = styles.outline
     gutter = styles.gutter
     pad_top, _pr, pad_bottom, _pl = padding
-    if (pad_top and y < gutter.top) or (pad_bottom and y >= height - gutter.bottom):
-        return None
-    return bool(y - gutter.top < content_height)
+    first = 1 if (top or o_top) else 0
+    stop = height - 1 if (bottom or o_bottom) else height
+    if pad_top:
+        first = max(first, gutter.top)
+    if pad_bottom:
+        stop = min(stop, height - gutter.bottom)
+    return first, stop, gutter.top + content_height
