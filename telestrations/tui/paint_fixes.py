@@ -18,7 +18,7 @@ history's cards rendered far more than the update could show:
   painted again (the controls, the footer, every card), once per new card (mounted, then
   scrolled into view). :func:`fix_first_scroll_repaint` compares it with the full map
   instead, so only what moved is painted.
-* **Containers' own lines.** A container (a card, the history pane, the screen) draws
+* **Containers' own lines.** A container (a card, the history pane, a picture's box) draws
   nothing but its background, border and padding, so every row between its top and bottom
   edges is the same line; Textual's styles cache still builds each one (border styles,
   padding, tint, filters: 25-50 us a row), for every row of every new card and again for the
@@ -26,7 +26,7 @@ history's cards rendered far more than the update could show:
   once per render and hands it out for the other rows.
 * **The scrollbar.** Textual draws a scrollbar as a Rich renderable that goes through the
   console and the styles cache line by line (35 lines, 1-5 ms on a loaded machine), and every
-  new card moves it. :func:`fix_scrollbar_render` makes the same lines from the bar's
+  new card moves it. :func:`fix_scrollbar_render` makes a vertical bar's lines from its
   segments directly (same segments, same styles; see ``tests/test_paint_fixes.py``).
 
 Each patch checks that Textual still has the shape it replaces (method names, signatures)
