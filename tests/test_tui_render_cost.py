@@ -115,7 +115,8 @@ async def test_a_removed_card_frees_its_picture_without_the_cycle_collector(
         await settle(pilot)
         card = m.history.query(RoundCard).first()
         segment = card.query_one(CellPicture).strips[0]._segments[0]
-        assert sys.getrefcount(segment) > 3  # in the picture's lines, and on screen
+        # In the picture's lines (handed to the compositor as they are: no copy on screen).
+        assert sys.getrefcount(segment) >= 3
         gc.disable()
         try:
             await card.remove()

@@ -34,8 +34,14 @@ from telestrations.tui.bindings import (
     palette_entries,
     rows_from,
 )
-from telestrations.tui.collector import QuietCollector
+from telestrations.tui.collector import QuietCollector, hold_during_screen_updates
 from telestrations.tui.images import open_in_system_viewer, usable_mode
+from telestrations.tui.paint_fixes import (
+    fix_blank_container_lines,
+    fix_first_scroll_repaint,
+    fix_partial_renders,
+    fix_scrollbar_render,
+)
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
@@ -96,6 +102,11 @@ class TelestrationsApp(App[int]):
     def __init__(self, runtime: Runtime, launch: Launch) -> None:
         fix_styles_cache_leak()
         fix_strip_divide_cycle()
+        fix_partial_renders()
+        fix_blank_container_lines()
+        fix_first_scroll_repaint()
+        fix_scrollbar_render()
+        hold_during_screen_updates()
         super().__init__()
         self.runtime = runtime
         self.launch = launch

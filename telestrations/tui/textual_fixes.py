@@ -72,9 +72,12 @@ def fix_strip_divide_cycle() -> bool:
         return False
 
     def divide(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
-        cuts = list(cuts)
+        cuts = cuts if isinstance(cuts, list) else list(cuts)
         length = self.cell_length
-        if [cut for cut in cuts if cut <= length] == [length]:
+        if len(cuts) == 1:  # the compositor's usual ask: one cut, at the strip's end
+            if cuts[0] == length:
+                return [self]
+        elif [cut for cut in cuts if cut <= length] == [length]:
             return [self]
         return original(self, cuts)
 

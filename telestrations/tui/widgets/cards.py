@@ -17,9 +17,11 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.filter import ANSIToTruecolor, LineFilter
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -245,12 +247,37 @@ class CellPicture(Static):
         self.strips = []  # freed now, not by a full collection of the removed card
         drop_render_caches(self)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The picture's lines as made, without Textual's styles cache: it would build each
+        line again (22-50 rows, a new strip each) only to add nothing to it, since the box
+        has no border, padding, tint or transparency (then it is used as usual)."""
+        width, height = self.size
+        if not self.strips or (width, height) != (self.strips[0].cell_length, len(self.strips)):
+            return super().render_lines(crop)
+        styles = self.styles
+        if any(styles.gutter) or styles.tint.a or self.opacity != 1.0:
+            return super().render_lines(crop)
+        background = self.background_colors[1]
+        filters = self.get_line_filters()
+        lines = self.strips[crop.y : crop.bottom]
+        if filters:
+            lines = [_filtered(line, filters, background) for line in lines]
+        if crop.column_span != (0, width):
+            lines = [line.crop(*crop.column_span) for line in lines]
+        return lines
+
     def render_line(self, y: int) -> Strip:
         if not self.strips:
             return super().render_line(y)
         if 0 <= y < len(self.strips):
             return self.strips[y].adjust_cell_length(self.size.width)
         return Strip.blank(self.size.width)
+
+
+def _filtered(line: Strip, filters: Sequence[LineFilter], background: Color) -> Strip:
+    for line_filter in filters:
+        line = line.apply_filter(line_filter, background)
+    return line
 
 
 _COPY_ONLY_FILTERS = (ANSIToTruecolor, NoControlCodes)
