@@ -428,7 +428,9 @@ class RoundCard(Horizontal):
         self.state = state
         self.guess = guess
         """The picture's width / height as far as is known before it is read."""
-        self.set_class(room.fit(guess).stacked, "-stacked")
+        # Not mounted yet: its styles are worked out when it is (an update now would apply
+        # the stylesheet to it once more for nothing).
+        self.set_class(room.fit(guess).stacked, "-stacked", update=False)
 
     def compose(self) -> ComposeResult:
         yield Thumb(
