@@ -26,7 +26,6 @@ from textual.widgets import Static
 from telestrations.tui.bindings import key_for
 from telestrations.tui.images import picture_size
 from telestrations.tui.widgets.cards import (
-    TEXT_ROWS,
     Entry,
     ErrorCard,
     ErrorEntry,
@@ -273,29 +272,11 @@ class History(VerticalScroll, can_focus=True):
                 with self.app.batch_update():
                     for record in held:
                         await self._show(record)
-            if self.following:
-                self._want_tail()
-
-    def _want_tail(self) -> None:
-        """While following, the newest cards will be in view once laid out: their pictures
-        start now, so they are ready for the frame that shows them (not one frame later, a
-        repaint of its own). Heights are estimated from the room; the sweep after the layout
-        corrects the estimate."""
-        rows = 0
-        view = max(1, self.scrollable_content_region.height)
-        for i in range(self.hi - 1, self.lo - 1, -1):
-            card = self._cards.get(i)
-            if card is None:
-                break
-            if isinstance(card, RoundCard):
-                card.want_picture()
-                box = self.room.fit(self.aspect)
-                rows += box.rows + TEXT_ROWS if box.stacked else max(box.rows, TEXT_ROWS)
-            else:
-                rows += max(3, card.outer_size.height)
-            rows += 1  # the margin under each card
-            if rows >= view:
-                break
+            newest = self._cards.get(self.hi - 1)
+            if self.following and isinstance(newest, RoundCard):
+                # In view once laid out (a card fits the pane): its picture starts now, so
+                # it is ready for the frame that shows the card. Older ones wait for a sweep.
+                newest.want_picture()
 
     async def _show(self, record: TurnRecord) -> None:
         if record.seq in self._seen:
