@@ -567,8 +567,8 @@ class History(VerticalScroll, can_focus=True):
             size = child.outer_size.height
             if size <= 0:  # not laid out yet: where the rest goes is not known
                 return
-            if isinstance(child, RoundCard):
-                child.want_picture()
+            if isinstance(child, RoundCard) and min(size, rows - y) > self.PRELOAD:
+                child.want_picture()  # (a sliver of a few rows at the top shows no picture)
             y += size + child.styles.margin.bottom
             if y >= rows:
                 return
