@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 from textual.app import App
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
 
 from telestrations.config import Config, UiConfig
@@ -293,13 +294,20 @@ def _timers_pending(app: App[object]) -> bool:
 
 
 def _pictures_pending(app: App[object]) -> list[str]:
-    """Thumbnails not yet showing the picture for the room their pane has now."""
+    """Thumbnails not yet showing the picture for the room their pane has now: every one in
+    view, and any other whose picture was asked for (a card never seen makes none)."""
     return [
         f"card {thumb.index}: box {thumb.box}, shown {thumb.shown}"
         for history in app.screen.query(History)
         for thumb in history.query(Thumb)
-        if thumb.room != history.room or not picture_in_place(thumb)
+        if (thumb.wanted or in_view(history, thumb))
+        and (thumb.room != history.room or not picture_in_place(thumb))
     ]
+
+
+def in_view(history: History, widget: Widget) -> bool:
+    """Some of ``widget`` is inside the history pane's visible content."""
+    return widget.region.overlaps(history.scrollable_content_region)
 
 
 def palette_prompts(app: App[object]) -> list[str]:

@@ -9,6 +9,7 @@ character a terminal would act on leaves a rendered line, whichever widget drew 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -19,7 +20,7 @@ from textual.content import Content
 from textual.filter import LineFilter
 from textual.widgets import Input
 
-from telestrations.text import clean
+from telestrations.text import SECRETS, clean
 
 __all__ = [
     "InOrderInput",
@@ -36,7 +37,15 @@ def plain(text: str, style: str = "", *, oneline: bool = False, limit: int = 200
     """A :class:`~textual.content.Content` of cleaned ``text``: plain characters, never markup.
 
     ``style`` is ours (may use theme variables such as ``$accent``); ``text`` is never parsed.
+    The same text is cleaned once (the status line shows the model and folder on every
+    spinner tick, each card its captions on every change): ``Content`` is immutable, and the
+    cache is keyed on the secrets known too, so a key added later is never served unredacted.
     """
+    return _plain(text, style, oneline, limit, SECRETS.forms)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain(text: str, style: str, oneline: bool, limit: int, secrets: object) -> Content:
     return Content.styled(clean(text, oneline=oneline, limit=limit), style)
 
 

@@ -301,9 +301,21 @@ class Thumb(Widget):
         aspect: float
 
     def __init__(
-        self, index: int, spec: ThumbSpec, image_name: str, room: Room, guess: float = 1.0
+        self,
+        index: int,
+        spec: ThumbSpec,
+        image_name: str,
+        room: Room,
+        guess: float = 1.0,
+        *,
+        eager: bool = True,
     ) -> None:
         super().__init__(classes="thumb")
+        self.wanted = eager
+        """The picture is to be made (and remade for each new room). The history asks for it
+        only once the card is on screen or about to be (:meth:`want`): in a fast game most
+        cards scroll out of view before a frame shows them, and decoding a picture nobody
+        sees costs the game's thread the GIL for tens of milliseconds."""
         self.index = index
         self.spec = spec
         self.image_name = image_name
@@ -321,6 +333,9 @@ class Thumb(Widget):
         self.box = box
         self.styles.width = box.cols
         self.styles.height = box.rows
+        if not self.wanted:  # nothing shown in it yet: the empty picture takes the box now
+            for picture in self.query(CellPicture):
+                picture.styles.width, picture.styles.height = box.cols, box.rows
         if isinstance(self.parent, RoundCard):  # the text goes beside or under the picture
             self.parent.set_class(box.stacked, "-stacked")
 
@@ -333,13 +348,22 @@ class Thumb(Widget):
             yield Static("loading…", classes="thumb-placeholder")
 
     def on_mount(self) -> None:
-        self._reload()
+        if self.wanted:
+            self._reload()
+
+    def want(self) -> None:
+        """Make the picture now (once; a new room remakes it from then on)."""
+        if not self.wanted:
+            self.wanted = True
+            if self.is_mounted:
+                self._reload()
 
     def set_room(self, room: Room) -> None:
-        """The pane changed size: a new box, and a thumbnail made for it."""
+        """The pane changed size: a new box, and a thumbnail made for it (if wanted yet)."""
         self.room = room
         self._size_to(room.fit(self.guess if self.aspect is None else self.aspect))
-        self._reload()
+        if self.wanted:
+            self._reload()
 
     def _reload(self) -> None:
         # A picture that cannot be shown is a placeholder, never a crash of the app.
@@ -418,8 +442,12 @@ class RoundCard(Horizontal):
         room: Room,
         state: str = "running",
         guess: float = 1.0,
+        *,
+        eager: bool = True,
     ) -> None:
         super().__init__(classes="card round-card", id=f"card-{index}")
+        self.eager = eager
+        """Make the picture as soon as the card is mounted (else when :meth:`want_picture`)."""
         self.index = index
         self.entry = entry
         self.spec = spec
@@ -427,10 +455,14 @@ class RoundCard(Horizontal):
         self.state = state
         self.guess = guess
         """The picture's width / height as far as is known before it is read."""
-        self.set_class(room.fit(guess).stacked, "-stacked")
+        # Not mounted yet: its styles are worked out when it is (an update now would apply
+        # the stylesheet to it once more for nothing).
+        self.set_class(room.fit(guess).stacked, "-stacked", update=False)
 
     def compose(self) -> ComposeResult:
-        yield Thumb(self.index, self.spec, self.entry.image, self.room, self.guess)
+        yield Thumb(
+            self.index, self.spec, self.entry.image, self.room, self.guess, eager=self.eager
+        )
         yield Static(self._text(), classes="card-text")
 
     def on_unmount(self) -> None:
@@ -459,6 +491,23 @@ class RoundCard(Horizontal):
             self.state = state
             if self.entry.describe is None and self.entry.partial is None:
                 self.refresh_entry()
+
+    def on_resize(self) -> None:
+        # Laid out (or moved to a new size): the history knows now whether it is in view.
+        if not self.eager and self.parent is not None:
+            sweep = getattr(self.parent, "sweep_soon", None)
+            if callable(sweep):
+                sweep()
+
+    def want_picture(self) -> None:
+        """The card is on screen (or about to be): its picture is made if it is not yet."""
+        self.eager = True
+        for thumb in self.query(Thumb):  # none before compose: it is made eager then
+            thumb.want()
+
+    @property
+    def picture_wanted(self) -> bool:
+        return self.eager
 
     def set_room(self, room: Room) -> None:
         if room != self.room:

@@ -115,6 +115,8 @@ class History(VerticalScroll, can_focus=True):
         self._held: list[TurnRecord] = []
         """Journalled turns waiting for the next batch (:data:`BATCH_EVERY`)."""
         self._batch_timer: Timer | None = None
+        self._sweep_due = False
+        """A sweep for pictures in view is scheduled after the next layout."""
         self._showing = asyncio.Lock()
         """Cards are mounted and unmounted by one caller at a time: held turns in journal
         order, and a page or a new game never interleaved with a batch (duplicate ids)."""
@@ -270,6 +272,11 @@ class History(VerticalScroll, can_focus=True):
                 with self.app.batch_update():
                     for record in held:
                         await self._show(record)
+            newest = self._cards.get(self.hi - 1)
+            if self.following and isinstance(newest, RoundCard):
+                # In view once laid out (a card fits the pane): its picture starts now, so
+                # it is ready for the frame that shows the card. Older ones wait for a sweep.
+                newest.want_picture()
 
     async def _show(self, record: TurnRecord) -> None:
         if record.seq in self._seen:
@@ -334,8 +341,7 @@ class History(VerticalScroll, can_focus=True):
         for card in self._cards.values():
             if isinstance(card, RoundCard):
                 card.set_room(room)
-        if self.following:
-            self.call_after_refresh(self._follow)
+        self.call_after_refresh(self._follow)  # and the pictures now in view
 
     async def _shape_of(self, records: list[TurnRecord]) -> float:
         """The newest picture's width / height, from its header (in a thread); square when
@@ -389,7 +395,9 @@ class History(VerticalScroll, can_focus=True):
     def _make_card(self, index: int) -> Widget:
         entry = self.entries[index]
         if isinstance(entry, RoundEntry):
-            card: Widget = RoundCard(index, entry, self.spec, self.room, self.state, self.aspect)
+            card: Widget = RoundCard(
+                index, entry, self.spec, self.room, self.state, self.aspect, eager=False
+            )
         else:
             card = ErrorCard(index, entry)
         if index == self.selected:
@@ -493,17 +501,77 @@ class History(VerticalScroll, can_focus=True):
             await self._mount_range(start, stop, before="#newer")
             self.hi = stop
             self._update_more()
+        self.sweep_soon()
 
     def watch_virtual_size(self) -> None:
         # A card grew or shrank after it was shown (its picture arrived for a new room, a
         # caption came): while following, the newest card stays in view.
         if self.following:
             self.call_after_refresh(self._follow)
+        else:  # cards moved: maybe into view
+            self.sweep_soon()
+
+    def sweep_soon(self) -> None:
+        """Look for pictures come into view once the current layout pass is done (a card
+        got its size)."""
+        if not self._sweep_due:
+            self._sweep_due = True
+            self.call_later(self._sweep)
 
     def _follow(self) -> None:
         """Show the newest card, unless the person scrolled away since it was added."""
         if self.following:
             self.scroll_end(animate=False, immediate=True)
+        self._sweep()
+
+    PRELOAD = 2
+    """Rows beyond the view whose cards' pictures are made before they show."""
+
+    def _sweep(self) -> None:
+        """Ask for the pictures of the cards in view (or within :data:`PRELOAD` rows of it).
+
+        A card that was mounted and scrolled out of view again between two frames (a fast
+        game shows a batch of rounds at once) never makes its thumbnail: each costs a decode
+        of the whole picture. Scrolling back to it (or any change of the view) asks then.
+        Positions come from the last layout (the cards' heights); a card not laid out yet is
+        looked at again when it gets its size (:meth:`sweep_soon`)."""
+        self._sweep_due = False
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        if self.following:  # the view is (or is about to be scrolled) at the end
+            self._sweep_tail(height)
+            return
+        top = self.scroll_y - self.PRELOAD
+        bottom = self.scroll_y + height + self.PRELOAD
+        y = 0
+        for child in self._nodes:
+            if not child.display:
+                continue
+            size = child.outer_size.height
+            if size <= 0:  # not laid out yet
+                continue
+            if isinstance(child, RoundCard) and y < bottom and y + size > top:
+                child.want_picture()
+            y += size + child.styles.margin.bottom
+            if y >= bottom:
+                break
+
+    def _sweep_tail(self, rows: int) -> None:
+        """While following: the newest cards that fill ``rows`` from the bottom are in view
+        (whether or not the scroll to the end has happened yet)."""
+        y = 0
+        for child in reversed(self._nodes):
+            if not child.display:
+                continue
+            size = child.outer_size.height
+            if size <= 0:  # not laid out yet: where the rest goes is not known
+                return
+            if isinstance(child, RoundCard) and min(size, rows - y) > self.PRELOAD:
+                child.want_picture()  # (a sliver of a few rows at the top shows no picture)
+            y += size + child.styles.margin.bottom
+            if y >= rows:
+                return
 
     def _scroll_to_card(self, card: Widget, top: bool = True) -> None:
         """Scroll (ours, not the user's) so ``card`` shows; never triggers paging."""
@@ -520,6 +588,8 @@ class History(VerticalScroll, can_focus=True):
         super().watch_scroll_y(old, new)
         if not self._showing.locked():  # not while a card is being added below the view
             self.following = new >= self.max_scroll_y - 1 and self.hi >= len(self.entries)
+        if round(old) != round(new):
+            self._sweep()  # the pictures now in view
         if round(old) == round(new) or self._busy or self._programmatic:
             return
         # Page only in the direction the person is scrolling.
