@@ -183,8 +183,11 @@ async def test_a_fast_game_paints_a_few_times_a_second_and_keys_still_act(
         took, played = time.monotonic() - start, m.game.rounds_done - rounds
         during = [t for t in passes if start <= t <= start + took]
         assert played >= 3  # a fast game: several rounds a second, each several changes
-        # Unheld, this paints 10-15 times a second here; held, once per window (rarely twice).
-        assert len(during) <= 1.5 * FrameGate.RATE * took + 2, (len(during), played, took)
+        # Unheld, this paints ~40 times a second here (104-110 in 2.5 s); held, once or twice
+        # per window: the pass it opens for, and the layout a card's picture or scroll asks
+        # for within the window's settle time (pictures are made only for cards in view, so
+        # they come in after the pass that showed the card).
+        assert len(during) <= 2 * FrameGate.RATE * took + 2, (len(during), played, took)
         await pilot.press("up")  # a key while the screen is held: its action runs now
         assert m.history.selected is not None
         await pilot.press("enter")  # pause

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from telestrations import session
 from telestrations.embeddings import Embedder, EmbeddingError, embedder_for
-from telestrations.game import Event, Game, Settings
+from telestrations.game import CaptionGrowing, Event, Game, Settings
 from telestrations.keys import mask
 from telestrations.providers.base import Availability, ModelKind
 from telestrations.providers.listings import age_text
@@ -36,7 +36,7 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
 from telestrations.store import GameDir, GameLocked
 from telestrations.tui.engine_loop import EngineLoop
-from telestrations.tui.messages import to_message
+from telestrations.tui.messages import CaptionSoFar, Newest, to_message
 from telestrations.tui.screens.dialogs import KeyDialog
 from telestrations.tui.text import clean
 from telestrations.tui.widgets.status import Status
@@ -119,7 +119,13 @@ class GameControl:
         serial = self.serial
         screen = self.screen
 
+        newest = Newest()
+
         def bridge(event: Event) -> None:  # engine event → message, on the screen's queue
+            if isinstance(event, CaptionGrowing):
+                if newest.put(event):  # else the message on its way shows this text
+                    screen.post_message(CaptionSoFar(serial, event, newest.take))
+                return
             screen.post_message(to_message(serial, event))
 
         game.subscribe(bridge)

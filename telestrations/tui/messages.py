@@ -7,6 +7,8 @@ reports is already on disk (the engine journals before it emits).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,37 @@ class CaptionSoFar(GameMessage):
     """A streaming guesser's caption so far, shown on its round's card until it finishes."""
 
     event: CaptionGrowing
+    newest: Callable[[], CaptionGrowing | None] | None = None
+    """Where the newest caption so far waits (:class:`Newest`), when the sender coalesces:
+    the handler shows that one (``None``: an earlier message already showed it)."""
+
+    def take(self) -> CaptionGrowing | None:
+        return self.newest() if self.newest is not None else self.event
+
+
+class Newest:
+    """The newest partial caption not yet shown, between the engine's thread and the UI's.
+
+    A caption's events often arrive in one read: each was a message, a card update and a
+    repaint request on the UI's thread (competing with the engine for the interpreter) for
+    words nobody could read in that time. :meth:`put` says whether a message is needed: only
+    when none is on its way; the one on its way shows the newest text when it is handled.
+    Messages keep their order, so the finished turn's message still comes after it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event: CaptionGrowing | None = None
+
+    def put(self, event: CaptionGrowing) -> bool:
+        with self._lock:
+            first = self._event is None
+            self._event = event
+            return first
+
+    def take(self) -> CaptionGrowing | None:
+        with self._lock:
+            event, self._event = self._event, None
+            return event
 
 
 @dataclass

@@ -392,8 +392,9 @@ class MainScreen(Screen[None]):
     def on_caption_so_far(self, message: CaptionSoFar) -> None:
         if message.game_serial != self.control.serial:
             return
-        e = message.event
-        self.history.show_partial(e.round, e.model, e.text)
+        e = message.take()
+        if e is not None:
+            self.history.show_partial(e.round, e.model, e.text)
 
     async def on_turn_recorded(self, message: TurnRecorded) -> None:
         if message.game_serial != self.control.serial:

@@ -588,6 +588,16 @@ class History(VerticalScroll, can_focus=True):
         super().watch_scroll_y(old, new)
         if not self._showing.locked():  # not while a card is being added below the view
             self.following = new >= self.max_scroll_y - 1 and self.hi >= len(self.entries)
+        elif (
+            new < old - 1
+            and not self._programmatic
+            and new < self.max_scroll_y - max(2, self.size.height)
+        ):
+            # Moved up, more than a pane from the end and not by us, while a card was being
+            # added: the person scrolled. Follow no more, or the new card's scroll to the end
+            # would take the view back down from under them (the cards dropped above while
+            # following leave the view at the end).
+            self.following = False
         if round(old) != round(new):
             self._sweep()  # the pictures now in view
         if round(old) == round(new) or self._busy or self._programmatic:
