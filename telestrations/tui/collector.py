@@ -38,11 +38,14 @@ from typing import Any
 
 from textual.screen import Screen
 
-YOUNG_THRESHOLD = 10_000
-"""Allocations (minus deallocations) between collections of the youngest generation."""
+YOUNG_THRESHOLD = 3_000
+"""Allocations (minus deallocations) between collections of the youngest generation: at
+10 000 a middle collection walked up to ~30 000 objects (7-13 ms, one callback on its own
+that a layout pass next to it made a 20-25 ms stall); at 3 000 it takes 2-3 ms, and a young
+one about 1 ms (``bench/loop_lag.py``)."""
 MIDDLE_THRESHOLD = 3
-"""Young collections between collections of the middle one, so that one walks at most about
-30 000 objects (10-20 ms on a loaded machine; with Python's 10 it was 25-30 ms)."""
+"""Young collections between collections of the middle one (Python's 10 made it walk three
+times as much)."""
 
 
 _running: QuietCollector | None = None
