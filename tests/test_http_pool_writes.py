@@ -11,7 +11,7 @@ import httpcore
 import pytest
 
 from telestrations.providers.http import HttpClient, HttpSettings
-from telestrations.providers.http.pool import FIRST_PIECE, _Stream
+from telestrations.providers.http.pool import BIG_READ, FIRST_PIECE, _Stream
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
 
 POST_HEAD = (
@@ -90,6 +90,30 @@ async def test_a_chunked_head_waits_too_and_a_read_sends_what_is_held() -> None:
     assert inner.writes == [head] and inner.reads == 1
 
 
+class Reads(Recorder):
+    """Reads of given sizes, over an asyncio-like transport with a ``max_size``."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        super().__init__()
+        self.sizes = sizes
+        self._stream = type("S", (), {})()
+        self._stream._transport = type("T", (), {"max_size": 256 * 1024})()  # type: ignore[attr-defined]
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return b"x" * self.sizes.pop(0)
+
+
+async def test_reads_widen_while_a_big_answer_streams_and_narrow_after() -> None:
+    inner = Reads([300, 256 * 1024, 1024 * 1024, 700_000, 5_000, 200])
+    stream = _Stream(inner)
+    seen = []
+    for _ in range(6):
+        await stream.read(BIG_READ)
+        seen.append(stream._transport.max_size)
+    usual = 256 * 1024
+    assert seen == [usual, BIG_READ, BIG_READ, BIG_READ, usual, usual]
+
+
 class Echo(FakeAPI):
     def handle(self, req: Request) -> Reply:
         if req.path == "/v1/big":
@@ -118,6 +142,9 @@ async def test_requests_through_the_real_stack_arrive_whole(echo: Echo) -> None:
         assert answer.body == b"x" * 3_000_000
         assert [r.method for r in echo.requests] == ["POST", "POST", "GET", "GET"]
         pool = client.client._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool.connections[0]._connection._network_stream, _Stream)  # ours
+        stream = pool.connections[0]._connection._network_stream
+        assert isinstance(stream, _Stream)  # ours
+        await client.request("GET", "/x")  # a small answer after the big one: usual reads
+        assert stream._transport.max_size == stream._usual == 256 * 1024
     finally:
         await client.aclose()
