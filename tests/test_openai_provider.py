@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from telestrations.providers.base import ModelInfo, Picture, ProviderContext, ProviderError
+from telestrations.providers.base import (
+    Drawer,
+    Guesser,
+    ModelInfo,
+    Picture,
+    ProviderContext,
+    ProviderError,
+)
 from telestrations.providers.openai import PRESETS, OpenAIProvider, provider
 from tests.fakes.openai_api import CHAT, DALLE, GPT_IMAGE, REFUSAL, FakeOpenAI
 from tests.fakes.server import Reply, free_port, json_reply
@@ -53,6 +60,23 @@ def make(
             **kw,
         )
     )
+
+
+class Models:
+    """The engine's model lookup over one provider (``openai:NAME`` ids), for games in tests."""
+
+    def __init__(self, p: OpenAIProvider) -> None:
+        self.p = p
+
+    def drawer(self, model_id: str) -> Drawer:
+        info = self.p.model(model_id.split(":", 1)[1], "drawer")
+        assert info is not None
+        return self.p.drawer(info)
+
+    def guesser(self, model_id: str) -> Guesser:
+        info = self.p.model(model_id.split(":", 1)[1], "guesser")
+        assert info is not None
+        return self.p.guesser(info)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from telestrations.providers.openai import (
 )
 from tests.fakes.openai_api import CHAT, GPT_IMAGE, REFUSAL, FakeOpenAI
 from tests.fakes.server import json_reply
-from tests.test_openai_provider import KEY, PROMPT, SYSTEM, make, picture, posted
+from tests.test_openai_provider import KEY, PROMPT, SYSTEM, Models, make, picture, posted
 
 CAPTION = "A 64x48 png drawing of a purple circle"
 
@@ -308,7 +308,6 @@ async def test_nobody_listening_means_the_stream_is_not_watched(tmp_path: Path) 
     parse the caption's events as they arrive; one that shows them (the app) does. Either way
     the request streams and the caption is the whole answer."""
     from telestrations.game import CaptionGrowing, CaptionReady, Game, Limits, Settings
-    from telestrations.providers.base import Drawer, Guesser
     from telestrations.providers.http.streaming import StreamWatcher
     from telestrations.store import Store
 
@@ -324,23 +323,12 @@ async def test_nobody_listening_means_the_stream_is_not_watched(tmp_path: Path) 
         calls += 1
         original(self, chunk)
 
-    class Models:
-        def drawer(self, model_id: str) -> Drawer:
-            info = provider.model(model_id.split(":", 1)[1], "drawer")
-            assert info is not None
-            return provider.drawer(info)
-
-        def guesser(self, model_id: str) -> Guesser:
-            info = provider.model(model_id.split(":", 1)[1], "guesser")
-            assert info is not None
-            return provider.guesser(info)
-
     async def play(partials: bool) -> tuple[list[object], int]:
         nonlocal calls
         calls = 0
         game_dir = Store(tmp_path / str(partials)).new_game("a red house", {})
         settings = Settings(drawer="openai:gpt-image-1", guesser="openai:gpt-4o-mini", pace=0)
-        game = Game(game_dir, Models(), settings, Limits(rounds=1))
+        game = Game(game_dir, Models(provider), settings, Limits(rounds=1))
         events: list[object] = []
         game.subscribe(events.append, partials=partials)
         game.start()

@@ -758,9 +758,8 @@ async def test_a_key_split_across_streamed_chunks_never_shows(tmp_path: Path) ->
     """A guesser streams a caption with the key cut into pieces at every chunk boundary: no
     partial caption event, record or journal line holds the key or a long piece of it."""
     from telestrations.game import CaptionGrowing, Limits
-    from telestrations.providers.base import Drawer, Guesser
     from telestrations.store import Store
-    from tests.test_openai_provider import make
+    from tests.test_openai_provider import Models, make
 
     api = FakeOpenAI(key=OPENAI_KEY, models=GPT_IMAGE + CHAT).start()
     try:
@@ -780,20 +779,9 @@ async def test_a_key_split_across_streamed_chunks_never_shows(tmp_path: Path) ->
         sse = {"Content-Type": "text/event-stream"}
         api.script.append(Reply(200, b"", sse, pieces=pieces, chunk_delay=0.01))
 
-        class Models:
-            def drawer(self, model_id: str) -> Drawer:
-                info = provider.model(model_id.split(":", 1)[1], "drawer")
-                assert info is not None
-                return provider.drawer(info)
-
-            def guesser(self, model_id: str) -> Guesser:
-                info = provider.model(model_id.split(":", 1)[1], "guesser")
-                assert info is not None
-                return provider.guesser(info)
-
         game_dir = Store(tmp_path).new_game("a red house", {})
         settings = Settings(drawer="openai:gpt-image-1", guesser="openai:gpt-4o-mini", pace=0)
-        game = Game(game_dir, Models(), settings, Limits(rounds=1))
+        game = Game(game_dir, Models(provider), settings, Limits(rounds=1))
         growing: list[str] = []
         game.subscribe(lambda e: growing.append(e.text) if isinstance(e, CaptionGrowing) else None)
         game.start()
