@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -46,6 +47,7 @@ def main() -> None:
     print(f"{args.models} models, file {size} bytes, save {saved:.1f} ms")
     print(f"load: min {min(runs):.2f} ms, median {statistics.median(runs):.2f} ms")
     print(f"load average {os.getloadavg()[0]:.2f}")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import asyncio
 import gc
 import io
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -146,27 +147,33 @@ async def main(rounds: int) -> None:
     runtime = Runtime(Config(), keyring, Registry([Big(data)]), Store(home), home, dict(os.environ))
     settings = Settings(drawer="big:draw", guesser="big:see")
     app = TelestrationsApp(runtime, Launch("noise", settings))
-    print(f"image: 1792×1024 PNG, {len(data) / 1e6:.1f} MB; data in {home}", flush=True)
-    async with app.run_test(size=(120, 40)) as pilot:
-        main_screen = app.main
-        assert main_screen is not None
-        await pilot.pause(0.3)
-        idle = Ticker()
-        task = asyncio.create_task(idle.run())
-        await asyncio.sleep(1.0)
-        task.cancel()
-        busy = Ticker()
-        task = asyncio.create_task(busy.run())
-        t0 = time.monotonic()
-        with CallbackClock() as clock:
-            await pilot.press("enter")
-            # Polling (not an event) on purpose: the bench must not add subscribers of its own.
-            while main_screen.game is None or main_screen.game.rounds_done < rounds:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)  # let the last thumbnail land
-        task.cancel()
-        elapsed = time.monotonic() - t0
-        await pilot.press("q")
+    print(
+        f"image: 1792×1024 PNG, {len(data) / 1e6:.1f} MB; data in {home} (removed at exit)",
+        flush=True,
+    )
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            main_screen = app.main
+            assert main_screen is not None
+            await pilot.pause(0.3)
+            idle = Ticker()
+            task = asyncio.create_task(idle.run())
+            await asyncio.sleep(1.0)
+            task.cancel()
+            busy = Ticker()
+            task = asyncio.create_task(busy.run())
+            t0 = time.monotonic()
+            with CallbackClock() as clock:
+                await pilot.press("enter")
+                # Polling (not an event) on purpose: the bench must not add subscribers of its own.
+                while main_screen.game is None or main_screen.game.rounds_done < rounds:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)  # let the last thumbnail land
+            task.cancel()
+            elapsed = time.monotonic() - t0
+            await pilot.press("q")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # a few hundred MB of pictures a run
     for name, ticker in (("idle", idle), (f"{rounds} big rounds", busy)):
         lat = sorted(ticker.lateness)
         p99 = lat[int(len(lat) * 0.99) - 1] if lat else 0.0

@@ -28,6 +28,7 @@ import gc
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,8 +203,12 @@ def rss_mib() -> float:
     return float("nan")
 
 
+HOMES: list[Path] = []  # removed at exit: each run writes a few hundred MB of pictures
+
+
 def environment(server: Server) -> dict[str, str]:
     home = Path(tempfile.mkdtemp(prefix="telestrations-overhead-"))
+    HOMES.append(home)
     env = {
         "TELESTRATIONS_DATA_DIR": str(home / "data"),
         "TELESTRATIONS_CONFIG": str(home / "config.toml"),
@@ -347,6 +352,8 @@ async def main(args: argparse.Namespace) -> None:
             await tui(server, args.rounds, args.long)
     finally:
         server.close()
+        for home in HOMES:
+            shutil.rmtree(home, ignore_errors=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 

@@ -15,6 +15,7 @@ import asyncio
 import gc
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -48,7 +49,10 @@ async def main(checkpoints: list[int], model: str) -> None:
     runtime = Runtime.load()
     settings = Settings(drawer=model, guesser=model)
     app = TelestrationsApp(runtime, Launch("a red house under a yellow sun", settings))
-    print(f"data in {home}; baseline RSS before start {rss_mib():.1f} MiB", flush=True)
+    print(
+        f"data in {home} (removed at exit); baseline RSS before start {rss_mib():.1f} MiB",
+        flush=True,
+    )
     t0 = time.monotonic()
     async with app.run_test(size=(120, 40)) as pilot:
         main_screen = app.main
@@ -70,6 +74,7 @@ async def main(checkpoints: list[int], model: str) -> None:
                 flush=True,
             )
         await pilot.press("q")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
