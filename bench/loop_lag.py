@@ -138,9 +138,11 @@ class Ticker:
 
 
 async def main(rounds: int) -> None:
+    from telestrations.alloc import keep_big_buffers
     from telestrations.tui.app import TelestrationsApp
     from telestrations.tui.screens.main import Launch
 
+    keep_big_buffers()  # as the telestrations command does at start
     data = big_png()
     home = Path(tempfile.mkdtemp(prefix="telestrations-lag-"))
     keyring = KeyRing(KeyStore(home / "keys.json"), env={})

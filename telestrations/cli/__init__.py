@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telestrations.alloc import keep_big_buffers
 from telestrations.cli.batch import cmd_batch
 from telestrations.cli.commands import (
     EXIT_FAILED,
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cleaner, which also redacts: text from outside never reaches the terminal as a control
     # sequence, and no key reaches it at all. The TUI writes through its own driver.
     sys.excepthook = redacting_excepthook  # a crash's traceback may quote a key
+    keep_big_buffers()  # a round's multi-MB buffers are reused, not faulted in anew
     with clean_output():
         return _main(parse_args(argv))
 
