@@ -339,6 +339,9 @@ async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
 
 
 async def main(args: argparse.Namespace) -> None:
+    from telestrations.alloc import keep_big_buffers
+
+    keep_big_buffers()  # as the telestrations command does at start
     server = Server()
     print(
         f"server on {server.url}: {DELAY * 1000:.0f} ms a call, 1024×1024 PNG; "

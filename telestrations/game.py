@@ -29,9 +29,11 @@ from telestrations.providers.base import (
     Picture,
     Progress,
     ProviderError,
+    checks_beside,
     partial_captions,
     progress_reports,
     sniff_format,
+    uploads_after,
 )
 from telestrations.rules import *  # noqa: F403
 from telestrations.store import GameDir, utc_now
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 
 Finish = Callable[[TurnRecord], Awaitable[TurnRecord]]
 """Completes a finished turn's record before it is written (a caption's drift)."""
+
+Check = asyncio.Future[None]
+"""The rest of a drawing's check, finishing beside the next request (``checks_beside``)."""
 
 
 class SaveFailed(Exception):
@@ -125,6 +130,11 @@ class Game:
         self._drawn: tuple[str, Picture] | None = None
         """The last picture this game drew, by file name: a describe after a step (a batch
         plays turn by turn) sends it from memory instead of reading it back in a thread."""
+        self._checking: tuple[str, Check] | None = None
+        """The drawing (by file name) whose check is finishing beside the describe turn: that
+        turn's upload waits for it before its last bytes."""
+        self._refused: tuple[Check, TurnRecord] | None = None
+        """A drawing whose late check failed, as it was kept instead: a failed draw."""
 
     # -- observation -----------------------------------------------------------------------
 
@@ -441,6 +451,8 @@ class Game:
         picture: Picture | None = None
         caption: Caption | None = None
         memo: dict[str, Any] | None = None
+        check: Check | None = None
+        gate: Check | None = None
 
         def progressed(p: Progress, rnd: int = nxt.round, who: str = model) -> None:
             self._emit(TurnProgress(rnd, nxt.kind, who, p))
@@ -453,8 +465,12 @@ class Game:
                     drawer = self.models.drawer(model)
                     picture, memo = await draw_remembering(drawer, text, ref, name)
             elif nxt.kind == "draw":
-                with progress_reports(progressed):
+                # With no pace the describe follows at once: the drawing's check may finish
+                # beside its upload (which waits for it), not before the request is made.
+                later = checks_beside() if s.pace <= 0 else contextlib.nullcontext(None)
+                with progress_reports(progressed), later as deferred:
                     picture = await self.models.drawer(model).draw(text)
+                check = deferred.outcome() if deferred is not None else None
             else:
                 pending = self._pending
                 if (
@@ -474,9 +490,17 @@ class Game:
                 listening = (
                     partial_captions(growing) if self._partials_wanted else contextlib.nullcontext()
                 )
-                with listening, progress_reports(progressed):
+                checking = self._checking
+                gate = checking[1] if checking is not None and checking[0] == nxt.image else None
+                with listening, progress_reports(progressed), uploads_after(gate):
                     caption = await self.models.guesser(model).describe(source, system, text)
+                refused = await self._refused_drawing(gate)
+                if refused is not None:  # the caption of a broken picture is not kept
+                    return refused
         except ProviderError as exc:
+            refused = await self._refused_drawing(gate)
+            if refused is not None:  # the upload was held back and dropped: not its fault
+                return refused
             return await self._fail(base, exc, t0)
         except asyncio.CancelledError:
             raise
@@ -492,6 +516,7 @@ class Game:
             picture = replace(picture, extras=self.secrets.redact_json(dict(picture.extras)))
             name = f"r{nxt.round:04d}-draw{picture.suffix}"
             self._drawn = (name, picture)
+            self._checking = (name, check) if check is not None else None
             record = self._redacted(
                 base,
                 image=name,
@@ -503,7 +528,10 @@ class Game:
                 memory=memo,
             )
             await self._keep_later(
-                record, picture, PictureReady(record, self.dir.image_path(name), picture)
+                record,
+                picture,
+                PictureReady(record, self.dir.image_path(name), picture),
+                check=check,
             )
         else:
             assert caption is not None
@@ -571,18 +599,67 @@ class Game:
         return redact_record(replace(base, **changes), self.secrets)  # type: ignore[arg-type]
 
     async def _fail(self, base: TurnRecord, exc: ProviderError, t0: float) -> TurnRecord:
-        exc.message, exc.hint = self.secrets.redact(exc.message), self.secrets.redact(exc.hint)
-        exc.args = (exc.message,)
-        record = self._redacted(
-            base,
-            status="failed",
-            finished=utc_now(),
-            duration=round(time.monotonic() - t0, 3),
-            cost=None,
-            error=TurnError(exc.kind, exc.message, exc.hint),
-        )
+        base = replace(base, finished=utc_now(), duration=round(time.monotonic() - t0, 3))
+        record = self._failed(base, exc)
         await self._keep(record, None, TurnFailed(record, exc))
         return record
+
+    def _failed(self, record: TurnRecord, exc: ProviderError) -> TurnRecord:
+        """``record`` as a failed turn with ``exc``'s reason (redacted, in place too, since
+        the event carries it): nothing it produced is kept, and its cost is not known."""
+        exc.message, exc.hint = self.secrets.redact(exc.message), self.secrets.redact(exc.hint)
+        exc.args = (exc.message,)
+        return self._redacted(
+            record,
+            status="failed",
+            image="" if record.kind == "draw" else record.image,
+            output="",
+            extras={},
+            cost=None,
+            memory=None,
+            error=TurnError(exc.kind, exc.message, exc.hint),
+        )
+
+    async def _checked(
+        self, record: TurnRecord, picture: Picture | None, event: Event, check: Check
+    ) -> tuple[TurnRecord, Picture | None, Event]:
+        """The drawing to keep once its late check is done: as it is, or (the check failed)
+        as the failed draw it then was, with no picture."""
+        failure = await self._verdict(check)
+        if failure is None:
+            return record, picture, event
+        record = self._failed(record, failure)
+        self._refused = (check, record)
+        self._drawn = self._checking = None
+        return record, None, TurnFailed(record, failure)
+
+    async def _verdict(self, check: Check) -> ProviderError | None:
+        """What a drawing's late check found (``None``: it passed). Waited for to the end
+        even when cancelled: a stop lets the turn being kept finish, and that needs it."""
+        while not check.done():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(check)
+        if check.cancelled():
+            return ProviderError("internal", "the picture's check was cancelled")
+        exc = check.exception()
+        if exc is None:
+            return None
+        if isinstance(exc, ProviderError):
+            return exc
+        log.error("checking a picture failed", exc_info=exc)
+        return ProviderError("internal", f"checking the picture failed: {type(exc).__name__}")
+
+    async def _refused_drawing(self, gate: Check | None) -> TurnRecord | None:
+        """The drawing described under ``gate``, as kept, if its late check failed: the
+        describe turn then ends with it (nothing of its own is kept)."""
+        if gate is None:
+            return None
+        await self._settle()  # the drawing is kept (or refused) first
+        refused = self._refused
+        if refused is None or refused[0] is not gate:
+            return None
+        self._refused = None
+        return refused[1]
 
     async def _settle(self) -> None:
         """Wait for the drawn turn being written (its event is sent once it is on disk);
@@ -617,20 +694,25 @@ class Game:
         picture: Picture | None,
         event: Event,
         finish: Finish | None = None,
+        *,
+        check: Check | None = None,
     ) -> None:
         """Start writing the turn (after the one before it) and return: the next request
         need not wait for the disk. :meth:`_settle` waits for it before anything that depends
         on it being kept: the next record, a pause, a stop. ``finish`` completes the record
-        first (a caption's drift), beside the next request too."""
+        first (a caption's drift), beside the next request too; a drawing is kept only once
+        its ``check`` passed (else it is kept as the failed draw it was)."""
         try:
             await self._settle()
         except SaveFailed:
             if finish is not None:
                 record = await self._finished(record, finish)
                 event = CaptionReady(record)  # only a caption is finished later
+            if check is not None:
+                record, picture, event = await self._checked(record, picture, event, check)
             self._follow = (record, picture, event)
             raise
-        keep = self._keep(record, picture, event, settled=True, finish=finish)
+        keep = self._keep(record, picture, event, settled=True, finish=finish, check=check)
         task = asyncio.ensure_future(keep)
         self._pending = (record, picture, task)
 
@@ -652,6 +734,7 @@ class Game:
         *,
         settled: bool = False,
         finish: Finish | None = None,
+        check: Check | None = None,
     ) -> None:
         """Write the turn, then tell subscribers; a write that fails keeps it for resume.
 
@@ -660,6 +743,8 @@ class Game:
         if finish is not None:
             record = await self._finished(record, finish)
             event = CaptionReady(record)  # only a caption is finished later
+        if check is not None:
+            record, picture, event = await self._checked(record, picture, event, check)
         if not settled:
             try:
                 await self._settle()  # the turn this one follows is on disk first

@@ -7,6 +7,7 @@ entry-point group.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -359,6 +360,92 @@ def progress_reports(listener: Callable[[Progress], None]) -> Iterator[None]:
         yield
     finally:
         _progress.reset(token)
+
+
+class LaterChecks:
+    """The slow part of a drawing's check (a PNG's chunk CRCs, Pillow's look at its header)
+    left running in a thread after ``draw()`` returned, so the guesser's request is built and
+    sent beside it. Its upload holds back its last bytes until the check passed
+    (:func:`uploads_after`), and the engine keeps the drawing only if it did: a broken picture
+    still never reaches a guesser whole, nor the game folder."""
+
+    def __init__(self) -> None:
+        self._pending: list[asyncio.Future[None]] = []
+
+    def add(self, check: asyncio.Future[None]) -> None:
+        check.add_done_callback(_retrieved)  # a failure is the engine's to report, not a log's
+        self._pending.append(check)
+
+    def outcome(self) -> asyncio.Future[None] | None:
+        """One future for every check left running here; ``None`` when none was."""
+        if not self._pending:
+            return None
+        if len(self._pending) == 1:
+            return self._pending[0]
+        together = asyncio.ensure_future(asyncio.gather(*self._pending))
+        done: asyncio.Future[None] = together.get_loop().create_future()
+
+        def settle(f: asyncio.Future[list[None]]) -> None:
+            if f.cancelled():
+                done.cancel()
+            elif (exc := f.exception()) is not None:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        together.add_done_callback(settle)
+        done.add_done_callback(_retrieved)
+        return done
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+_later_checks: ContextVar[LaterChecks | None] = ContextVar(
+    "telestrations_later_checks", default=None
+)
+
+
+def later_checks() -> LaterChecks | None:
+    """Where a picture check may leave its slow part (inside :func:`checks_beside`), else
+    ``None``: check everything before returning."""
+    return _later_checks.get()
+
+
+@contextmanager
+def checks_beside() -> Iterator[LaterChecks]:
+    """Let pictures made in this block finish their check after ``draw()`` returns; the
+    returned :class:`LaterChecks` tells the caller what is still running."""
+    checks = LaterChecks()
+    token = _later_checks.set(checks)
+    try:
+        yield checks
+    finally:
+        _later_checks.reset(token)
+
+
+_upload_gate: ContextVar[asyncio.Future[None] | None] = ContextVar(
+    "telestrations_upload_gate", default=None
+)
+
+
+def upload_gate() -> asyncio.Future[None] | None:
+    """What a request body's last bytes wait for here (see :func:`uploads_after`)."""
+    return _upload_gate.get()
+
+
+@contextmanager
+def uploads_after(check: asyncio.Future[None] | None) -> Iterator[None]:
+    """Requests sent in this block send their body but its last bytes, then wait for
+    ``check``; if it fails, its error ends the request unfinished, so the service never has
+    a whole request to answer (or bill) for a picture that turned out broken."""
+    token = _upload_gate.set(check)
+    try:
+        yield
+    finally:
+        _upload_gate.reset(token)
 
 
 def sniff_format(data: bytes) -> str | None:
