@@ -221,7 +221,7 @@ async def test_picture_from_base64_leaves_only_the_rows_for_later() -> None:
 
 
 async def test_a_gate_that_fails_stops_any_request_short(fake: FakeOpenAI) -> None:
-    """The hold-back is in the HTTP client, so every guesser's upload has it."""
+    """The hold-back is in the connection pool (http/pool.py), so every guesser's upload has it."""
     provider = make(fake)
     gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     guesser = Models(provider).guesser(GUESSER)

@@ -22,7 +22,7 @@ from telestrations.providers.http import (
     picture_from_base64,
     picture_from_bytes,
 )
-from telestrations.providers.http.bodies import JsonSafe
+from telestrations.providers.http.bodies import JsonSafe, Spliced
 from telestrations.providers.openai import OpenAIProvider, provider
 from telestrations.store import Store
 from tests.fakes.openai_api import CHAT, GPT_IMAGE, FakeOpenAI
@@ -118,6 +118,18 @@ def test_json_body_splices_trusted_and_checked_strings_in_order() -> None:
     sent = json_body(body)
     httpx_way = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     assert sent == httpx_way.encode() and json.loads(sent) == body
+
+
+def test_json_body_writes_a_spliced_data_uri_as_the_one_string_it_stands_for() -> None:
+    b64 = JsonSafe(base64.b64encode(random.randbytes(150_000)).decode())
+    uri = Spliced(JsonSafe("data:image/png;base64,"), b64)
+    body = {"messages": [{"content": [{"image_url": {"url": uri}}, "x"]}], "n": 1}
+    plain_body = {"messages": [{"content": [{"image_url": {"url": str(uri)}}, "x"]}], "n": 1}
+    httpx_way = json.dumps(plain_body, ensure_ascii=False, separators=(",", ":"))
+    assert json_body(body) == httpx_way.encode()
+    assert uri == "data:image/png;base64," + b64
+    with pytest.raises(TypeError):  # only text known to need no escaping
+        Spliced(JsonSafe("data:"), 'a"b')  # type: ignore[arg-type]
 
 
 async def test_a_picture_from_base64_is_decoded_and_checked_in_one_go() -> None:

@@ -27,6 +27,28 @@ class JsonSafe(str):
     __slots__ = ()
 
 
+class Spliced:
+    """A JSON string made of escape-free pieces (a data URI: its short prefix and a picture's
+    base64) that :func:`json_body` writes into the body one after the other: joining them
+    first would copy 2 MB twice more (~0.1-0.3 ms each, on the round's critical path)."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, *pieces: JsonSafe) -> None:
+        if not all(isinstance(p, JsonSafe) for p in pieces):
+            raise TypeError("Spliced takes JsonSafe pieces only")
+        self.pieces = pieces
+
+    def __str__(self) -> str:
+        return "".join(self.pieces)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == (str(other) if isinstance(other, Spliced | str) else other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 _NEEDS_ESCAPE = bytes(range(32)) + b'"\\'
 _COLON_QUOTE = re.compile(rb'\s*:\s*"')
 
@@ -34,14 +56,17 @@ _COLON_QUOTE = re.compile(rb'\s*:\s*"')
 def json_body(value: Any) -> bytes:
     """``value`` as compact JSON, byte for byte as httpx's ``json=`` would send it, with
     every big escape-free string spliced in as it is instead of escape-scanned."""
-    big: list[bytes] = []
+    big: list[tuple[bytes, ...]] = []
     marker = f"\u2063splice-{random.getrandbits(64):016x}-"
 
     def swap(v: Any) -> Any:
+        if isinstance(v, Spliced):
+            big.append(tuple(p.encode("ascii") for p in v.pieces))
+            return f"{marker}{len(big) - 1}"
         if isinstance(v, str) and len(v) >= SPLICE_MIN and v.isascii():
             raw = v.encode("ascii")
             if isinstance(v, JsonSafe) or len(raw.translate(None, _NEEDS_ESCAPE)) == len(raw):
-                big.append(raw)
+                big.append((raw,))
                 return f"{marker}{len(big) - 1}"
             return v
         if isinstance(v, Mapping):
@@ -59,10 +84,21 @@ def json_body(value: Any) -> bytes:
     for i, raw in enumerate(big):  # json.dumps keeps the order they were swapped in
         head, found, out = out.partition(f'"{marker}{i}"'.encode())
         if not found:  # cannot happen; never send a body with a marker in it
-            return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        parts += [head, b'"', raw, b'"']
+            return jsonlib.dumps(plain(value), ensure_ascii=False, separators=(",", ":")).encode()
+        parts += [head, b'"', *raw, b'"']
     parts.append(out)
     return b"".join(parts)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every :class:`Spliced` made a plain string (for ``json.dumps``)."""
+    if isinstance(value, Spliced):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: plain(x) for k, x in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(x) for x in value]
+    return value
 
 
 def loads_lifted(body: bytes, key: str) -> Any:
@@ -78,7 +114,7 @@ def loads_lifted(body: bytes, key: str) -> Any:
     if end - start < SPLICE_MIN or body.find(b"\\", start, end) >= 0:
         return jsonlib.loads(body)
     try:
-        value = body[start:end].decode("ascii")
+        value = str(memoryview(body)[start:end], "ascii")  # one copy, not a slice and a copy
     except UnicodeDecodeError:
         return jsonlib.loads(body)
     data = jsonlib.loads(body[:start] + body[end:])

@@ -27,7 +27,7 @@ import httpcore
 import httpx
 
 from telestrations import __version__
-from telestrations.providers.base import ProviderError, upload_gate
+from telestrations.providers.base import ProviderError
 from telestrations.providers.http.bodies import json_body, loads_lifted
 from telestrations.providers.http.errors import (
     ErrorMapper,
@@ -477,15 +477,10 @@ class HttpClient:
         if json is not None:  # as httpx's json= would, without escape-scanning an image
             content = json_body(json)
             headers["Content-Type"] = "application/json"
-        body: bytes | AsyncIterator[bytes] | None = content
-        gate = upload_gate()
-        if gate is not None and content is not None and len(content) > HELD_BACK:
-            headers["Content-Length"] = str(len(content))  # not chunked: the same request
-            body = _after(gate, content)
         request = client.build_request(
             method,
             url,
-            content=body,
+            content=content,
             data=dict(form.fields) if form is not None else None,
             files=list(form.files) if form is not None else None,
             params=dict(params) if params is not None else None,
@@ -571,18 +566,6 @@ class HttpClient:
             connect_timeout=self.settings.connect_timeout,
             redactor=self._redact,
         )
-
-
-HELD_BACK = 64
-"""Bytes of a body that wait for :func:`~telestrations.providers.base.upload_gate`."""
-
-
-async def _after(gate: asyncio.Future[None], content: bytes) -> AsyncIterator[bytes]:
-    """``content`` but its last bytes, then (once ``gate`` passed) those: a failed gate
-    raises its error here, and httpcore drops the connection with the request unfinished."""
-    yield content[:-HELD_BACK]
-    await asyncio.shield(gate)  # a cancelled request must not cancel the check itself
-    yield content[-HELD_BACK:]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

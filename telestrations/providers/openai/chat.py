@@ -18,7 +18,7 @@ from telestrations.providers.base import (
     report_partial,
 )
 from telestrations.providers.http import b64, rejects_field
-from telestrations.providers.http.bodies import JsonSafe
+from telestrations.providers.http.bodies import JsonSafe, Spliced
 from telestrations.providers.openai.models import (
     DEFAULT_DETAIL,
     DEFAULT_MAX_TOKENS,
@@ -47,12 +47,13 @@ INLINE_STREAM = 8 * 1024
 _STREAM_FIELD = re.compile(r"\bstream(?:_options)?\b")
 
 
-def _data_uri(picture: Picture) -> str:
+def _data_uri(picture: Picture) -> str | Spliced:
     """``data:image/<fmt>;base64,...``; formats not every server takes are sent as PNG."""
     mime = SEND_FORMATS.get(picture.format)
     if mime is not None and picture.b64 is not None:  # as the drawer sent it: no re-encoding
-        uri = f"data:{mime};base64,{picture.b64}"
-        return JsonSafe(uri) if isinstance(picture.b64, JsonSafe) else uri
+        if isinstance(picture.b64, JsonSafe):  # written into the body as is, not copied here
+            return Spliced(JsonSafe(f"data:{mime};base64,"), picture.b64)
+        return f"data:{mime};base64,{picture.b64}"
     data = picture.data
     if mime is None:  # reduced while decoding: a huge GIF never sits whole in RGBA
         im = decode_reduced(data, (RESEND_SIDE, RESEND_SIDE))
@@ -72,7 +73,7 @@ class OpenAIGuesser:
         self.token_field: TokenField = provider.token_field_for(model)
         self.stream = provider.stream_for(model)
 
-    def request_body(self, image_uri: str, system: str, prompt: str) -> dict[str, Any]:
+    def request_body(self, image_uri: str | Spliced, system: str, prompt: str) -> dict[str, Any]:
         """The JSON for ``/chat/completions`` (PROTOCOLS.md 2.2)."""
         o = self.model.options
         image: dict[str, Any] = {"url": image_uri}
@@ -117,7 +118,7 @@ class OpenAIGuesser:
 
     async def _describe(self, picture: Picture, system: str, prompt: str) -> Caption:
         if SEND_FORMATS.get(picture.format) is not None and picture.b64 is not None:
-            uri = _data_uri(picture)  # a copy: no thread hop for it
+            uri = _data_uri(picture)  # no copy of the base64: no thread hop for it
         else:
             uri = await asyncio.to_thread(_data_uri, picture)
         body = self.request_body(uri, system, prompt)
