@@ -237,3 +237,31 @@ async def test_a_gate_that_fails_stops_any_request_short(fake: FakeOpenAI) -> No
         await provider.aclose()
     [(declared, received)] = chat_requests(fake, 1)
     assert 0 < received < declared
+
+
+async def test_the_app_shows_a_picture_broken_past_its_header_as_a_failed_drawing(
+    isolated_env: Path,
+) -> None:
+    """In the app (its own engine loop, a guesser on this machine): the round's card is the
+    failed drawing with its reason, the game pauses, and nothing waits for a guesser."""
+    from telestrations.tui.widgets.cards import ErrorCard
+    from tests.test_tui_support import main_screen, make_app, make_runtime, wait_for
+
+    runtime, fake = make_runtime(isolated_env)
+    fake.checked, fake.image = True, damaged(noisy_png())
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 36)) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.state == "paused")
+        await wait_for(pilot, lambda: bool(m.query(ErrorCard)))
+        assert m.game is not None
+        assert [(r.kind, r.status) for r in m.game.records] == [("draw", "failed")]
+        [card] = m.query(ErrorCard)
+        shown = str(card.render())
+        assert "broken" in shown
+        assert not m.running
+        assert "waiting for the guesser" not in str(m.status_line.render())
+        fake.image = None  # a good drawing next: Enter retries the round and plays on
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)

@@ -34,6 +34,7 @@ from telestrations.providers.base import (
     report_partial,
 )
 from telestrations.providers.catalog import CatalogProvider
+from telestrations.providers.http.images import picture_from_bytes
 from telestrations.providers.registry import Registry
 from telestrations.runtime import Runtime
 from telestrations.store import Store
@@ -106,6 +107,8 @@ class Painter:
             o.cancelled += 1
             raise
         data = o.image or png_bytes(["red", "blue", "green"][len(o.draws) % 3])
+        if o.checked:  # as a network drawer's answer is: checked, perhaps beside the next call
+            return await picture_from_bytes(data, max_pixels=10**8, cost=0.01)
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
         return Picture(data, "png", w, h, {}, 0.01)
@@ -162,6 +165,8 @@ class FakeProvider(CatalogProvider):
         self.cancelled = 0
         self.failures_left = 1
         self.image: bytes | None = None
+        self.checked = False
+        """Pictures go through the checks a provider's answer gets (``picture_from_bytes``)."""
         self.draw_started = Gate()
         self.talk_gate: Gate | None = None
 
