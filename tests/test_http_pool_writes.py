@@ -1,8 +1,9 @@
 """The pool's streams: a request head goes out with the start of its body (one write, one
-wake-up of the server)."""
+wake-up of the server), and under an upload gate a body's end waits for it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 import httpcore
 import pytest
 
+from telestrations.providers.base import ProviderError, uploads_after
 from telestrations.providers.http import HttpClient, HttpSettings
 from telestrations.providers.http.pool import BIG_READ, FIRST_PIECE, _Stream
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
@@ -63,6 +65,31 @@ async def test_a_big_body_goes_out_head_and_first_piece_then_the_rest() -> None:
     assert len(inner.writes) == 2
     assert inner.writes[0] == head + body[:FIRST_PIECE]
     assert inner.writes[1] == body[FIRST_PIECE:]
+
+
+@pytest.mark.parametrize("size", [20, 2_000_000])
+async def test_under_an_upload_gate_the_end_of_a_body_waits_for_it(size: int) -> None:
+    body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    head = POST_HEAD % len(body)
+    for passes in (True, False):
+        inner = Recorder()
+        stream = _Stream(inner)
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with uploads_after(gate):
+            await stream.write(head)
+            writing = asyncio.ensure_future(stream.write(body))
+            await asyncio.sleep(0.01)
+            sent = b"".join(inner.writes)
+            assert not writing.done() and sent == head + body[: len(body) - min(64, size)]
+            if passes:
+                gate.set_result(None)
+                await writing
+                assert b"".join(inner.writes) == head + body
+            else:
+                gate.set_exception(ProviderError("bad_response", "the png image is broken"))
+                with pytest.raises(ProviderError, match="broken"):
+                    await writing
+                assert b"".join(inner.writes) == sent  # the end never went out
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,14 @@ call, the largest single cost per call. :class:`_Backend` hands httpcore the sam
 streams, except that the raw socket is looked up once per connection. Nothing else changes:
 reads, writes, TLS, timeouts and the readability test itself are httpcore's and anyio's.
 
-A request head also goes out with the start of its body (:meth:`_Stream.write`), and the
-last bytes of a body sent under :func:`~telestrations.providers.base.uploads_after` wait for
-its check (a drawing's CRCs, finishing beside the upload); a failed check ends the request
-unfinished, so the service never has a whole request for a broken picture. httpcore
+A request head also goes out with the start of its body (:meth:`_Stream.write`). httpcore
 writes the head and the body separately; on loopback or a LAN each write wakes the server,
 which reads and parses the head, then waits again for the body: two wake-ups per call
 (~0.7-1.3 ms each on a busy 2-core machine) where one does.
+
+The last bytes of a body sent under :func:`~telestrations.providers.base.uploads_after` wait
+for its check (a drawing's CRCs, finishing beside the upload); a failed check ends the
+request unfinished, so the service never has a whole request for a broken picture.
 
 And while a big answer streams in (a read came back full), the asyncio transport under the
 connection reads :data:`BIG_READ` bytes per readiness event instead of 256 KiB, so a 2 MB
@@ -101,7 +102,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             await self._inner.write(buffer, timeout)
             return
         gate = upload_gate()
-        held = HELD_BACK if gate is not None and len(buffer) > HELD_BACK else 0
+        held = min(HELD_BACK, len(buffer)) if gate is not None else 0
         cut = len(buffer) - held
         first = min(FIRST_PIECE, cut)
         view = memoryview(buffer)  # the rest goes out without copying it
