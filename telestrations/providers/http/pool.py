@@ -29,7 +29,6 @@ the app's resident memory grew 10 % more.)
 
 from __future__ import annotations
 
-import asyncio
 import re
 import ssl
 import typing
@@ -110,7 +109,7 @@ class _Stream(httpcore.AsyncNetworkStream):
         if cut > first:
             await self._inner.write(view[first:cut], timeout)  # type: ignore[arg-type]
         if gate is not None and held:  # every later write of the body comes after this one
-            await asyncio.shield(gate)  # raises the check's error; a cancel spares the check
+            gate.run().result()  # here, while the server reads the bulk; raises its error
             await self._inner.write(view[cut:], timeout)  # type: ignore[arg-type]
 
     async def aclose(self) -> None:
