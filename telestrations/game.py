@@ -26,7 +26,6 @@ from telestrations.events import *  # noqa: F403  (re-exported: callers import t
 from telestrations.memory import draw_remembering, load_reference, reference_name
 from telestrations.providers.base import (
     Caption,
-    LateCheck,
     Picture,
     Progress,
     ProviderError,
@@ -59,7 +58,7 @@ log = logging.getLogger(__name__)
 Finish = Callable[[TurnRecord], Awaitable[TurnRecord]]
 """Completes a finished turn's record before it is written (a caption's drift)."""
 
-Check = LateCheck
+Check = asyncio.Future[None]
 """The rest of a drawing's check, finishing beside the next request (``checks_beside``)."""
 
 
@@ -634,11 +633,9 @@ class Game:
         self._drawn = self._checking = None
         return record, None, TurnFailed(record, failure)
 
-    async def _verdict(self, late: Check) -> ProviderError | None:
+    async def _verdict(self, check: Check) -> ProviderError | None:
         """What a drawing's late check found (``None``: it passed). Waited for to the end
-        even when cancelled: a stop lets the turn being kept finish, and that needs it. Not
-        run here: the describe's upload runs it, or its own timer (``LateCheck``)."""
-        check = late.done
+        even when cancelled: a stop lets the turn being kept finish, and that needs it."""
         while not check.done():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.shield(check)

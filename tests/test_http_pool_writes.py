@@ -3,6 +3,7 @@ wake-up of the server), and under an upload gate a body's end waits for it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import httpcore
 import pytest
 
-from telestrations.providers.base import LateCheck, ProviderError, uploads_after
+from telestrations.providers.base import ProviderError, uploads_after
 from telestrations.providers.http import HttpClient, HttpSettings
 from telestrations.providers.http.pool import BIG_READ, FIRST_PIECE, _Stream
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
@@ -73,27 +74,22 @@ async def test_under_an_upload_gate_the_end_of_a_body_waits_for_it(size: int) ->
     for passes in (True, False):
         inner = Recorder()
         stream = _Stream(inner)
-        seen_then: list[bytes] = []
-
-        def check(
-            passes: bool = passes, inner: Recorder = inner, seen_then: list[bytes] = seen_then
-        ) -> None:
-            seen_then.append(b"".join(inner.writes))  # what had gone out when it ran
-            if not passes:
-                raise ProviderError("bad_response", "the png image is broken")
-
-        with uploads_after(LateCheck(check)):
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with uploads_after(gate):
             await stream.write(head)
+            writing = asyncio.ensure_future(stream.write(body))
+            await asyncio.sleep(0.01)
+            sent = b"".join(inner.writes)
+            assert not writing.done() and sent == head + body[: len(body) - min(64, size)]
             if passes:
-                await stream.write(body)
+                gate.set_result(None)
+                await writing
                 assert b"".join(inner.writes) == head + body
             else:
+                gate.set_exception(ProviderError("bad_response", "the png image is broken"))
                 with pytest.raises(ProviderError, match="broken"):
-                    await stream.write(body)
-        held = min(64, size)
-        assert seen_then == [head + body[: len(body) - held]]  # run after the bulk went out
-        if not passes:
-            assert b"".join(inner.writes) == seen_then[0]  # the end never went out
+                    await writing
+                assert b"".join(inner.writes) == sent  # the end never went out
 
 
 @pytest.mark.parametrize(

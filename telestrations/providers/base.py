@@ -362,63 +362,40 @@ def progress_reports(listener: Callable[[Progress], None]) -> Iterator[None]:
         _progress.reset(token)
 
 
-START_ANYWAY = 0.003
-"""Seconds after which a check left for later runs even if no upload ran it."""
-
-
-class LateCheck:
-    """A drawing's check left for later, run on the event loop: by the upload that waits for
-    it, once its bulk has gone out (the check then runs while the server reads it, with no
-    thread to start and no contention for the interpreter lock), or by a timer after
-    :data:`START_ANYWAY` when no upload does (a local guesser, a pause)."""
-
-    def __init__(self, run: Callable[[], object]) -> None:
-        loop = asyncio.get_running_loop()
-        self._run = run
-        self.done: asyncio.Future[None] = loop.create_future()
-        """Its outcome, without running it (the engine waits on this)."""
-        self.done.add_done_callback(_retrieved)  # a failure is the engine's to report
-        self._timer = loop.call_later(START_ANYWAY, self.run)
-
-    def run(self) -> asyncio.Future[None]:
-        """Run it now unless it has run; its outcome."""
-        if not self.done.done():
-            self._timer.cancel()
-            try:
-                self._run()
-            except Exception as exc:
-                self.done.set_exception(exc)
-            else:
-                self.done.set_result(None)
-        return self.done
-
-
 class LaterChecks:
-    """The rest of a drawing's check (Pillow's look at its header, a PNG's chunk CRCs) left
-    for after ``draw()`` returned, so the guesser's request is built and sent first. Its
-    upload holds back its last bytes until the check passed (:func:`uploads_after`), and the
-    engine keeps the drawing only if it did: a broken picture still never reaches a guesser
-    whole, nor the game folder."""
+    """The slow part of a drawing's check (a PNG's chunk CRCs, Pillow's look at its header)
+    left running in a thread after ``draw()`` returned, so the guesser's request is built and
+    sent beside it. Its upload holds back its last bytes until the check passed
+    (:func:`uploads_after`), and the engine keeps the drawing only if it did: a broken picture
+    still never reaches a guesser whole, nor the game folder."""
 
     def __init__(self) -> None:
-        self._pending: list[LateCheck] = []
+        self._pending: list[asyncio.Future[None]] = []
 
-    def add(self, check: LateCheck) -> None:
+    def add(self, check: asyncio.Future[None]) -> None:
+        check.add_done_callback(_retrieved)  # a failure is the engine's to report, not a log's
         self._pending.append(check)
 
-    def outcome(self) -> LateCheck | None:
-        """One check standing for every check left here; ``None`` when none was."""
+    def outcome(self) -> asyncio.Future[None] | None:
+        """One future for every check left running here; ``None`` when none was."""
         if not self._pending:
             return None
         if len(self._pending) == 1:
             return self._pending[0]
-        pending = list(self._pending)
+        together = asyncio.ensure_future(asyncio.gather(*self._pending))
+        done: asyncio.Future[None] = together.get_loop().create_future()
 
-        def every() -> None:
-            for check in pending:
-                check.run().result()  # raises the first failure
+        def settle(f: asyncio.Future[list[None]]) -> None:
+            if f.cancelled():
+                done.cancel()
+            elif (exc := f.exception()) is not None:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
 
-        return LateCheck(every)
+        together.add_done_callback(settle)
+        done.add_done_callback(_retrieved)
+        return done
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:
@@ -449,16 +426,18 @@ def checks_beside() -> Iterator[LaterChecks]:
         _later_checks.reset(token)
 
 
-_upload_gate: ContextVar[LateCheck | None] = ContextVar("telestrations_upload_gate", default=None)
+_upload_gate: ContextVar[asyncio.Future[None] | None] = ContextVar(
+    "telestrations_upload_gate", default=None
+)
 
 
-def upload_gate() -> LateCheck | None:
+def upload_gate() -> asyncio.Future[None] | None:
     """What a request body's last bytes wait for here (see :func:`uploads_after`)."""
     return _upload_gate.get()
 
 
 @contextmanager
-def uploads_after(check: LateCheck | None) -> Iterator[None]:
+def uploads_after(check: asyncio.Future[None] | None) -> Iterator[None]:
     """Requests sent in this block send their body but its last bytes, then wait for
     ``check``; if it fails, its error ends the request unfinished, so the service never has
     a whole request to answer (or bill) for a picture that turned out broken."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import binascii
 import contextlib
-import functools
 import io
 import re
 from collections.abc import Iterator, Mapping
@@ -15,7 +14,6 @@ from typing import Any
 from PIL import Image
 
 from telestrations.providers.base import (
-    LateCheck,
     LaterChecks,
     Picture,
     ProviderError,
@@ -127,39 +125,13 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-CHECK_ON_LOOP = 4 * 1024 * 1024
-"""A PNG this big at most may be checked on the event loop beside its upload (its CRCs take
-~0.25 ms a MB); a bigger one is checked in a thread before ``draw()`` returns."""
-
-_PACKED_CHUNKS = frozenset({b"zTXt", b"iTXt", b"iCCP"})
-"""Chunks Pillow inflates as it opens a PNG: up to 64 MB of text from a hostile file."""
-
-
-def _plain_header(data: bytes) -> bool:
-    """Whether a PNG reaches its pixel data with no compressed chunk on the way (nothing for
-    Pillow's open to inflate), walking at most 64 chunk headers."""
-    pos = 8
-    for _ in range(64):
-        if pos + 8 > len(data):
-            return False
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        kind = data[pos + 4 : pos + 8]
-        if kind == b"IDAT":
-            return True
-        if kind in _PACKED_CHUNKS:
-            return False
-        pos += 12 + length
-    return False
-
-
 def _checked_beside(
     data: bytes, fmt: str, max_pixels: int, later: LaterChecks
 ) -> tuple[int, int] | None:
-    """A PNG's size and pixel cap now (24 bytes read), the rest of its check left in
-    ``later`` (run on the loop beside the upload); ``None`` (check it all now, in a thread)
-    for other formats, a big PNG or one whose header has compressed chunks."""
-    size = png_size(data) if fmt == "png" and len(data) <= CHECK_ON_LOOP else None
-    if size is None or not _plain_header(data):
+    """A PNG's size and pixel cap now (24 bytes read), the rest of its check in a thread
+    left in ``later``; ``None`` (check it all now) for other formats."""
+    size = png_size(data) if fmt == "png" else None
+    if size is None:
         return None
     width, height = size
     if width <= 0 or height <= 0:
@@ -167,7 +139,10 @@ def _checked_beside(
     if width * height > max_pixels:
         raise _too_large(width, height, max_pixels)
 
-    later.add(LateCheck(functools.partial(_verify_image, data, fmt, max_pixels, size)))
+    async def rest() -> None:
+        await asyncio.to_thread(_verify_image, data, fmt, max_pixels, size)
+
+    later.add(asyncio.ensure_future(rest()))
     return size
 
 
@@ -206,9 +181,8 @@ async def picture_from_base64(
 
     Inside :func:`~telestrations.providers.base.checks_beside` a PNG of up to
     :data:`DECODE_ON_LOOP` is decoded here (~0.15 ms for 2 MB) and only its header read: the
-    rest of its check (Pillow's open and ``verify()``, ~0.25 ms a MB) runs on the loop once
-    the guesser's upload has sent its bulk, while the server reads it (a ``LateCheck``); the
-    thread hop and the CRCs (~1 ms a drawing) no longer come before the request is made."""
+    rest of the check runs beside the next request, which the thread hop and the CRCs
+    (~1 ms a drawing) then no longer delay."""
     if not isinstance(value, str):
         raise ProviderError("bad_response", "image data is not a string")
 

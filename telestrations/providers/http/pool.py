@@ -29,6 +29,7 @@ the app's resident memory grew 10 % more.)
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 import typing
@@ -109,7 +110,7 @@ class _Stream(httpcore.AsyncNetworkStream):
         if cut > first:
             await self._inner.write(view[first:cut], timeout)  # type: ignore[arg-type]
         if gate is not None and held:  # every later write of the body comes after this one
-            gate.run().result()  # here, while the server reads the bulk; raises its error
+            await asyncio.shield(gate)  # raises the check's error; a cancel spares the check
             await self._inner.write(view[cut:], timeout)  # type: ignore[arg-type]
 
     async def aclose(self) -> None:
