@@ -87,8 +87,12 @@ def test_play_pause_resume_quit_in_tmux(tmp_path: Path) -> None:
         tmux.keys("C-u")
         tmux.keys("-l", "a green tree beside a blue lake")
         tmux.keys("Enter")
-        screen = tmux.wait(lambda s: _rounds(s) >= 3, 60, "three rounds")
-        assert "doodle:doodle drew" in screen and "doodle:doodle saw" in screen
+        # The status line counts a round at once; its card may follow a batch window later.
+        tmux.wait(
+            lambda s: _rounds(s) >= 3 and "doodle:doodle drew" in s and "doodle:doodle saw" in s,
+            60,
+            "three rounds, their cards saying who drew and who saw",
+        )
         tmux.keys("Enter")  # pause: the turn in flight finishes
         screen = tmux.wait(lambda s: "PAUSED" in s, 30, "the pause")
         paused_at = _rounds(screen)
