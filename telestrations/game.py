@@ -652,8 +652,8 @@ class Game:
     async def _refused_drawing(self, gate: Check | None) -> TurnRecord | None:
         """The drawing described under ``gate``, as kept, if its late check failed: the
         describe turn then ends with it (nothing of its own is kept)."""
-        if gate is None:
-            return None
+        if gate is None or (gate.done() and not gate.cancelled() and gate.exception() is None):
+            return None  # it passed: its write may still be running beside this turn
         await self._settle()  # the drawing is kept (or refused) first
         refused = self._refused
         if refused is None or refused[0] is not gate:
