@@ -1,13 +1,9 @@
 """A drawing's check finishing beside the guesser's upload (``checks_beside``, ``uploads_after``).
 
-With no pace the describe request is built and sent while a big drawn PNG's chunk CRCs are
+With no pace the describe request is built and sent while the drawn PNG's chunk CRCs are
 still being checked in a thread; its last bytes wait for the check. These tests play real
 games against the fake OpenAI API on 127.0.0.1 and look at what the server received and what
 the journal kept when the picture turns out broken (its header fine, its data damaged).
-
-Drawings up to ``CHECK_ON_LOOP`` (6 MB) are checked whole before ``draw()`` returns, where
-zlib-ng's CRC makes that cheaper than a thread: the ``beside`` fixture lowers it to 0 so these
-small test pictures take the path a big one takes, and the last tests check the small path.
 """
 
 from __future__ import annotations
@@ -33,7 +29,6 @@ from telestrations.providers.base import (
     checks_beside,
     uploads_after,
 )
-from telestrations.providers.http import images
 from telestrations.providers.http.images import INLINE_BASE64, picture_from_base64
 from telestrations.store import Store
 from tests.fakes.openai_api import CHAT, GPT_IMAGE, FakeOpenAI
@@ -62,16 +57,6 @@ def damaged(png: bytes) -> bytes:
 def drawing(png: bytes) -> Reply:
     b64 = base64.b64encode(png).decode()
     return json_reply(200, {"created": int(time.time()), "data": [{"b64_json": b64}]})
-
-
-ON_LOOP = images.CHECK_ON_LOOP
-
-
-@pytest.fixture(autouse=True)
-def beside(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every picture here is checked as one over ``CHECK_ON_LOOP`` is (the last tests set it
-    back)."""
-    monkeypatch.setattr(images, "CHECK_ON_LOOP", 0)
 
 
 @pytest.fixture
@@ -280,57 +265,3 @@ async def test_the_app_shows_a_picture_broken_past_its_header_as_a_failed_drawin
         fake.image = None  # a good drawing next: Enter retries the round and plays on
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
-
-
-# -- drawings up to CHECK_ON_LOOP: checked whole before draw() returns ----------------------
-
-
-def test_zlib_ng_is_what_checks_the_crcs() -> None:
-    """The dependency is installed and agrees with zlib (else the check would run beside)."""
-    import os
-    import zlib
-
-    from telestrations.providers import pixels
-
-    assert pixels.FAST_CRC and ON_LOOP >= 4 * 1024 * 1024
-    data = os.urandom(300_000)
-    assert pixels._crc32(data) == zlib.crc32(data)
-    assert pixels._crc32(memoryview(data)[7:99_999]) == zlib.crc32(data[7:99_999])
-
-
-async def test_a_small_broken_drawing_is_refused_before_the_guesser_is_asked(
-    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(images, "CHECK_ON_LOOP", ON_LOOP)
-    fake.script.append(drawing(damaged(noisy_png())))
-    provider = make(fake)
-    try:
-        game, events = await play(tmp_path, Models(provider))
-    finally:
-        await provider.aclose()
-    assert game.state == "paused" and "broken" in game.reason
-    assert chat_requests(fake) == []  # no describe request at all, not even a part of one
-    [draw] = game.records
-    assert draw.kind == "draw" and draw.status == "failed" and draw.output == ""
-    assert not list(game.dir.path.glob("r0001-draw*"))
-    assert [e.record for e in events if isinstance(e, TurnFailed)] == [draw]
-
-
-async def test_a_small_good_drawing_leaves_nothing_for_later(
-    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(images, "CHECK_ON_LOOP", ON_LOOP)
-    png = noisy_png()
-    with checks_beside() as later:
-        pic = await picture_from_base64(base64.b64encode(png).decode(), max_pixels=10**8)
-    assert later.outcome() is None and pic.data == png and (pic.width, pic.height) == (256, 256)
-    fake.script.append(drawing(png))
-    provider = make(fake)
-    try:
-        game, _ = await play(tmp_path, Models(provider))
-    finally:
-        await provider.aclose()
-    assert game.rounds_done == 1, game.reason
-    [(declared, received)] = chat_requests(fake, 1)
-    assert declared == received
-    assert (game.dir.path / game.records[0].output).read_bytes() == png

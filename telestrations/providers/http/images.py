@@ -22,7 +22,7 @@ from telestrations.providers.base import (
 )
 from telestrations.providers.http.b64 import decode_strict
 from telestrations.providers.http.bodies import JsonSafe
-from telestrations.providers.pixels import FAST_CRC, check_rows, check_webp
+from telestrations.providers.pixels import check_rows, check_webp
 from telestrations.text import clean_text
 
 _DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.I)
@@ -168,12 +168,6 @@ DECODE_ON_LOOP = 8 * 1024 * 1024
 """Base64 this long (a 6 MB picture) at most is decoded on the event loop (~0.6 ms) when
 the check may finish beside the next request; longer text is decoded in the thread."""
 
-CHECK_ON_LOOP = 6 * 1024 * 1024 if FAST_CRC else 0
-"""A PNG this large at most is checked whole on the event loop when its check could finish
-beside the next request: with zlib-ng's CRC that is ~0.2 ms for a 1.4 MB drawing (~0.8 ms
-at this size), less than the check costs in a thread beside the request being built (the
-hop, and the two taking turns at the GIL: ~1-1.7 ms of a round, measured)."""
-
 
 async def picture_from_base64(
     value: str,
@@ -186,10 +180,9 @@ async def picture_from_base64(
     checked in one worker thread, so the event loop never holds a 1-2 MB decode (~4 ms).
 
     Inside :func:`~telestrations.providers.base.checks_beside` a PNG of up to
-    :data:`DECODE_ON_LOOP` is decoded here (~0.15 ms for 2 MB), and checked here too when
-    it is at most :data:`CHECK_ON_LOOP`; a bigger one only has its header read, and the rest
-    of its check runs beside the next request, which the thread hop and the CRCs then no
-    longer delay."""
+    :data:`DECODE_ON_LOOP` is decoded here (~0.15 ms for 2 MB) and only its header read: the
+    rest of the check runs beside the next request, which the thread hop and the CRCs
+    (~1 ms a drawing) then no longer delay."""
     if not isinstance(value, str):
         raise ProviderError("bad_response", "image data is not a string")
 
@@ -207,11 +200,7 @@ async def picture_from_base64(
         else:
             data, b64 = await asyncio.to_thread(decode_base64_text, value)
         fmt = _format_of(data)
-        size: tuple[int, int] | None
-        if fmt == "png" and len(data) <= CHECK_ON_LOOP:
-            size = _verify_image(data, fmt, max_pixels)
-        else:
-            size = _checked_beside(data, fmt, max_pixels, later)
+        size = _checked_beside(data, fmt, max_pixels, later)
         if size is None:
             width, height = await asyncio.to_thread(_verify_image, data, fmt, max_pixels)
         else:
