@@ -78,3 +78,26 @@ async def test_a_half_cell_picture_is_in_place_from_the_start_and_a_new_room_rep
         assert thumb.query_one(CellPicture) is picture
         assert len(picture.strips) == thumb.box.rows == smaller.fit(1.0).rows
         assert tuple(picture.size) == (smaller.fit(1.0).cols, smaller.fit(1.0).rows)
+
+
+async def test_rooms_in_a_burst_leave_no_thumbnail_work_never_started(tmp_path: Path) -> None:
+    """A resize drag gives a card several rooms before its thumbnail worker runs: each new one
+    cancels the last before it starts. That work must never have been made (Python prints
+    "coroutine ... was never awaited" at exit for work made and dropped)."""
+    import gc
+    import warnings
+
+    (tmp_path / "001.png").write_bytes(png_bytes("red", (480, 480)))
+    spec = ThumbSpec(tmp_path, "halfcell", 120)
+    app = OneThumb(spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app.run_test(size=(120, 36)) as pilot:
+            thumb = app.query_one(Thumb)
+            for rows in range(20, 31):  # no await between: none of these workers started
+                thumb.set_room(Room(76, rows))
+            await settle(pilot)
+            assert picture_in_place(thumb)
+            assert len(thumb.query_one(CellPicture).strips) == thumb.box.rows
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]

@@ -36,6 +36,7 @@ from telestrations.tui.bindings import (
 )
 from telestrations.tui.collector import QuietCollector, hold_during_screen_updates
 from telestrations.tui.images import open_in_system_viewer, usable_mode
+from telestrations.tui.later import Later
 from telestrations.tui.paint_fixes import (
     fix_blank_container_lines,
     fix_first_scroll_repaint,
@@ -197,7 +198,7 @@ class TelestrationsApp(App[int]):
                 shown = clean(problem, oneline=True, limit=500)
                 self.notify(shown, severity="warning", markup=False, timeout=8)
 
-        self.run_worker(go(), group="open")
+        self.run_worker(Later(go), group="open")
 
     def help_rows(self) -> list[HelpRow]:
         """Every described binding of every screen, keys as the keymap has them now."""

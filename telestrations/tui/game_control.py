@@ -36,6 +36,7 @@ from telestrations.runtime import Runtime
 from telestrations.state import UiState, save_state
 from telestrations.store import GameDir, GameLocked
 from telestrations.tui.engine_loop import EngineLoop
+from telestrations.tui.later import Later
 from telestrations.tui.messages import CaptionSoFar, Newest, to_message
 from telestrations.tui.screens.dialogs import KeyDialog
 from telestrations.tui.text import clean
@@ -361,7 +362,7 @@ class GameControl:
             self.checks.checked.clear()
             screen.show_models()
             # The rebuilt provider may list its models only with a key (OpenRouter, Gemini).
-            screen.run_worker(self._rediscover(), group="checks", exit_on_error=False)
+            screen.run_worker(Later(self._rediscover), group="checks", exit_on_error=False)
             name = clean(key_name, oneline=True, limit=40)
             screen.notify(f"Stored the {name} key ({shown}).", markup=False)
             if then is not None:
@@ -436,7 +437,7 @@ class GameControl:
 
     def _save_soon(self) -> None:
         self._save_timer = None
-        self.screen.run_worker(self.screen.save_state(), group="state", exclusive=True)
+        self.screen.run_worker(Later(self.screen.save_state), group="state", exclusive=True)
 
     async def save_state(self, state: UiState) -> None:
         """Write the state file (in a thread); a failure is logged, never fatal."""

@@ -5,6 +5,7 @@ checks), the image viewer, the system viewer, the past games list and the export
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from telestrations.providers.base import ModelKind
 from telestrations.providers.listings import state_note
 from telestrations.store import GameDir
 from telestrations.tui.bindings import key_for
+from telestrations.tui.later import Later
 from telestrations.tui.screens.dialogs import ConfirmDialog
 from telestrations.tui.screens.export import ExportDialog
 from telestrations.tui.screens.games import PastGames
@@ -60,7 +62,8 @@ class ModelMenu:
                 self.choose(kind, model_id)
 
         screen.app.push_screen(picker, chosen)
-        screen.run_worker(self._check_kind(kind), group="checks-picker", exit_on_error=False)
+        check = Later(functools.partial(self._check_kind, kind))
+        screen.run_worker(check, group="checks-picker", exit_on_error=False)
 
     async def _check_kind(self, kind: ModelKind) -> None:
         await self.screen.control.checks.check_all((kind,))
@@ -82,7 +85,7 @@ class ModelMenu:
             screen.notify("Model lists refreshed.", markup=False)
 
         screen.notify("Asking the services for their model lists…", markup=False)
-        screen.run_worker(go(), group="listings", exclusive=True, exit_on_error=False)
+        screen.run_worker(Later(go), group="listings", exclusive=True, exit_on_error=False)
 
     def choose(self, kind: ModelKind, model_id: str) -> None:
         """Use ``model_id`` from the next turn; ask for its key if it has none."""
@@ -278,7 +281,7 @@ def branch_here(screen: MainScreen) -> None:
             ConfirmDialog(f"A game is running. Stop it and branch from round {round_no}?"), go
         )
     else:
-        screen.run_worker(go(), group="flow")
+        screen.run_worker(Later(go), group="flow")
 
 
 def toggle_memory(screen: MainScreen) -> None:

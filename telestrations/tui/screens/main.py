@@ -31,6 +31,7 @@ from telestrations.tui import menus
 from telestrations.tui.bindings import key_for
 from telestrations.tui.frame_gate import FrameGate
 from telestrations.tui.game_control import GameControl, Then
+from telestrations.tui.later import Later
 from telestrations.tui.messages import (
     CaptionSoFar,
     GameStateChanged,
@@ -146,7 +147,7 @@ class MainScreen(Screen[None]):
             field.focus()
             field.select_all()  # typing replaces the default prompt instead of appending
             self._update_status()
-        self.run_worker(self._background_checks(), group="checks", exit_on_error=False)
+        self.run_worker(Later(self._background_checks), group="checks", exit_on_error=False)
 
     def on_unmount(self) -> None:
         self._frames(False)
@@ -354,7 +355,7 @@ class MainScreen(Screen[None]):
                 ConfirmDialog("A game is running. Stop it and start a new one?"), go
             )
         else:
-            self.run_worker(go(), group="flow")
+            self.run_worker(Later(go), group="flow")
 
     # -- models ----------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from telestrations.tui.images import (
     picture_size,
     thumbnail_size,
 )
+from telestrations.tui.later import Later
 from telestrations.tui.text import NoControlCodes, plain
 from telestrations.tui.textual_fixes import drop_render_caches
 from telestrations.tui.widgets.drift import card_marks
@@ -367,7 +368,8 @@ class Thumb(Widget):
 
     def _reload(self) -> None:
         # A picture that cannot be shown is a placeholder, never a crash of the app.
-        self.run_worker(self._load(), exclusive=True, group="thumb", exit_on_error=False)
+        # A new room cancels this worker, perhaps before it started: the work is made then.
+        self.run_worker(Later(self._load), exclusive=True, group="thumb", exit_on_error=False)
 
     async def _load(self) -> None:
         path = self.spec.game_path / self.image_name
