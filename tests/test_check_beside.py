@@ -82,18 +82,29 @@ def chat_requests(fake: FakeOpenAI, expect: int = 0) -> list[tuple[int, int]]:
 
 
 async def play(
-    tmp_path: Path, models: Any, *, pace: float = 0.0, step: bool = False
+    tmp_path: Path,
+    fake: FakeOpenAI,
+    models_of: Any = Models,
+    *,
+    pace: float = 0.0,
+    step: bool = False,
 ) -> tuple[Game, list[object]]:
-    game_dir = Store(tmp_path).new_game("a red house", {})
-    game = Game(game_dir, models, Settings(drawer=DRAWER, guesser=GUESSER, pace=pace), Limits(1))
-    events: list[object] = []
-    game.subscribe(events.append)
-    if step:
-        await game.step()
-        await game.step()
-    else:
-        game.start()
-        await game.wait()
+    """One round against ``fake``, through ``models_of(provider)``; the provider is closed."""
+    provider = make(fake)
+    try:
+        game_dir = Store(tmp_path).new_game("a red house", {})
+        settings = Settings(drawer=DRAWER, guesser=GUESSER, pace=pace)
+        game = Game(game_dir, models_of(provider), settings, Limits(1))
+        events: list[object] = []
+        game.subscribe(events.append)
+        if step:
+            await game.step()
+            await game.step()
+        else:
+            game.start()
+            await game.wait()
+    finally:
+        await provider.aclose()
     return game, events
 
 
@@ -102,11 +113,7 @@ async def test_the_upload_goes_out_beside_the_check_and_is_whole(
 ) -> None:
     png = noisy_png()
     fake.script.append(drawing(png))
-    provider = make(fake)
-    try:
-        game, events = await play(tmp_path, Models(provider))
-    finally:
-        await provider.aclose()
+    game, events = await play(tmp_path, fake)
     assert game.rounds_done == 1, game.reason
     [(declared, received)] = chat_requests(fake, 1)
     assert declared == received  # a Content-Length body, sent whole once the check passed
@@ -128,11 +135,7 @@ async def test_a_picture_broken_past_its_header_never_reaches_the_guesser_whole(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     fake.script.append(drawing(damaged(noisy_png())))
-    provider = make(fake)
-    try:
-        game, events = await play(tmp_path, Models(provider))
-    finally:
-        await provider.aclose()
+    game, events = await play(tmp_path, fake)
     assert game.state == "paused"
     assert "bad_response" in game.reason and "broken" in game.reason
     # The describe request went out beside the check but was never finished.
@@ -163,11 +166,7 @@ async def test_a_local_guesser_s_caption_of_a_broken_picture_is_dropped(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     fake.script.append(drawing(damaged(noisy_png())))
-    provider = make(fake)
-    try:
-        game, events = await play(tmp_path, DrawOverHttpGuessLocally(provider))
-    finally:
-        await provider.aclose()
+    game, events = await play(tmp_path, fake, DrawOverHttpGuessLocally)
     assert game.state == "paused" and "broken" in game.reason
     assert [(r.kind, r.status) for r in game.records] == [("draw", "failed")]
     assert not any(isinstance(e, CaptionReady) for e in events)
@@ -178,14 +177,10 @@ async def test_with_a_pace_or_step_by_step_the_same_picture_fails_the_same_way(
     fake: FakeOpenAI, tmp_path: Path, how: str
 ) -> None:
     fake.script.append(drawing(damaged(noisy_png())))
-    provider = make(fake)
-    try:
-        if how == "paced":
-            game, _ = await play(tmp_path, Models(provider), pace=0.01)
-        else:
-            game, _ = await play(tmp_path, Models(provider), step=True)
-    finally:
-        await provider.aclose()
+    if how == "paced":
+        game, _ = await play(tmp_path, fake, pace=0.01)
+    else:
+        game, _ = await play(tmp_path, fake, step=True)
     assert [(r.kind, r.status) for r in game.records][:1] == [("draw", "failed")]
     assert game.records[0].error is not None and "broken" in game.records[0].error.message
     assert not any(r.kind == "describe" and r.ok for r in game.records)
