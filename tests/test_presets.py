@@ -251,9 +251,12 @@ async def test_tui_preset_menu_picks_a_preset_for_the_next_turn(isolated_env: Pa
         assert system.value == BUILTIN["scarier"].system
         assert m.query_one("#guesser-prompt", Input).value == BUILTIN["scarier"].prompt
         assert "scarier" in str(system.border_subtitle)
-        await pilot.press("s", "s")  # one round, one turn at a time
-        game = m.game  # type: ignore[attr-defined]
-        await wait_for(pilot, lambda: game is not None and len(fake.describes) == 1)
+        # One round, one turn at a time: the second step only once the first has ended (a
+        # step while a turn runs is refused, and on a slow machine the draw may still run).
+        await pilot.press("s")
+        await wait_for(pilot, lambda: m.game is not None and not m.running and m.game.records)  # type: ignore[attr-defined]
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(fake.describes) == 1)
         await wait_for(pilot, lambda: any(r.kind == "describe" for r in m.game.records))  # type: ignore[attr-defined]
         describe = next(r for r in m.game.records if r.kind == "describe")  # type: ignore[attr-defined]
         assert describe.preset == "scarier" and describe.input == BUILTIN["scarier"].prompt
