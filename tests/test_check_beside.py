@@ -30,7 +30,7 @@ from telestrations.providers.base import (
     uploads_after,
 )
 from telestrations.providers.http.images import INLINE_BASE64, picture_from_base64
-from telestrations.store import Store
+from telestrations.store import GameDir, Store
 from tests.fakes.openai_api import CHAT, GPT_IMAGE, FakeOpenAI
 from tests.fakes.server import Reply, json_reply
 from tests.test_openai_provider import KEY, Models, make
@@ -260,3 +260,43 @@ async def test_the_app_shows_a_picture_broken_past_its_header_as_a_failed_drawin
         fake.image = None  # a good drawing next: Enter retries the round and plays on
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
+
+
+@pytest.mark.parametrize("where", ["/journal.jsonl", "-draw.png"])
+async def test_failing_writes_beside_checked_uploads_lose_and_repeat_nothing(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The describe under a passed check does not wait for its drawing's write; when that
+    write fails (disk full, then room again) the caption is kept and written after it."""
+    from tests.test_store_faults import Faults, assert_clean
+
+    png = noisy_png()
+
+    def answer(req: Any) -> Reply:
+        return drawing(png) if req.path.endswith("/generations") else fake.handle(req)
+
+    fake.script.extend([answer] * 40)
+    provider = make(fake)
+    try:
+        game_dir = Store(tmp_path).new_game("a red house", {})
+        settings = Settings(drawer=DRAWER, guesser=GUESSER, pace=0.0)
+        game = Game(game_dir, Models(provider), settings, Limits(rounds=3))
+        faults = Faults(monkeypatch, where)
+        faults.plan = ["short", "ok", "fsync", "ok", "short"]
+        for _ in range(20):  # each resume writes the kept turns first, then plays on
+            game.start()
+            await game.wait()
+            if game.state == "stopped":
+                break
+            assert game.reason.startswith("cannot save the turn"), game.reason
+    finally:
+        await provider.aclose()
+    assert game.state == "stopped" and game.reason == "finished round 3"
+    assert faults.failed >= 2
+    assert_clean(game_dir.path, list(range(1, 7)))
+    kept = GameDir.open(game_dir.path).records
+    assert [(r.round, r.kind) for r in kept] == [
+        (n // 2 + 1, ("draw", "describe")[n % 2]) for n in range(6)
+    ]
+    draws = [r for r in fake.requests if r.path.endswith("/generations")]
+    assert len(draws) == 3  # a drawing that failed to save is not asked for again
