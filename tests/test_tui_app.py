@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from telestrations.game import Game, Settings
+from telestrations.lock import is_held
 from telestrations.state import load_state
 from telestrations.store import GameDir
 from telestrations.tui.screens.dialogs import ConfirmDialog, KeyDialog
@@ -312,10 +313,14 @@ async def test_quit_cancels_and_writes_state(isolated_env: Path) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: fake.draw_started.is_set())
         m.choose_model("guesser", "fake:other")
+        assert m.game is not None
+        folder = m.game.dir.path
+        assert is_held(folder)
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)
     assert app.return_code == 0
     assert fake.cancelled == 1
+    assert not is_held(folder)  # the game's lock is let go on quit, not left to the exit
     state = load_state(runtime.state_file)
     assert state.guesser == "fake:other" and state.drawer == "fake:painter"
     assert state.style == "in crayon" and state.prompt == "a red house under a yellow sun"

@@ -265,7 +265,8 @@ class GameControl:
 
     async def close(self) -> None:
         """After the last game: close every provider's connections (the engine loop's on
-        that loop, as its provider clean-ups need), then end the engine's thread."""
+        that loop, as its provider clean-ups need), then end the engine's thread and let go of
+        the game's lock (the kernel would at exit; an embedding process may live on)."""
         try:
             if self.engine.started:
                 await self.engine.run(self.runtime.aclose)
@@ -273,6 +274,7 @@ class GameControl:
                 await self.runtime.aclose()
         finally:
             self.engine.close()
+            self.release()
 
     def worker_ended(self, state: WorkerState) -> None:
         """After the game worker ended: continue if Resume was pressed while pausing."""
