@@ -71,10 +71,11 @@ def test_json_body_is_the_json_httpx_would_send() -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        base64.b64encode(random.randbytes(100_000)).decode(),
+        base64.b64encode(random.Random(7).randbytes(100_000)).decode(),
         'a\\"b' * 30_000,  # escapes inside: parsed the ordinary way
         "",
     ],
+    ids=["base64", "escapes", "empty"],  # fixed names: parallel workers must collect alike
 )
 def test_lifted_json_parses_as_json_does(value: str) -> None:
     doc = {"created": 1, "data": [{"revised_prompt": '"b64_json"', "b64_json": value}]}
