@@ -194,6 +194,9 @@ async def test_cards_removed_while_their_thumbnail_is_made_do_not_crash(
             await pilot.press("enter")
             await wait_for(pilot, lambda m=m: m.game is not None and m.game.rounds_done >= 6, 60)
             await pilot.press("q")  # while rounds and thumbnails are still being made
+            # Quitting stops the engine first: on a busy machine that outlasts the key's
+            # press, and leaving this block then would tear the app down under the quit.
+            await wait_for(pilot, lambda app=app: not app.is_running, 30)
         assert app._exception is None and app.return_code == 0
 
 
