@@ -143,7 +143,7 @@ def _consume(what: str, path: Path, data: bytes) -> object:
     elif what == "check":
         result = _verify_image(data, sniff_format(data) or "png", 40_000_000)
     elif what == "thumb":
-        from telestrations.tui.images import load_thumbnail
+        from telestrations.tui.thumbnail import load_thumbnail
 
         result = load_thumbnail(path.parent, path.name, 80, 80).size
     else:

@@ -10,7 +10,8 @@ Textual's headless pilot). Prints, for each:
 - wall / provider time: the provider time is what the server spent answering (from the
   request read to the last byte written), summed over every call;
 - our own ms per round: (wall - provider time) / rounds;
-- CPU per round: this process's CPU (every thread) / rounds;
+- CPU per round: this process's CPU (every thread) / rounds, and beside it the thumbnail
+  processes' (``telestrations.tui.thumbnailer``);
 - the TUI's RSS after N rounds and after ``--long`` rounds (default 1000);
 - the load average, since the machine may be shared.
 
@@ -220,6 +221,22 @@ def environment(server: Server) -> dict[str, str]:
     return env
 
 
+def children_cpu() -> float:
+    """CPU seconds of the thumbnail processes (running, so not in RUSAGE_CHILDREN yet)."""
+    try:
+        from telestrations.tui.thumbnailer import thumbnailer
+    except ImportError:  # an older checkout: thumbnails in threads, counted as ours
+        return 0.0
+    total = 0
+    for pid in thumbnailer().pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Meter:
     """Wall, CPU and the server's busy time between :meth:`start` and :meth:`stop`."""
 
@@ -229,11 +246,13 @@ class Meter:
     def start(self) -> None:
         self.calls0, self.busy0 = self.server.stats()
         self.cpu0 = time.process_time()
+        self.children0 = children_cpu()
         self.t0 = time.monotonic()
 
     def stop(self, label: str, rounds: int) -> dict[str, float]:
         wall = time.monotonic() - self.t0
         cpu = time.process_time() - self.cpu0
+        children = children_cpu() - self.children0
         calls, busy = self.server.stats()
         calls -= self.calls0
         busy -= self.busy0
@@ -241,12 +260,14 @@ class Meter:
             "ratio": wall / busy,
             "own_ms": (wall - busy) / rounds * 1000,
             "cpu_ms": cpu / rounds * 1000,
+            "children_cpu_ms": children / rounds * 1000,
             "wall": wall,
         }
+        beside = f" (+{fig['children_cpu_ms']:.1f} in thumbnail processes)" if children else ""
         print(
             f"{label:>8}: {rounds} rounds ({calls} calls) in {wall:6.2f} s, provider time "
             f"{busy:6.2f} s  wall/provider {fig['ratio']:.3f}  own {fig['own_ms']:5.1f} ms/round"
-            f"  CPU {fig['cpu_ms']:5.1f} ms/round",
+            f"  CPU {fig['cpu_ms']:5.1f} ms/round{beside}",
             flush=True,
         )
         return fig

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image
 
 from telestrations.providers.doodle.drawer import render
-from telestrations.tui.images import halfcell_strips, is_line_art, load_thumbnail
+from telestrations.tui.images import halfcell_strips
+from telestrations.tui.thumbnail import is_line_art, load_thumbnail
 
 SIZES = {"80x24": (24, 24), "120x36": (43, 44), "200x50": (88, 88)}
 """Terminal size → the thumbnail's pixels (half-cell: one per column, two per row)."""

@@ -11,14 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from telestrations.providers.doodle.drawer import render
-from telestrations.tui.images import (
-    is_line_art,
-    load_thumbnail,
-    shrink,
-    thumbnail_path,
-    thumbnail_size,
-    usable_mode,
-)
+from telestrations.tui.images import thumbnail_size, usable_mode
+from telestrations.tui.thumbnail import is_line_art, load_thumbnail, shrink, thumbnail_path
 
 # What a history picture is at 80×24, 120×36 and 200×50 in half-cell pixels (cards.Room).
 HALFCELL_SIZES = [(24, 24), (43, 44), (88, 88)]

@@ -53,6 +53,7 @@ from telestrations.tui.screens.presets import PresetPicker
 from telestrations.tui.screens.viewer import ImageViewer
 from telestrations.tui.text import NoControlCodes, clean, plain_segments
 from telestrations.tui.textual_fixes import fix_strip_divide_cycle, fix_styles_cache_leak
+from telestrations.tui.thumbnailer import thumbnailer
 from telestrations.tui.widgets.controls import ModelField
 from telestrations.tui.widgets.history import History
 
@@ -143,6 +144,11 @@ class TelestrationsApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         # Once the first screen is up: no full collection walks what the app started with.
         self.call_after_refresh(self._collector.start)
+        # The thumbnail processes start beside the first screen, not when the first card
+        # waits for its picture (a process start is a fraction of a second).
+        self.call_after_refresh(
+            self.run_worker, thumbnailer().warm, thread=True, exit_on_error=False
+        )
 
     def on_unmount(self) -> None:
         self._collector.stop()
@@ -298,7 +304,10 @@ def run_app(runtime: Runtime, launch: Launch) -> int:
     until the person quits; returns the exit status."""
     check_keymap(runtime)  # a bad [keymap] id is refused before the app takes the terminal
     app = TelestrationsApp(runtime, launch)
-    code = app.run()
+    try:
+        code = app.run()
+    finally:
+        thumbnailer().close()  # before the interpreter waits for the threads that use them
     note = app.unsaved_note
     if note is not None:
         print(f"telestrations: {note}", file=sys.stderr)

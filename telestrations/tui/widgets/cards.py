@@ -2,9 +2,10 @@
 
 A round card shows the picture, the text it was drawn from (the first prompt, then each
 caption), what the guesser saw, and who did each with their time and cost. The picture takes
-the room the history pane has (:class:`Room`); its thumbnail is made in a thread for exactly
-the cells it is shown in, and dropped when the card is removed, so only mounted cards hold
-pixels. All model text goes through :func:`telestrations.tui.text.plain`: never markup.
+the room the history pane has (:class:`Room`); its thumbnail is made in a child process for
+exactly the cells it is shown in (:mod:`telestrations.tui.thumbnailer`), and dropped when the
+card is removed, so only mounted cards hold pixels. All model text goes through
+:func:`telestrations.tui.text.plain`: never markup.
 """
 
 from __future__ import annotations
@@ -29,16 +30,12 @@ from textual.widgets import Static
 
 from telestrations.providers.base import ERROR_TITLES
 from telestrations.tui.bindings import Key, hint
-from telestrations.tui.images import (
-    halfcell_strips,
-    image_class,
-    load_thumbnail,
-    picture_size,
-    thumbnail_size,
-)
+from telestrations.tui.images import cell_strips, image_class, picture_size, thumbnail_size
 from telestrations.tui.later import Later
 from telestrations.tui.text import NoControlCodes, plain
 from telestrations.tui.textual_fixes import drop_render_caches
+from telestrations.tui.thumbnail import Cells
+from telestrations.tui.thumbnailer import thumbnailer
 from telestrations.tui.widgets.drift import card_marks
 from telestrations.turns import START_PICTURE_MODEL, TurnRecord, money
 
@@ -383,7 +380,7 @@ class Thumb(Widget):
             pixels = thumbnail_size(self.spec.mode, box.cols, box.rows)
             if pixels == self.shown and box == self.box:
                 return
-            picture = await asyncio.to_thread(self._make, pixels)
+            picture = await self._make(pixels)
         except (OSError, ValueError) as exc:
             log.warning("thumbnail for %s failed: %s", self.image_name, exc)
             note = plain(f"(image unavailable: {exc})", "dim", oneline=True, limit=200)
@@ -421,10 +418,15 @@ class Thumb(Widget):
             await self.mount(widget)
             self.shown = pixels
 
-    def _make(self, pixels: tuple[int, int]) -> list[Strip] | PILImage.Image:
-        """In a thread: the thumbnail, and for half-cell blocks the lines that draw it."""
-        image = load_thumbnail(self.spec.game_path, self.image_name, *pixels)
-        return halfcell_strips(image) if self.spec.mode == "halfcell" else image
+    async def _make(self, pixels: tuple[int, int]) -> list[Strip] | PILImage.Image:
+        """The thumbnail, made in a child process; for half-cell blocks, the lines that draw
+        it (made in a thread: a photo-like picture is thousands of segments)."""
+        made = await thumbnailer().make(
+            self.spec.game_path, self.image_name, *pixels, cells=self.spec.mode == "halfcell"
+        )
+        if isinstance(made, Cells):
+            return await asyncio.to_thread(cell_strips, made)
+        return made.image()
 
     def on_click(self) -> None:
         self.post_message(self.Clicked(self.index))
