@@ -193,3 +193,38 @@ async def test_a_fast_game_paints_a_few_times_a_second_and_keys_still_act(
         await pilot.press("enter")  # pause
         await wait_for(pilot, lambda: not m.running and m.frames is not None and not m.frames.on)
         assert app._batch_count == 0  # updates flow freely again
+
+
+async def test_a_key_is_painted_at_once_while_a_fast_game_holds_the_screen(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate lets the game's changes through a few times a second; what a key does is
+    painted at once. With a period of 5 s, only the key can open a window in between."""
+    monkeypatch.setattr(FrameGate, "RATE", 0.2)
+    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
+    fake.delay = 0.01
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        screen = app.screen
+        passes: list[float] = []
+        paint = screen._compositor_refresh
+
+        def counted() -> None:
+            passes.append(time.monotonic())
+            paint()
+
+        screen._compositor_refresh = counted  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.frames is not None and m.frames.on and m.frames._held)
+        for key in ("up", "up", "down"):
+            await wait_for(pilot, lambda: m.frames is not None and m.frames._held)
+            before = len(passes)
+            selected = m.history.selected
+            pressed = time.monotonic()
+            await pilot.press(key)
+            assert m.history.selected != selected  # the key acted
+            await wait_for(pilot, lambda before=before: len(passes) > before, 2.0)
+            assert passes[before] - pressed < 1.0  # painted now, not at the gate's next period
+        await pilot.press("enter")  # pause
+        await wait_for(pilot, lambda: not m.running)

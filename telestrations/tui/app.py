@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
@@ -149,6 +150,15 @@ class TelestrationsApp(App[int]):
         self.call_after_refresh(
             self.run_worker, thumbnailer().warm, thread=True, exit_on_error=False
         )
+
+    async def on_event(self, event: events.Event) -> None:
+        # Before the event is handled: while a fast game holds the screen (FrameGate), what a
+        # key or the mouse does is painted at once, not at the gate's next period.
+        if isinstance(event, events.InputEvent) and self.main is not None:
+            frames = self.main.frames
+            if frames is not None:
+                frames.input()
+        await super().on_event(event)
 
     def on_unmount(self) -> None:
         self._collector.stop()

@@ -6,8 +6,9 @@ change was its own layout-and-repaint pass of the whole history, tens of millise
 interpreter that the game's thread then waits for. While the gate is on, updates are held
 (``App`` batches, as ``batch_update`` does) and let through :data:`FrameGate.RATE` times a
 second, so all the changes in between cost one pass. Keys and messages are still handled at
-once; only painting waits, at most one period. Off as soon as turns are slow or the game
-stops.
+once, and a key, a click or the wheel opens a window at once (:meth:`FrameGate.input`), so
+what they did is painted without waiting for the next period. Off as soon as turns are slow
+or the game stops.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from textual.timer import Timer
 class FrameGate:
     """Holds the app's screen updates between short open windows."""
 
-    RATE = 5.0
-    """Screen updates a second while on."""
+    RATE = 2.5
+    """Screen updates a second while on: each is a layout-and-repaint pass of 10-20 ms that
+    the game's thread waits for (at 5, ~1.1 passes a round at pace 0 against 50 ms calls,
+    29 ms of the app's own time a round; at 2.5, 0.7 and 25.6 ms: bench/round_overhead.py).
+    Input does not wait for it (:meth:`input`)."""
     OPEN = 0.025
     """Seconds each window stays open at least: one update pass starts in it."""
     SETTLE = 0.06
@@ -53,6 +57,11 @@ class FrameGate:
                 self._closer.stop()
                 self._closer = None
             self._release()
+
+    def input(self) -> None:
+        """A key, a click or the wheel: paint what it did now, not at the next period."""
+        if self._timer is not None and self._held:
+            self._open()
 
     def _open(self) -> None:
         self._release()
