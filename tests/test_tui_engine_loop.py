@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.screen import Screen
 
 from telestrations.providers.http import HttpClient, HttpSettings
 from telestrations.tui.engine_loop import EngineLoop
@@ -22,6 +23,19 @@ from tests.fakes.server import FakeAPI, Reply, Request, json_reply
 from .test_tui_support import Gate, main_screen, make_app, make_runtime, wait_for
 
 SIZE = (120, 40)
+
+
+def painted_passes(screen: Screen[Any]) -> list[float]:
+    """When each screen update was painted from now on (the compositor's pass)."""
+    passes: list[float] = []
+    paint = screen._compositor_refresh
+
+    def counted() -> None:
+        passes.append(time.monotonic())
+        paint()
+
+    screen._compositor_refresh = counted  # type: ignore[method-assign]
+    return passes
 
 
 def journal_seqs(path: Path) -> list[int]:
@@ -166,15 +180,7 @@ async def test_a_fast_game_paints_a_few_times_a_second_and_keys_still_act(
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
-        screen = app.screen
-        passes: list[float] = []  # screen updates painted
-        paint = screen._compositor_refresh
-
-        def counted() -> None:
-            passes.append(time.monotonic())
-            paint()
-
-        screen._compositor_refresh = counted  # type: ignore[method-assign]
+        passes = painted_passes(app.screen)
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.frames is not None and m.frames.on)
         assert m.game is not None
@@ -206,15 +212,7 @@ async def test_a_key_is_painted_at_once_while_a_fast_game_holds_the_screen(
     app = make_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
-        screen = app.screen
-        passes: list[float] = []
-        paint = screen._compositor_refresh
-
-        def counted() -> None:
-            passes.append(time.monotonic())
-            paint()
-
-        screen._compositor_refresh = counted  # type: ignore[method-assign]
+        passes = painted_passes(app.screen)
         await pilot.press("enter")
         await wait_for(pilot, lambda: m.frames is not None and m.frames.on and m.frames._held)
         for key in ("up", "up", "down"):
