@@ -221,6 +221,24 @@ def environment(server: Server) -> dict[str, str]:
     return env
 
 
+def children_rss() -> float:
+    """MiB resident in the thumbnail processes (``telestrations.tui.thumbnailer``)."""
+    try:
+        from telestrations.tui.thumbnailer import thumbnailer
+    except ImportError:
+        return 0.0
+    total = 0.0
+    for pid in thumbnailer().pids():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
 def children_cpu() -> float:
     """CPU seconds of the thumbnail processes (running, so not in RUSAGE_CHILDREN yet)."""
     try:
@@ -341,7 +359,7 @@ async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
         h = main_screen.history
         print(
             f"     TUI: RSS after {done} rounds {fig['rss_short']:.1f} MiB "
-            f"(cards mounted {h.mounted})",
+            f"(cards mounted {h.mounted}; thumbnail processes {children_rss():.1f} MiB)",
             flush=True,
         )
         if long > rounds:
@@ -351,8 +369,8 @@ async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
             done_long = main_screen.game.rounds_done if main_screen.game else 0
             print(
                 f"     TUI: RSS after {done_long} rounds {fig['rss_long']:.1f} MiB "
-                f"(cards mounted {h.mounted}): {fig['rss_long'] / fig['rss_short']:.3f}× "
-                f"after {done}",
+                f"(cards mounted {h.mounted}; thumbnail processes {children_rss():.1f} MiB): "
+                f"{fig['rss_long'] / fig['rss_short']:.3f}× after {done}",
                 flush=True,
             )
         await pilot.press("q")

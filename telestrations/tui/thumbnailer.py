@@ -64,14 +64,11 @@ def _receive(source: IO[bytes]) -> Any:
 def serve() -> None:
     """The child's loop: a request on stdin, its answer on the original stdout, until stdin
     ends. Anything else the child would print goes to null, never to the app's terminal."""
-    from telestrations.alloc import keep_big_buffers
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the app's to handle
     answers = os.fdopen(os.dup(1), "wb")
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)
-    keep_big_buffers()  # as in the app: the next picture's buffers are reused
     requests = sys.stdin.buffer
     while True:
         try:
