@@ -116,6 +116,10 @@ class Game:
         thread (the TUI plays on a loop of its own), and reach it through this."""
         self._busy = False
         self._wake = asyncio.Event()
+        self.behind: Callable[[], bool] | None = None
+        """Asked before each turn: a front end that shows every turn says here that it is
+        far behind (the TUI on a busy machine), and the game waits for it, so what it has not
+        handled yet stays bounded and a key is not queued behind hundreds of turns."""
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
         self._unreadable: set[str] = set()
         """Pictures that failed to load for a describe: their rounds are drawn again."""
@@ -241,6 +245,7 @@ class Game:
         try:
             self._set_state("running")
             while True:
+                await self._wait_for_front_end()
                 self._heed_stop()
                 if self._pause_requested:
                     await self._settle()
@@ -276,6 +281,19 @@ class Game:
             self._busy = False
             self._runner = None
             self.current = None
+
+    BEHIND_POLL = 0.01
+
+    async def _wait_for_front_end(self) -> None:
+        """While the front end is behind (:attr:`behind`): the turn being written is settled
+        first, then nothing is played until it has caught up or a pause is asked for."""
+        if self.behind is None or not self.behind():
+            return
+        await self._settle()
+        # Polled: the front end catches up on its own thread, and this runs only while it
+        # is behind.
+        while self.behind() and not self._pause_requested:  # noqa: ASYNC110
+            await asyncio.sleep(self.BEHIND_POLL)
 
     async def _pace(self, took: float) -> None:
         """Wait out the rest of ``settings.pace`` after a turn; a pause ends the wait at once."""

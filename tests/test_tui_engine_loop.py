@@ -17,6 +17,7 @@ from textual.screen import Screen
 from telestrations.providers.http import HttpClient, HttpSettings
 from telestrations.tui.engine_loop import EngineLoop
 from telestrations.tui.frame_gate import FrameGate
+from telestrations.tui.game_control import Backlog
 from telestrations.tui.widgets.cards import RoundEntry
 from tests.fakes.server import FakeAPI, Reply, Request, json_reply
 
@@ -74,6 +75,30 @@ async def test_the_game_plays_on_while_the_ui_loop_is_blocked(isolated_env: Path
         draws = len(fake.draws)
         await pilot.pause(0.3)
         assert len(fake.draws) == draws  # the pause reached the other thread's loop
+
+
+async def test_a_game_faster_than_the_screen_waits_for_it(isolated_env: Path) -> None:
+    """The screen held (a busy machine, at the extreme): the game plays on for a few rounds,
+    then waits instead of queueing turns without end behind the keys; it goes on once the
+    screen has caught up, and every turn is shown."""
+    runtime, fake = make_runtime(isolated_env)
+    fake.delay = 0.01  # about 50 turns a second unheld
+    app = make_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        m = main_screen(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= 1)
+        calls = len(fake.draws) + len(fake.describes)
+        time.sleep(1.5)  # noqa: ASYNC251 (the app's loop held on purpose)
+        played = len(fake.draws) + len(fake.describes) - calls
+        assert 4 <= played <= Backlog.HIGH + 4, played  # on, then held back
+        assert m.game is not None
+        done = m.game.rounds_done
+        await wait_for(pilot, lambda: m.game is not None and m.game.rounds_done >= done + 5)
+        await pilot.press("enter")  # pause
+        await wait_for(pilot, lambda: m.game is not None and not m.running)
+        seqs = journal_seqs(m.game.dir.path)
+        await wait_for(pilot, lambda: m.history._seen == set(seqs) and not m.history._held)
 
 
 async def test_stop_crosses_over_and_quit_ends_the_engine_thread(isolated_env: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +38,7 @@ from telestrations.state import UiState, save_state
 from telestrations.store import GameDir, GameLocked
 from telestrations.tui.engine_loop import EngineLoop
 from telestrations.tui.later import Later
-from telestrations.tui.messages import CaptionSoFar, Newest, to_message
+from telestrations.tui.messages import CaptionSoFar, Newest, TurnRecorded, to_message
 from telestrations.tui.screens.dialogs import KeyDialog
 from telestrations.tui.text import clean
 from telestrations.tui.widgets.status import Status
@@ -61,6 +62,44 @@ def _embedder(runtime: Runtime) -> Embedder | None:
 
 
 Then = Callable[[], Awaitable[None] | None]
+
+
+class Backlog:
+    """Finished turns the engine has reported that the screen has not handled yet.
+
+    The engine's thread adds one per turn, the screen takes it away once the card is up. On
+    a busy machine a fast game (a local model, ``pace = 0``) can report turns faster than
+    the screen handles them; unbounded, that queue grew without end, and a key (queued
+    behind it on the screen) waited for all of it: 30 s and more in the tests under load.
+    Past :attr:`HIGH` the engine waits before its next turn (:attr:`Game.behind`).
+    """
+
+    HIGH = 8
+    """Turns (four rounds) the screen may be behind; a blocked UI still sees the game go on."""
+    DEEP = 40
+    """Messages the screen and its history may have queued: each card mounted queues a
+    restyle of the history, and a fast game on a busy machine queued hundreds of them."""
+
+    def __init__(self, queued: Callable[[], int] = lambda: 0) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._queued = queued
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def add(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def done(self) -> None:
+        with self._lock:
+            self._count = max(0, self._count - 1)
+
+    def behind(self) -> bool:
+        """Read by the engine before each turn (:attr:`Game.behind`)."""
+        return self._count > self.HIGH or self._queued() > self.DEEP
 
 
 class GameControl:
@@ -121,15 +160,21 @@ class GameControl:
         screen = self.screen
 
         newest = Newest()
+        backlog = Backlog(screen.queued)
 
         def bridge(event: Event) -> None:  # engine event → message, on the screen's queue
             if isinstance(event, CaptionGrowing):
                 if newest.put(event):  # else the message on its way shows this text
                     screen.post_message(CaptionSoFar(serial, event, newest.take))
                 return
-            screen.post_message(to_message(serial, event))
+            message = to_message(serial, event)
+            if isinstance(message, TurnRecorded):
+                backlog.add()
+                message.handled = backlog.done
+            screen.post_message(message)
 
         game.subscribe(bridge)
+        game.behind = backlog.behind
         self.game = game
         return game
 

@@ -48,6 +48,8 @@ class TurnRecorded(GameMessage):
     record: TurnRecord
     image: Path | None = None
     """The image file, for a draw that succeeded."""
+    handled: Callable[[], None] | None = None
+    """Called once the screen has handled it (:class:`~telestrations.tui.game_control.Backlog`)."""
 
 
 @dataclass

@@ -397,7 +397,19 @@ class MainScreen(Screen[None]):
         if e is not None:
             self.history.show_partial(e.round, e.model, e.text)
 
+    def queued(self) -> int:
+        """Messages this screen and its history have not handled yet (read from the engine's
+        thread: a snapshot, good enough to hold the game back while the screen is behind)."""
+        return self.message_queue_size + self.history.message_queue_size
+
     async def on_turn_recorded(self, message: TurnRecorded) -> None:
+        try:
+            await self._turn_recorded(message)
+        finally:
+            if message.handled is not None:
+                message.handled()  # the engine may play on (game_control.Backlog)
+
+    async def _turn_recorded(self, message: TurnRecorded) -> None:
         if message.game_serial != self.control.serial:
             return
         record = message.record

@@ -117,6 +117,8 @@ class History(VerticalScroll, can_focus=True):
         self._batch_timer: Timer | None = None
         self._sweep_due = False
         """A sweep for pictures in view is scheduled after the next layout."""
+        self._follow_due = False
+        """A follow is scheduled after the next screen update (one, however many asked)."""
         self._showing = asyncio.Lock()
         """Cards are mounted and unmounted by one caller at a time: held turns in journal
         order, and a page or a new game never interleaved with a batch (duplicate ids)."""
@@ -166,7 +168,7 @@ class History(VerticalScroll, can_focus=True):
         self.following = True
         self._update_more()
         self.scroll_end(animate=False)
-        self.call_after_refresh(self._follow)  # again once the cards have their size
+        self._follow_soon()  # again once the cards have their size
 
     def has(self, record: TurnRecord) -> bool:
         """This journalled turn is shown already (or about to be, in the next batch)."""
@@ -234,7 +236,7 @@ class History(VerticalScroll, can_focus=True):
             if card is not None:
                 card.refresh_entry()
                 if self.following:
-                    self.call_after_refresh(self._follow)
+                    self._follow_soon()
 
     def _card_for(self, entry: RoundEntry) -> RoundCard | None:
         return next(
@@ -294,7 +296,7 @@ class History(VerticalScroll, can_focus=True):
             if card is not None:
                 card.refresh_entry()
                 if self.following:
-                    self.call_after_refresh(self._follow)
+                    self._follow_soon()
             return
         at_tail = self.hi == index
         if at_tail and (self.following or self.mounted == 0):
@@ -308,7 +310,7 @@ class History(VerticalScroll, can_focus=True):
                 self.lo = self.hi - keep
                 await self._unmount(drop)
             self._update_more()
-            self.call_after_refresh(self._follow)
+            self._follow_soon()
         else:
             self._update_more()
 
@@ -341,7 +343,7 @@ class History(VerticalScroll, can_focus=True):
         for card in self._cards.values():
             if isinstance(card, RoundCard):
                 card.set_room(room)
-        self.call_after_refresh(self._follow)  # and the pictures now in view
+        self._follow_soon()  # and the pictures now in view
 
     async def _shape_of(self, records: list[TurnRecord]) -> float:
         """The newest picture's width / height, from its header (in a thread); square when
@@ -360,7 +362,7 @@ class History(VerticalScroll, can_focus=True):
     def on_thumb_shaped(self, message: Thumb.Shaped) -> None:
         self.aspect = message.aspect
         if self.following:  # the card changed height: keep the newest in view
-            self.call_after_refresh(self._follow)
+            self._follow_soon()
 
     def set_state(self, state: str) -> None:
         """The game's state: a card waiting for its caption says "paused" while paused."""
@@ -507,7 +509,7 @@ class History(VerticalScroll, can_focus=True):
         # A card grew or shrank after it was shown (its picture arrived for a new room, a
         # caption came): while following, the newest card stays in view.
         if self.following:
-            self.call_after_refresh(self._follow)
+            self._follow_soon()
         else:  # cards moved: maybe into view
             self.sweep_soon()
 
@@ -517,6 +519,19 @@ class History(VerticalScroll, can_focus=True):
         if not self._sweep_due:
             self._sweep_due = True
             self.call_later(self._sweep)
+
+    def _follow_soon(self) -> None:
+        """Follow the newest card once the next screen update is done. Asked for by every
+        card shown or grown: in a fast game that holds the screen (FrameGate), hundreds of
+        asks came between two updates, each a scroll and a sweep queued on this widget (485
+        waiting in a test under load, keys queued behind them); now they are one."""
+        if not self._follow_due:
+            self._follow_due = True
+            self.call_after_refresh(self._follow_once)
+
+    def _follow_once(self) -> None:
+        self._follow_due = False
+        self._follow()
 
     def _follow(self) -> None:
         """Show the newest card, unless the person scrolled away since it was added."""
