@@ -247,7 +247,9 @@ async def test_a_key_is_painted_at_once_while_a_fast_game_holds_the_screen(
             pressed = time.monotonic()
             await pilot.press(key)
             assert m.history.selected != selected  # the key acted
-            await wait_for(pilot, lambda before=before: len(passes) > before, 2.0)
-            assert passes[before] - pressed < 1.0  # painted now, not at the gate's next period
+            await wait_for(pilot, lambda before=before: len(passes) > before, 4.0)
+            # Painted now, not at the gate's next period (5 s): well under it even on a
+            # machine three times oversubscribed.
+            assert passes[before] - pressed < 2.5
         await pilot.press("enter")  # pause
         await wait_for(pilot, lambda: not m.running)

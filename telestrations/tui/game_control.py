@@ -98,8 +98,13 @@ class Backlog:
             self._count = max(0, self._count - 1)
 
     def behind(self) -> bool:
-        """Read by the engine before each turn (:attr:`Game.behind`)."""
-        return self._count > self.HIGH or self._queued() > self.DEEP
+        """Read by the engine before each turn (:attr:`Game.behind`), on its thread."""
+        if self._count > self.HIGH:
+            return True
+        try:
+            return self._queued() > self.DEEP
+        except Exception:  # a widget gone at the end of the app: the game need not wait
+            return False
 
 
 class GameControl:
@@ -160,7 +165,7 @@ class GameControl:
         screen = self.screen
 
         newest = Newest()
-        backlog = Backlog(screen.queued)
+        backlog = Backlog(screen.queue_counter())
 
         def bridge(event: Event) -> None:  # engine event → message, on the screen's queue
             if isinstance(event, CaptionGrowing):

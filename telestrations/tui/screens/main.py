@@ -9,6 +9,7 @@ Every turn an engine message shows is already journalled. Settings changes repla
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -397,10 +398,17 @@ class MainScreen(Screen[None]):
         if e is not None:
             self.history.show_partial(e.round, e.model, e.text)
 
-    def queued(self) -> int:
-        """Messages this screen and its history have not handled yet (read from the engine's
-        thread: a snapshot, good enough to hold the game back while the screen is behind)."""
-        return self.message_queue_size + self.history.message_queue_size
+    def queue_counter(self) -> Callable[[], int]:
+        """How many messages this screen and its history have not handled yet, as a function
+        the engine's thread may call: the widgets are found here, on the UI's thread (no DOM
+        query from the other one), and the count is a snapshot, good enough to hold the game
+        back while the screen is behind."""
+        history = self.history
+
+        def queued() -> int:
+            return self.message_queue_size + history.message_queue_size
+
+        return queued
 
     async def on_turn_recorded(self, message: TurnRecorded) -> None:
         try:

@@ -426,7 +426,7 @@ class Thumb(Widget):
         )
         if isinstance(made, Cells):
             return await asyncio.to_thread(cell_strips, made)
-        return made.image()
+        return await asyncio.to_thread(made.image)  # a sixel thumbnail can be megabytes
 
     def on_click(self) -> None:
         self.post_message(self.Clicked(self.index))
