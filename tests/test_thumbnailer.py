@@ -4,6 +4,7 @@ child behind, and where no child can start the pictures are still made."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from telestrations.tui.thumbnail import Cells, Pixels, cell_runs, load_thumbnail
-from telestrations.tui.thumbnailer import Thumbnailer
+from telestrations.tui.thumbnailer import WORKERS, Thumbnailer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,3 +164,16 @@ def test_a_killed_app_leaves_no_child_behind(tmp_path: Path) -> None:
     while any(alive(pid) for pid in pids):
         assert time.monotonic() < deadline, f"children {pids} outlived the app"
         time.sleep(0.05)
+
+
+async def test_never_more_children_than_threads(tmp_path: Path, maker: Thumbnailer) -> None:
+    for i in range(6):
+        house(tmp_path / f"{i}.png", 300)
+    # Warming and six pictures at once, as the app does at start and on a resize.
+    warming = asyncio.get_running_loop().run_in_executor(None, maker.warm)
+    made = await asyncio.gather(
+        *(maker.make(tmp_path, f"{i}.png", 20, 20, cells=True) for i in range(6))
+    )
+    await warming
+    assert all(isinstance(m, Cells) for m in made)
+    assert 1 <= len(maker.pids()) <= WORKERS

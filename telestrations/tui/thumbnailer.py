@@ -11,8 +11,9 @@ The children are plain ``python -I`` processes reading requests on their stdin, 
 stdout carries only answers, their stderr is null), they leave as soon as the app is gone
 (their stdin ends, even when the app was killed), and the app's own ``__main__`` is never
 imported again. A decoder that crashes on a hostile picture, or a child the kernel kills,
-takes no more than that child: the picture is asked of a new one once, then its card says
-the picture is unavailable. Where no child can be started, thumbnails are made in a thread.
+takes no more than that child: the picture is asked of the next one (a new one at the
+end), then its card says the picture is unavailable. Where no child can be started,
+thumbnails are made in a thread.
 """
 
 from __future__ import annotations
@@ -207,14 +208,14 @@ class Thumbnailer:
 
     def warm(self) -> None:
         """Start the children now, so the first thumbnail does not wait for one. Blocking
-        (a process start): call it from a thread."""
-        started = []
-        for _ in range(self._workers):
-            child = self._take()
-            if child is None:
-                break
-            started.append(child)
-        for child in started:
+        (a process start): call it from a thread. Children are only ever started on this
+        object's own threads, so there are never more than it has threads."""
+        for started in [self._threads.submit(self._warm_one) for _ in range(self._workers)]:
+            started.result()
+
+    def _warm_one(self) -> None:
+        child = self._take()
+        if child is not None:
             self._give(child)
 
     def pids(self) -> list[int]:
@@ -229,11 +230,14 @@ class Thumbnailer:
         :class:`OSError` or :class:`ValueError` with the reason the picture cannot be shown."""
         args = (str(game_path), image_name, width, height, cells)
         loop = asyncio.get_running_loop()
-        for attempt in range(2):
+        # Every idle child may have been killed a moment ago (and still look alive), then
+        # one new child: a picture that kills that one too is the picture's fault.
+        tries = self._workers + 1
+        for attempt in range(tries):
             try:
                 kind, value = await loop.run_in_executor(self._threads, self._run, args)
             except _Stopped as exc:
-                if attempt:
+                if attempt == tries - 1:
                     raise OSError("the picture's decoder stopped (crashed or killed)") from exc
                 log.warning("a thumbnail process stopped (%s); asking a new one", exc)
                 continue
