@@ -268,7 +268,7 @@ async def test_failing_writes_beside_checked_uploads_lose_and_repeat_nothing(
 ) -> None:
     """The describe under a passed check does not wait for its drawing's write; when that
     write fails (disk full, then room again) the caption is kept and written after it."""
-    from tests.test_store_faults import Faults, assert_clean
+    from tests.test_store_faults import Faults, assert_clean, resume_until_stopped
 
     png = noisy_png()
 
@@ -283,12 +283,7 @@ async def test_failing_writes_beside_checked_uploads_lose_and_repeat_nothing(
         game = Game(game_dir, Models(provider), settings, Limits(rounds=3))
         faults = Faults(monkeypatch, where)
         faults.plan = ["short", "ok", "fsync", "ok", "short"]
-        for _ in range(20):  # each resume writes the kept turns first, then plays on
-            game.start()
-            await game.wait()
-            if game.state == "stopped":
-                break
-            assert game.reason.startswith("cannot save the turn"), game.reason
+        await resume_until_stopped(game, 20)
     finally:
         await provider.aclose()
     assert game.state == "stopped" and game.reason == "finished round 3"

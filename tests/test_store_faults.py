@@ -220,6 +220,20 @@ def test_a_full_disk_then_freed_space_loses_no_turn(
 # -- through the engine -----------------------------------------------------------------------
 
 
+async def resume_until_stopped(game: Game, tries: int) -> int:
+    """Resume after each failed write, as a person would (each resume writes the kept turns
+    first, then plays on), until the game has finished; how many times a write failed it."""
+    failures = 0
+    for _ in range(tries):
+        game.start()
+        await game.wait()
+        if game.state == "stopped":
+            break
+        assert game.reason.startswith("cannot save the turn"), game.reason
+        failures += 1
+    return failures
+
+
 @pytest.mark.parametrize("where", ["/journal.jsonl", "-draw.png", "games"])
 async def test_the_engine_loses_and_repeats_nothing_across_failing_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
@@ -229,14 +243,7 @@ async def test_the_engine_loses_and_repeats_nothing_across_failing_writes(
     game = Game(game_dir, models, Settings(drawer="d", guesser="g"), Limits(rounds=4))  # type: ignore[arg-type]
     faults = Faults(monkeypatch, where)
     faults.plan = ["short", "ok", "fsync", "short-stuck", "ok", "short", "short", "fsync"]
-    failures = 0
-    for _ in range(40):  # each resume writes the kept turn first, then plays on
-        game.start()
-        await game.wait()
-        if game.state == "stopped":
-            break
-        assert game.reason.startswith("cannot save the turn"), game.reason
-        failures += 1
+    failures = await resume_until_stopped(game, 40)
     assert game.state == "stopped" and game.reason == "finished round 4"
     assert failures >= 3
     assert_clean(game_dir.path, list(range(1, 9)))

@@ -15,6 +15,7 @@ import pytest
 from textual.screen import Screen
 
 from telestrations.providers.http import HttpClient, HttpSettings
+from telestrations.tui.app import TelestrationsApp
 from telestrations.tui.engine_loop import EngineLoop
 from telestrations.tui.frame_gate import FrameGate
 from telestrations.tui.game_control import Backlog
@@ -37,6 +38,13 @@ def painted_passes(screen: Screen[Any]) -> list[float]:
 
     screen._compositor_refresh = counted  # type: ignore[method-assign]
     return passes
+
+
+def fast_game_app(home: Path) -> TelestrationsApp:
+    """The app on fake models that answer in 10 ms: turns quick enough for the frame gate."""
+    runtime, fake = make_runtime(home, thumbnail_width=120)
+    fake.delay = 0.01
+    return make_app(runtime)
 
 
 def journal_seqs(path: Path) -> list[int]:
@@ -200,9 +208,7 @@ async def test_a_fast_game_paints_a_few_times_a_second_and_keys_still_act(
     """Turns quicker than FAST_TURN hold the screen to FrameGate.RATE updates a second (one
     pass for all the changes in between); a key is acted on at once; a pause lets the screen
     update freely again."""
-    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
-    fake.delay = 0.01
-    app = make_app(runtime)
+    app = fast_game_app(isolated_env)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
         passes = painted_passes(app.screen)
@@ -232,9 +238,7 @@ async def test_a_key_is_painted_at_once_while_a_fast_game_holds_the_screen(
     """The gate lets the game's changes through a few times a second; what a key does is
     painted at once. With a period of 5 s, only the key can open a window in between."""
     monkeypatch.setattr(FrameGate, "RATE", 0.2)
-    runtime, fake = make_runtime(isolated_env, thumbnail_width=120)
-    fake.delay = 0.01
-    app = make_app(runtime)
+    app = fast_game_app(isolated_env)
     async with app.run_test(size=SIZE) as pilot:
         m = main_screen(app)
         passes = painted_passes(app.screen)

@@ -85,10 +85,6 @@ class Backlog:
         self._count = 0
         self._queued = queued
 
-    @property
-    def count(self) -> int:
-        return self._count
-
     def add(self) -> None:
         with self._lock:
             self._count += 1
