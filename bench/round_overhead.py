@@ -18,6 +18,7 @@ Textual's headless pilot). Prints, for each:
     /work/venv/bin/python bench/round_overhead.py                  # 200 rounds, RSS at 1000
     /work/venv/bin/python bench/round_overhead.py --rounds 50 --long 0
     /work/venv/bin/python bench/round_overhead.py --only headless
+    /work/venv/bin/python bench/round_overhead.py --long 0 --floor   # and the app's floor
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ class Meter:
         }
         beside = f" (+{fig['children_cpu_ms']:.1f} in thumbnail processes)" if children else ""
         print(
-            f"{label:>8}: {rounds} rounds ({calls} calls) in {wall:6.2f} s, provider time "
+            f"{label:>9}: {rounds} rounds ({calls} calls) in {wall:6.2f} s, provider time "
             f"{busy:6.2f} s  wall/provider {fig['ratio']:.3f}  own {fig['own_ms']:5.1f} ms/round"
             f"  CPU {fig['cpu_ms']:5.1f} ms/round{beside}",
             flush=True,
@@ -325,9 +326,23 @@ async def headless(server: Server, rounds: int) -> dict[str, float]:
     return fig
 
 
-async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
-    """The real app under the headless pilot, 120×40."""
+async def tui(server: Server, rounds: int, long: int, floor: bool = False) -> dict[str, float]:
+    """The real app under the headless pilot, 120×40.
+
+    With ``floor``, the app draws nothing while the game runs: screen updates stay held (the
+    fast-game frame gate never opens) and the history ignores new turns. What is left is the
+    app's cost below its screen: the engine on its thread, messages, the status line. The
+    real app can only be slower than that."""
     environment(server)
+    if floor:
+        from telestrations.tui.frame_gate import FrameGate
+        from telestrations.tui.widgets.history import History
+
+        async def ignore(self: History, record: object) -> None:
+            return None
+
+        FrameGate._open = lambda self: None  # type: ignore[method-assign]
+        History.add = ignore  # type: ignore[method-assign]
     from telestrations.game import Settings
     from telestrations.runtime import Runtime
     from telestrations.tui.app import TelestrationsApp
@@ -353,12 +368,15 @@ async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
         await pilot.press("enter")
         await until(rounds)
         done = main_screen.game.rounds_done if main_screen.game else 0
-        fig = meter.stop("TUI", done)
+        fig = meter.stop("TUI floor" if floor else "TUI", done)
+        if floor:
+            await pilot.press("q")
+            return fig
         gc.collect()
         fig["rss_short"] = rss_mib()
         h = main_screen.history
         print(
-            f"     TUI: RSS after {done} rounds {fig['rss_short']:.1f} MiB "
+            f"      TUI: RSS after {done} rounds {fig['rss_short']:.1f} MiB "
             f"(cards mounted {h.mounted}; thumbnail processes {children_rss():.1f} MiB)",
             flush=True,
         )
@@ -368,7 +386,7 @@ async def tui(server: Server, rounds: int, long: int) -> dict[str, float]:
             fig["rss_long"] = rss_mib()
             done_long = main_screen.game.rounds_done if main_screen.game else 0
             print(
-                f"     TUI: RSS after {done_long} rounds {fig['rss_long']:.1f} MiB "
+                f"      TUI: RSS after {done_long} rounds {fig['rss_long']:.1f} MiB "
                 f"(cards mounted {h.mounted}; thumbnail processes {children_rss():.1f} MiB): "
                 f"{fig['rss_long'] / fig['rss_short']:.3f}× after {done}",
                 flush=True,
@@ -406,6 +424,8 @@ async def main(args: argparse.Namespace) -> None:
             await headless(server, args.rounds)
         if args.only in ("both", "tui"):
             await tui(server, args.rounds, args.long)
+        if args.floor:
+            await tui(server, args.rounds, 0, floor=True)
     finally:
         server.close()
         for home in HOMES:
@@ -425,4 +445,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--long", type=int, default=1000, help="TUI rounds for the RSS figure")
     parser.add_argument("--only", choices=("both", "headless", "tui"), default="both")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then the app again, drawing nothing while it plays (its cost below the screen)",
+    )
     asyncio.run(main(parser.parse_args()))
