@@ -177,3 +177,33 @@ async def test_never_more_children_than_threads(tmp_path: Path, maker: Thumbnail
     await warming
     assert all(isinstance(m, Cells) for m in made)
     assert 1 <= len(maker.pids()) <= WORKERS
+
+
+def test_the_shared_thumbnailer_stops_its_children_when_the_interpreter_ends(
+    tmp_path: Path,
+) -> None:
+    """A program that used the process's thumbnailer without closing it (a test's pilot does)
+    leaves no child running, and no "subprocess is still running" warning, at exit."""
+    house(tmp_path / "a.png")
+    script = textwrap.dedent(
+        f"""
+        import asyncio, pathlib
+        from telestrations.tui.thumbnailer import thumbnailer
+        folder = pathlib.Path({str(tmp_path)!r})
+        asyncio.run(thumbnailer().make(folder, "a.png", 40, 40, cells=True))
+        print(*thumbnailer().pids(), flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert pids  # children were used
+    assert "still running" not in done.stderr, done.stderr
+    assert not any(alive(pid) for pid in pids)

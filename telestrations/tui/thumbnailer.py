@@ -19,6 +19,7 @@ thumbnails are made in a thread.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import pickle
@@ -265,4 +266,8 @@ def thumbnailer() -> Thumbnailer:
     with _shared_lock:
         if _shared is None:
             _shared = Thumbnailer()
+            # The app closes it when it ends (run_app); anything else that used it (a test's
+            # pilot, an embedding) still stops its children before the interpreter goes,
+            # instead of leaving them to Popen's "still running" warning and their stdin's end.
+            atexit.register(_shared.close)
         return _shared
