@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from round_overhead import KEY, Meter, Server, machine_speed
+from round_overhead import KEY, Meter, Server
 
 PROMPT = "a house under the sun"
 
@@ -134,12 +133,7 @@ async def main(rounds: int) -> None:
 
     keep_big_buffers()  # as the telestrations command and round_overhead do
     server = Server()
-    print(
-        f"server on {server.url}: 50 ms a call, 1024×1024 PNG; load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-        f"machine: sum(range(10**6)) in {machine_speed():.1f} ms",
-        flush=True,
-    )
+    print(server.describe(), flush=True)
     try:
         for label in ("httpx", "asyncio", "httpx", "asyncio"):  # twice each, interleaved
             meter = Meter(server)

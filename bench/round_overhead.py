@@ -192,6 +192,14 @@ class Server:
             data = json.load(r)
         return int(data["calls"]), float(data["busy"])
 
+    def describe(self) -> str:
+        """The server, the load average and this machine's speed, for a bench's first line."""
+        return (
+            f"server on {self.url}: {DELAY * 1000:.0f} ms a call, 1024×1024 PNG; "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+            f"machine: sum(range(10**6)) in {machine_speed():.1f} ms"
+        )
+
     def close(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
@@ -413,12 +421,7 @@ async def main(args: argparse.Namespace) -> None:
 
     keep_big_buffers()  # as the telestrations command does at start
     server = Server()
-    print(
-        f"server on {server.url}: {DELAY * 1000:.0f} ms a call, 1024×1024 PNG; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-        f"machine: sum(range(10**6)) in {machine_speed():.1f} ms",
-        flush=True,
-    )
+    print(server.describe(), flush=True)
     try:
         if args.only in ("both", "headless"):
             await headless(server, args.rounds)
