@@ -14,13 +14,14 @@ import contextlib
 import functools
 import io
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from telestrations import events, rules
-from telestrations.drift import Convergence, caption_drift, chain_convergence
+from telestrations.drift import ChainIndex, Convergence, caption_drift, chain_convergence
 from telestrations.embeddings import Embedder, EmbeddingError
 from telestrations.events import *  # noqa: F403  (re-exported: callers import them from here)
 from telestrations.memory import draw_remembering, load_reference, reference_name
@@ -45,8 +46,6 @@ from telestrations.turns import (
     money,
     next_turn,
     redact_record,
-    rounds_done,
-    total_cost,
 )
 
 __all__ = ["Game", "GameError", "SaveFailed"]
@@ -122,6 +121,10 @@ class Game:
         handled yet stays bounded and a key is not queued behind hundreds of turns."""
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
         self._unreadable: set[str] = set()
+        self._chain = ChainIndex()
+        """The captions so far, indexed for the cycle check of the next one (a long game would
+        otherwise compare every caption with every earlier one)."""
+        self._chain_lock = threading.Lock()  # measured in a thread, one caption at a time
         """Pictures that failed to load for a describe: their rounds are drawn again."""
         self._follow: tuple[TurnRecord, Picture | None, Event] | None = None
         """A turn finished while the one before it failed to save: written after it."""
@@ -148,12 +151,12 @@ class Game:
 
     @property
     def rounds_done(self) -> int:
-        return rounds_done(self.records)
+        return self.dir.rounds_done
 
     @property
     def spent(self) -> tuple[float, int]:
         """Known USD spent, and the number of finished turns whose cost is unknown."""
-        return total_cost(self.records)
+        return self.dir.spent
 
     @property
     def pause_requested(self) -> bool:
@@ -409,7 +412,9 @@ class Game:
             if conv is not None:
                 return "stopped", conv.describe()
         if lim.spend is not None:
-            spent, _ = total_cost(self._known())
+            spent, _ = self.dir.spent
+            if self._pending is not None:  # a drawing being written beside this check
+                spent += self._pending[0].cost or 0.0
             model = self.settings.drawer if nxt.kind == "draw" else self.settings.guesser
             price = self.price_of(model) if self.price_of else None
             if spent + (price or 0.0) > lim.spend + 1e-9 or spent >= lim.spend > 0:
@@ -428,9 +433,15 @@ class Game:
     ) -> tuple[dict[str, float], Convergence | None]:
         """Similarities and convergence of round ``round_no``'s caption (run in a thread: a
         long chain compares it with every earlier caption)."""
-        return caption_drift(
-            records, self.dir.first_prompt, round_no, caption, self.limits.converge_after
-        )
+        with self._chain_lock:
+            return caption_drift(
+                records,
+                self.dir.first_prompt,
+                round_no,
+                caption,
+                self.limits.converge_after,
+                self._chain,
+            )
 
     # -- one turn --------------------------------------------------------------------------
 
