@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -79,6 +80,19 @@ def _whole_object(line: bytes) -> bool:
 
 
 @dataclass
+class _Tally:
+    """What the status line asks of a journal, kept as it grows, so a 10,000-round game is not
+    walked twice a turn: records counted, rounds done, known USD, turns of unknown cost."""
+
+    source: object = None
+    """The list counted (a journal replaced by another list is counted afresh)."""
+    records: int = 0
+    rounds: int = 0
+    known: float = 0.0
+    unknown: int = 0
+
+
+@dataclass
 class GameDir:
     """A game folder: header, the turns so far, and the warnings met while loading."""
 
@@ -92,10 +106,43 @@ class GameDir:
     _good_size: int | None = None
     """Set when a failed append could not be cut back: the journal's last good length."""
     _lock: IO[str] | None = field(default=None, repr=False)
+    _tally: _Tally = field(default_factory=_Tally, repr=False)
+    _tally_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """The engine's thread and the app's both ask (a spending cap, the status line)."""
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    def _counted(self) -> tuple[int, float, int]:
+        with self._tally_lock:
+            tally = self._count()
+            return tally.rounds, tally.known, tally.unknown
+
+    def _count(self) -> _Tally:
+        tally, records = self._tally, self.records
+        if tally.source is not records or len(records) < tally.records:  # not one that grew
+            tally = self._tally = _Tally(records)
+        for r in records[tally.records :]:
+            if r.ok and r.kind == "describe":
+                tally.rounds = max(tally.rounds, r.round)
+            if r.cost is not None:
+                tally.known += r.cost
+            elif r.ok:
+                tally.unknown += 1
+        tally.records = len(records)
+        return tally
+
+    @property
+    def rounds_done(self) -> int:
+        """:func:`~telestrations.turns.rounds_done` of the journal, counted as it grows."""
+        return self._counted()[0]
+
+    @property
+    def spent(self) -> tuple[float, int]:
+        """:func:`~telestrations.turns.total_cost` of the journal, counted as it grows."""
+        _, known, unknown = self._counted()
+        return known, unknown
 
     @property
     def first_prompt(self) -> str:

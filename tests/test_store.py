@@ -197,3 +197,22 @@ def test_a_last_line_missing_only_its_newline_is_kept_on_load_and_on_append(
     (game.path / "r0002-draw.png").write_bytes(b"\x89PNG")
     final = GameDir.open(game.path)
     assert [r.seq for r in final.records] == [1, 2, 3] and final.warnings == []
+
+
+def test_a_games_rounds_and_spend_are_counted_as_its_journal_grows(tmp_path: Path) -> None:
+    """The status line asks every turn: counted as turns are appended (not by walking the
+    whole journal), and always what the journal says, after a reload too."""
+    from telestrations.turns import rounds_done
+
+    game = Store(tmp_path).new_game("p", {})
+    costs = [0.04, None, 0.001, None, 0.02]
+    for i in range(1, 41):
+        kind = "draw" if i % 2 else "describe"
+        status = "failed" if i % 7 == 0 else "ok"
+        game.append(rec(i, (i + 1) // 2, kind, f"o{i}", status, cost=costs[i % 5]))
+        assert game.rounds_done == rounds_done(game.records)
+        assert game.spent == total_cost(game.records)
+    again = GameDir.open(game.path)
+    assert (again.rounds_done, again.spent) == (game.rounds_done, game.spent)
+    game.records = game.records[:9]  # another list: counted afresh
+    assert (game.rounds_done, game.spent) == (rounds_done(game.records), total_cost(game.records))

@@ -427,8 +427,8 @@ class MainScreen(Screen[None]):
         note = memory_note(record, self._memory_noted)
         if note:
             self.notify(note, severity="warning", markup=False)
-        if record.ok and record.kind == "describe":
-            await self._show_drift()  # keeping
+        if record.ok and record.kind == "describe" and not self.drift_bar.add(record):
+            await self._show_drift()  # keeping: the whole chain, when one caption will not do
         self._update_status()
         if not record.ok and record.error is not None and record.error.kind == "auth":
             kind: ModelKind = "drawer" if record.kind == "draw" else "guesser"

@@ -16,6 +16,8 @@ from telestrations.drift import (
     chain_drift,
     first_convergence,
     half_life,
+    is_kept,
+    kept_drift,
     sparkline,
 )
 from telestrations.tui.text import plain
@@ -34,20 +36,54 @@ class DriftBar(Static):
         super().__init__("", id=id, markup=False)
         self.drift: list[RoundDrift] = []
         self.until_converged = False
+        self._kept = False
+        """Every caption of the chain shown keeps its drift in the journal: the next one can
+        be taken in alone (:meth:`add`)."""
+        self._half: int | None = None
+        self._converged: Convergence | None = None
 
     @property
     def half_life(self) -> int | None:
-        return half_life([d.to_origin for d in self.drift])
+        return self._half
 
     @property
     def convergence(self) -> Convergence | None:
         """The first convergence or cycle of the chain shown, if any."""
-        return first_convergence(self.drift)
+        return self._converged
 
     async def show_chain(self, first_prompt: str, records: Iterable[TurnRecord]) -> None:
         """Measure (old journals) or read (new ones) the chain's drift off the event loop."""
-        self.drift = await asyncio.to_thread(chain_drift, first_prompt, list(records))
+        self.drift, self._kept = await asyncio.to_thread(_measure, first_prompt, list(records))
+        self._half = half_life([d.to_origin for d in self.drift])
+        self._converged = first_convergence(self.drift)
         self._render_bar()
+
+    def add(self, record: TurnRecord) -> bool:
+        """Take in the chain's next caption from its journal line, without reading the whole
+        game again (a 10,000-round game was walked, copied and measured on every caption);
+        False when the chain must be shown again as a whole (:meth:`show_chain`)."""
+        if not self._kept or not is_kept(record):
+            return False
+        drift, new = self.drift, kept_drift(record)
+        last = drift[-1].round if drift else 0
+        if record.round == last + 1:
+            drift.append(new)
+            if (
+                self._half is None
+                and drift[0].to_origin > 0
+                and new.to_origin < drift[0].to_origin / 2
+            ):
+                self._half = len(drift)
+            if self._converged is None:
+                self._converged = new.converged
+        elif record.round == last:  # the round's caption again (the last one counts)
+            drift[-1] = new
+            self._half = half_life([d.to_origin for d in drift])
+            self._converged = first_convergence(drift)
+        else:
+            return False
+        self._render_bar()
+        return True
 
     def set_until_converged(self, on: bool) -> None:
         self.until_converged = on
@@ -102,3 +138,13 @@ def card_marks(record: TurnRecord) -> list[Content | str | tuple[str, str]]:
     if conv is not None:
         parts.append((f"\n⟲ {conv.describe()}", "bold $warning"))
     return parts
+
+
+def _measure(first_prompt: str, records: list[TurnRecord]) -> tuple[list[RoundDrift], bool]:
+    """The chain's drift, and whether every caption of it keeps its own (the one played of
+    each round, as :func:`chain_drift` takes them)."""
+    played: dict[int, TurnRecord] = {}
+    for r in records:
+        if r.ok and r.kind == "describe" and r.round >= 1:
+            played[r.round] = r
+    return chain_drift(first_prompt, records), all(is_kept(r) for r in played.values())
