@@ -30,6 +30,7 @@ import gc
 import io
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,22 @@ DELAY = 0.05
 KEY = "sk-bench-0123456789abcdefghijklmn"
 DRAWER = "openai:gpt-image-2"
 GUESSER = "openai:gpt-4o-mini"
-CAPTION = "a small house with a tree under a round sun"
+THINGS = (
+    "house tree sun cat dog river mountain boat car child bird moon star lamp window door road "
+    "city forest flower bridge castle dragon robot garden cloud rain snow ship train bicycle "
+    "kite ball hat chair table clock book cake apple fish whale horse cow owl fox bear lion"
+).split()
+LOOKS = "small big old red blue green tall round happy sleepy tiny wooden bright dark".split()
+
+
+def caption(n: int) -> str:
+    """Call ``n``'s caption: varied, as a real guesser's are (the same caption every round
+    would hide what a chain's drift and cycle checks cost as the game grows)."""
+    rng = random.Random(n)
+    words = ["a"]
+    for i in range(rng.randint(2, 4)):
+        words += [rng.choice(LOOKS), rng.choice(THINGS)] + (["with a"] if i == 0 else ["and a"])
+    return " ".join(words[:-1])
 
 
 # -- the server (child process) -----------------------------------------------------------------
@@ -118,7 +134,9 @@ def serve() -> None:
                 out = {"created": int(time.time()), "data": [{"b64_json": b64}]}
                 self._send(200, json.dumps(out).encode())
             elif self.path == "/v1/chat/completions":
-                self._chat(bool(body.get("stream")))
+                with stats.lock:
+                    n = stats.calls
+                self._chat(bool(body.get("stream")), n)
             else:
                 self._send(404, b'{"error": {"message": "not found"}}')
             self.wfile.flush()
@@ -126,11 +144,11 @@ def serve() -> None:
                 stats.calls += 1
                 stats.busy += time.monotonic() - t0
 
-        def _chat(self, stream: bool) -> None:
+        def _chat(self, stream: bool, n: int) -> None:
             head = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "created": int(time.time())}
             head["model"] = models[1]
             if not stream:
-                message = {"role": "assistant", "content": CAPTION}
+                message = {"role": "assistant", "content": caption(n)}
                 choice = {"index": 0, "message": message, "finish_reason": "stop"}
                 out = {**head, "object": "chat.completion", "choices": [choice]}
                 self._send(200, json.dumps(out).encode())
@@ -139,7 +157,7 @@ def serve() -> None:
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            words = CAPTION.split(" ")
+            words = caption(n).split(" ")
             deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
             deltas += [{"content": w if i == 0 else " " + w} for i, w in enumerate(words)]
             events = []
