@@ -121,11 +121,11 @@ class Game:
         handled yet stays bounded and a key is not queued behind hundreds of turns."""
         self._unsaved: tuple[TurnRecord, Picture | None, Event] | None = None
         self._unreadable: set[str] = set()
+        """Pictures that failed to load for a describe: their rounds are drawn again."""
         self._chain = ChainIndex()
         """The captions so far, indexed for the cycle check of the next one (a long game would
         otherwise compare every caption with every earlier one)."""
         self._chain_lock = threading.Lock()  # measured in a thread, one caption at a time
-        """Pictures that failed to load for a describe: their rounds are drawn again."""
         self._follow: tuple[TurnRecord, Picture | None, Event] | None = None
         """A turn finished while the one before it failed to save: written after it."""
         self._pending: tuple[TurnRecord, Picture | None, asyncio.Task[None]] | None = None
