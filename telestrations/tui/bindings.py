@@ -9,12 +9,12 @@ letter is written down twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
-from textual.content import Content
+from textual.content import Content, Span
 from textual.dom import DOMNode
 from textual.keys import format_key
 from textual.widgets import Static
@@ -214,6 +214,7 @@ class KeyHint(Static):
     def __init__(self, *parts: HintPart, id: str | None = None, classes: str = "") -> None:
         super().__init__("", id=id, classes=classes, markup=False)
         self.parts = parts
+        self._shown: tuple[str, Sequence[Span]] | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -226,7 +227,12 @@ class KeyHint(Static):
         self.show_keys()
 
     def show_keys(self) -> None:
-        self.update(hint(self, *self.parts))
+        # Bindings change whenever focus moves or a game starts or pauses; the keys named
+        # here rarely do, and each update lays the whole screen out again.
+        shown = hint(self, *self.parts)
+        if self._shown is None or (shown.plain, shown.spans) != self._shown:
+            self._shown = (shown.plain, shown.spans)
+            self.update(shown)
 
 
 def hint(node: DOMNode, *parts: HintPart) -> Content:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image as PILImage
 from textual.app import ComposeResult
@@ -487,7 +488,7 @@ class RoundCard(Horizontal):
     def refresh_entry(self) -> None:
         """Re-render the text (the caption arrived, or the card was selected)."""
         for text in self.query(".card-text").results(Static):  # none before compose
-            text.update(self._text())
+            relabel(text, self._text())
 
     def set_state(self, state: str) -> None:
         """The game's state changed: a card still waiting for its caption says so."""
@@ -518,6 +519,18 @@ class RoundCard(Horizontal):
             self.room = room
             for thumb in self.query(Thumb):  # none yet before compose: it gets self.room
                 thumb.set_room(room)
+
+
+def relabel(text: Static, content: Content) -> None:
+    """Show ``content`` in ``text``, laid out again only if its height changed: a layout pass
+    moves and repaints every card in view, and a caption often takes as many lines as what
+    the card said while waiting for it."""
+    rules: Any = text.styles  # a RulesMap by its get(), as Textual's own layout passes it
+    width, height = text.content_size
+    before = text.visual.get_height(rules, width) if width > 0 else -1
+    text.update(content, layout=False)
+    if width <= 0 or not before == height == text.visual.get_height(rules, width):
+        text.refresh(layout=True)
 
 
 class ErrorCard(Static):
