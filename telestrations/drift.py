@@ -78,10 +78,11 @@ def stems(text: str) -> tuple[str, ...]:
     return tuple(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _features(text: str) -> tuple[dict[str, int], float, dict[str, int], float]:
-    """Word and character n-gram counts of ``text`` with their vector norms (cached: a chain
-    compares each caption with many others)."""
+    """Word and character n-gram counts of ``text`` with their vector norms (cached: a new
+    caption is compared with the last few and a handful of :class:`ChainIndex` candidates;
+    about 6 KiB each, so a long game's captions are not all kept)."""
     words = stems(text)
     w = Counter(words)
     w.update(f"{a} {b}" for a, b in itertools.pairwise(words))
@@ -335,23 +336,22 @@ def chain_drift(first_prompt: str, records: Iterable[Any], k: int = DEFAULT_K) -
             describes[r.round] = r  # the last successful describe of a round is the one played
     ordered = [describes[n] for n in sorted(describes)]
     kept = all(r.similarity and "to_previous" in r.similarity for r in ordered)
+    if kept:
+        return [kept_drift(r) for r in ordered]
     out: list[RoundDrift] = []
-    captions: list[str] = []
+    index = ChainIndex()  # keyed by place in the chain, as convergence() counts
     previous = first_prompt
-    for r in ordered:
-        captions.append(r.output)
-        if kept:
-            out.append(kept_drift(r))
-        else:
-            out.append(
-                RoundDrift(
-                    r.round,
-                    r.output,
-                    similarity(first_prompt, r.output),
-                    similarity(previous, r.output),
-                    convergence(first_prompt, captions, k),
-                )
+    for place, r in enumerate(ordered, start=1):
+        out.append(
+            RoundDrift(
+                r.round,
+                r.output,
+                similarity(first_prompt, r.output),
+                similarity(previous, r.output),
+                index.convergence(first_prompt, r.output, k),
             )
+        )
+        index.put(place, r.output)
         previous = r.output
     return out
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from textual.app import App, ComposeResult
 
-from telestrations.drift import ChainIndex, caption_drift
+from telestrations.drift import ChainIndex, caption_drift, chain_drift, convergence, similarity
 from telestrations.tui.widgets.drift import DriftBar
 from telestrations.turns import TurnRecord
 
@@ -156,3 +156,22 @@ async def test_the_drift_bar_measures_an_old_journals_chain_whole() -> None:
         bar = pilot.app.query_one(DriftBar)
         await bar.show_chain(first, records[:-1])
         assert not bar.add(records[-1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_old_journals_chain_is_measured_as_the_full_check_measures_it(seed: int) -> None:
+    """Journals from before the drift was kept are measured whole (show, exports, the app):
+    through the index too, with every round's figures those of comparing with all before."""
+    first, records, _ = chain(seed, 120)
+    played: dict[int, TurnRecord] = {}
+    for r in records:
+        if r.ok and r.kind == "describe":
+            played[r.round] = r
+    captions = [played[n].output for n in sorted(played)]
+    drift = chain_drift(first, records, 3)
+    assert [d.caption for d in drift] == captions
+    for i, d in enumerate(drift):
+        assert d.to_origin == similarity(first, captions[i])
+        assert d.to_previous == similarity(captions[i - 1] if i else first, captions[i])
+        assert d.converged == convergence(first, captions[: i + 1], 3)
+    assert any(d.converged for d in drift)
