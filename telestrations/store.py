@@ -106,8 +106,8 @@ class GameDir:
     _good_size: int | None = None
     """Set when a failed append could not be cut back: the journal's last good length."""
     _lock: IO[str] | None = field(default=None, repr=False)
-    _tally: _Tally = field(default_factory=_Tally, repr=False)
-    _tally_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tally: _Tally = field(default_factory=_Tally, repr=False, compare=False)
+    _tally_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     """The engine's thread and the app's both ask (a spending cap, the status line)."""
 
     @property

@@ -43,8 +43,6 @@ async def test_a_text_that_needs_more_lines_gets_them() -> None:
 
 async def test_a_key_hint_whose_keys_did_not_change_is_left_alone() -> None:
     class Hinted(App[None]):
-
-
         def compose(self) -> ComposeResult:
             yield KeyHint("press ", "q", " to quit", id="hint")
 
