@@ -330,14 +330,21 @@ def chain_drift(first_prompt: str, records: Iterable[Any], k: int = DEFAULT_K) -
     """The drift of each finished round of a journal (``TurnRecord`` s), read from the journal
     where it was kept there and computed where it was not (older journals kept word overlap
     only: then everything is recomputed, so one chain never mixes two measures)."""
+    return chain_drift_kept(first_prompt, records, k)[0]
+
+
+def chain_drift_kept(
+    first_prompt: str, records: Iterable[Any], k: int = DEFAULT_K
+) -> tuple[list[RoundDrift], bool]:
+    """:func:`chain_drift`, and whether every caption of the chain keeps its drift in the
+    journal (the next one can then be taken in alone, as the app's drift bar does)."""
     describes: dict[int, Any] = {}
     for r in records:
         if r.ok and r.kind == "describe" and r.round >= 1:  # round 0: a start picture's origin
             describes[r.round] = r  # the last successful describe of a round is the one played
     ordered = [describes[n] for n in sorted(describes)]
-    kept = all(r.similarity and "to_previous" in r.similarity for r in ordered)
-    if kept:
-        return [kept_drift(r) for r in ordered]
+    if all(is_kept(r) for r in ordered):
+        return [kept_drift(r) for r in ordered], True
     out: list[RoundDrift] = []
     index = ChainIndex()  # keyed by place in the chain, as convergence() counts
     previous = first_prompt
@@ -353,7 +360,7 @@ def chain_drift(first_prompt: str, records: Iterable[Any], k: int = DEFAULT_K) -
         )
         index.put(place, r.output)
         previous = r.output
-    return out
+    return out, False
 
 
 def first_convergence(drift: Sequence[RoundDrift]) -> Convergence | None:
@@ -376,7 +383,7 @@ def chain_convergence(records: Sequence[Any], first_prompt: str, k: int) -> Conv
     )
     if last is None:
         return None
-    if last.similarity and "to_previous" in last.similarity:
+    if is_kept(last):
         return Convergence.from_json(last.converged)  # read from the end: no walk of the game
     describes = [r for r in records if r.ok and r.kind == "describe" and r.round >= 1]
     by_round = {r.round: r.output for r in describes}
@@ -399,22 +406,20 @@ def caption_drift(
         return {"to_first_prompt": 1.0, "to_previous": 1.0}, None
     if index is not None:
         index.sync(records)
-        if index.holds(round_no):
-            previous = index.texts[round_no - 1] if round_no > 1 else first_prompt
-            sims = {
-                "to_first_prompt": similarity(first_prompt, caption),
-                "to_previous": similarity(previous, caption),
-            }
-            return sims, index.convergence(first_prompt, caption, k)
-    by_round = {
-        r.round: r.output
-        for r in records
-        if r.ok and r.kind == "describe" and 1 <= r.round < round_no
-    }
-    captions = [by_round[n] for n in sorted(by_round)]
-    previous = captions[-1] if captions else first_prompt
+    if index is not None and index.holds(round_no):
+        previous = index.texts[round_no - 1] if round_no > 1 else first_prompt
+        conv = index.convergence(first_prompt, caption, k)
+    else:
+        by_round = {
+            r.round: r.output
+            for r in records
+            if r.ok and r.kind == "describe" and 1 <= r.round < round_no
+        }
+        captions = [by_round[n] for n in sorted(by_round)]
+        previous = captions[-1] if captions else first_prompt
+        conv = convergence(first_prompt, [*captions, caption], k)
     sims = {
         "to_first_prompt": similarity(first_prompt, caption),
         "to_previous": similarity(previous, caption),
     }
-    return sims, convergence(first_prompt, [*captions, caption], k)
+    return sims, conv

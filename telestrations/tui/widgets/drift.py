@@ -13,7 +13,7 @@ from textual.widgets import Static
 from telestrations.drift import (
     Convergence,
     RoundDrift,
-    chain_drift,
+    chain_drift_kept,
     first_convergence,
     half_life,
     is_kept,
@@ -53,7 +53,9 @@ class DriftBar(Static):
 
     async def show_chain(self, first_prompt: str, records: Iterable[TurnRecord]) -> None:
         """Measure (old journals) or read (new ones) the chain's drift off the event loop."""
-        self.drift, self._kept = await asyncio.to_thread(_measure, first_prompt, list(records))
+        self.drift, self._kept = await asyncio.to_thread(
+            chain_drift_kept, first_prompt, list(records)
+        )
         self._half = half_life([d.to_origin for d in self.drift])
         self._converged = first_convergence(self.drift)
         self._render_bar()
@@ -138,13 +140,3 @@ def card_marks(record: TurnRecord) -> list[Content | str | tuple[str, str]]:
     if conv is not None:
         parts.append((f"\n⟲ {conv.describe()}", "bold $warning"))
     return parts
-
-
-def _measure(first_prompt: str, records: list[TurnRecord]) -> tuple[list[RoundDrift], bool]:
-    """The chain's drift, and whether every caption of it keeps its own (the one played of
-    each round, as :func:`chain_drift` takes them)."""
-    played: dict[int, TurnRecord] = {}
-    for r in records:
-        if r.ok and r.kind == "describe" and r.round >= 1:
-            played[r.round] = r
-    return chain_drift(first_prompt, records), all(is_kept(r) for r in played.values())
