@@ -109,11 +109,9 @@ class H11:
     ) -> h11.Response:
         if self.reader is None:
             await self.open()
-        request = h11.Request(method=method, target=target, headers=headers)
-        self.writer.write(
-            b"".join((self.conn.send(request) or b"", self.conn.send(h11.Data(data=body)) or b""))
-            + (self.conn.send(h11.EndOfMessage()) or b"")
-        )
+        events = (h11.Request(method=method, target=target, headers=headers), h11.Data(data=body))
+        pieces = [self.conn.send(e) for e in (*events, h11.EndOfMessage())]
+        self.writer.write(b"".join(p for p in pieces if p))
         await self.writer.drain()
         while True:
             event = await self.next_event()
